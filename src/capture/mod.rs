@@ -1,0 +1,535 @@
+//! Input layer: open a capture file, detect its format by magic bytes (pcap in
+//! either byte order and timestamp precision, pcapng, and gzip or zstd around
+//! either), and stream its packet records as [`Frame`]s with bounded memory.
+//!
+//! In: a path. Out: frames borrowing the reader's buffer, numbered from 1 as
+//! Wireshark counts them, with nanosecond timestamps; problems as
+//! [`CaptureError`] (the file cannot be read further) or warnings (something
+//! was skipped but reading went on).
+
+mod pcapng;
+mod source;
+mod time;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use pcap_parser::pcap::{
+    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
+};
+
+pub use source::Compression;
+pub use time::Timestamp;
+
+/// A link-layer header type (LINKTYPE_* of tcpdump.org); unknown values keep
+/// their number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback: 4-byte address family in the writer's byte order.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP (either version), as written on most systems.
+    pub const RAW: LinkType = LinkType(101);
+    /// Raw IP as OpenBSD's DLT_RAW (12) is written in some files.
+    pub const RAW_OPENBSD: LinkType = LinkType(12);
+    /// Raw IP as BSD/OS's DLT_RAW (14) is written in some files.
+    pub const RAW_BSDOS: LinkType = LinkType(14);
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1 (`tcpdump -i any`).
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+}
+
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match *self {
+            LinkType::NULL => "NULL",
+            LinkType::ETHERNET => "ETHERNET",
+            LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_BSDOS => "RAW",
+            LinkType::LOOP => "LOOP",
+            LinkType::LINUX_SLL => "LINUX_SLL",
+            LinkType::IPV4 => "IPV4",
+            LinkType::IPV6 => "IPV6",
+            LinkType::LINUX_SLL2 => "LINUX_SLL2",
+            _ => return write!(f, "{}", self.0),
+        };
+        write!(f, "{} ({})", name, self.0)
+    }
+}
+
+/// One packet record of a capture.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// 1-based position in the file, as Wireshark numbers frames.
+    pub number: u64,
+    /// When the packet was captured.
+    pub ts: Timestamp,
+    /// How to read `data`.
+    pub linktype: LinkType,
+    /// Length of the packet on the wire; more than `data.len()` when the
+    /// snapshot length cut it.
+    pub orig_len: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
+/// The container format of a capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// libpcap format.
+    Pcap,
+    /// pcapng.
+    Pcapng,
+}
+
+impl Format {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pcap => "pcap",
+            Format::Pcapng => "pcapng",
+        }
+    }
+}
+
+/// Largest record accepted. Wireshark's own limit for most link types is
+/// 256 KiB; pcapng blocks may carry more (options, large interfaces), so we
+/// allow 16 MiB and refuse anything above it instead of allocating it.
+pub const MAX_RECORD: usize = 16 << 20;
+
+/// Why a capture could not be read (further).
+#[derive(Debug, Clone)]
+pub struct CaptureError {
+    /// The file.
+    pub path: PathBuf,
+    /// Byte offset (in the decompressed data, for compressed files) where the
+    /// problem starts, when known.
+    pub offset: Option<u64>,
+    /// What went wrong.
+    pub kind: CaptureErrorKind,
+}
+
+/// The kinds of [`CaptureError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaptureErrorKind {
+    /// The OS refused to open or read the file.
+    Io(String),
+    /// The file has no bytes at all.
+    Empty,
+    /// The first bytes are not a pcap, pcapng, gzip or zstd magic number.
+    NotACapture {
+        /// The first bytes, for the message.
+        magic: Vec<u8>,
+    },
+    /// The file ends inside the file header.
+    TruncatedHeader,
+    /// A record's length field asks for more than [`MAX_RECORD`].
+    RecordTooLarge {
+        /// The length the record claims.
+        claimed: u64,
+    },
+    /// A record or block whose fields make no sense.
+    Malformed(String),
+    /// The decompressor failed.
+    Decompress(String),
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(off) = self.offset {
+            write!(f, ": offset {off}")?;
+        }
+        match &self.kind {
+            CaptureErrorKind::Io(e) => write!(f, ": {e}"),
+            CaptureErrorKind::Empty => write!(f, ": empty file, not a capture"),
+            CaptureErrorKind::NotACapture { magic } => {
+                write!(f, ": not a pcap or pcapng capture (starts with")?;
+                for b in magic {
+                    write!(f, " {b:02x}")?;
+                }
+                write!(f, ")")
+            }
+            CaptureErrorKind::TruncatedHeader => write!(f, ": file ends inside the capture header"),
+            CaptureErrorKind::RecordTooLarge { claimed } => write!(
+                f,
+                ": record claims {claimed} bytes, more than the {} byte limit; the rest of the file is skipped",
+                MAX_RECORD
+            ),
+            CaptureErrorKind::Malformed(m) => write!(f, ": {m}; the rest of the file is skipped"),
+            CaptureErrorKind::Decompress(m) => write!(f, ": decompression failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// Where the current record's packet bytes are in the buffer.
+struct Record {
+    at: usize,
+    len: usize,
+    ts: Timestamp,
+    linktype: LinkType,
+    orig_len: u32,
+}
+
+enum Container {
+    Pcap {
+        big_endian: bool,
+        modified: bool,
+        nanos: bool,
+        linktype: LinkType,
+    },
+    Pcapng(pcapng::State),
+}
+
+/// Streams the frames of one capture file.
+pub struct CaptureReader {
+    path: PathBuf,
+    src: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Absolute offset of `buf[start]` in the (decompressed) stream.
+    offset: u64,
+    eof: bool,
+    consume: usize,
+    container: Container,
+    format: Format,
+    compression: Compression,
+    frames: u64,
+    warnings: Vec<String>,
+    done: bool,
+}
+
+const READ_CHUNK: usize = 1 << 20;
+
+impl CaptureReader {
+    /// Open `path` and read its header.
+    pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
+        let err = |offset, kind| CaptureError {
+            path: path.to_path_buf(),
+            offset,
+            kind,
+        };
+        let file = std::fs::File::open(path)
+            .map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
+        let (src, compression) =
+            source::sniff(file).map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
+        Self::from_reader(path, src, compression)
+    }
+
+    /// Read a capture from any byte source (already decompressed).
+    pub fn from_reader(
+        path: &Path,
+        src: Box<dyn Read + Send>,
+        compression: Compression,
+    ) -> Result<CaptureReader, CaptureError> {
+        let mut r = CaptureReader {
+            path: path.to_path_buf(),
+            src,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+            consume: 0,
+            // Replaced below once the header is read.
+            container: Container::Pcap {
+                big_endian: false,
+                modified: false,
+                nanos: false,
+                linktype: LinkType(0),
+            },
+            format: Format::Pcap,
+            compression,
+            frames: 0,
+            warnings: Vec::new(),
+            done: false,
+        };
+        r.fill(24)?;
+        let avail = r.end - r.start;
+        if avail == 0 {
+            return Err(r.error(Some(0), CaptureErrorKind::Empty));
+        }
+        let head = &r.buf[r.start..r.end];
+        let magic_le = head
+            .get(..4)
+            .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+        match magic_le {
+            Some(pcapng::SHB_MAGIC) => {
+                r.format = Format::Pcapng;
+                r.container = Container::Pcapng(pcapng::State::default());
+            }
+            Some(
+                0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1,
+            ) => match parse_pcap_header(head) {
+                Ok((_, h)) => {
+                    r.container = Container::Pcap {
+                        big_endian: h.is_bigendian(),
+                        modified: h.is_modified_format(),
+                        nanos: h.is_nanosecond_precision(),
+                        linktype: LinkType(h.network.0 as u32),
+                    };
+                    r.consume = 24;
+                }
+                Err(_) => return Err(r.error(Some(0), CaptureErrorKind::TruncatedHeader)),
+            },
+            _ => {
+                let magic = head[..avail.min(8)].to_vec();
+                if avail < 4 {
+                    return Err(r.error(Some(0), CaptureErrorKind::TruncatedHeader));
+                }
+                return Err(r.error(Some(0), CaptureErrorKind::NotACapture { magic }));
+            }
+        }
+        Ok(r)
+    }
+
+    /// The container format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The compression around the container.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Warnings so far (reading went on after each).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Take the warnings collected so far.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Bytes of the (decompressed) stream consumed so far.
+    pub fn position(&self) -> u64 {
+        self.offset + self.consume as u64
+    }
+
+    fn error(&self, offset: Option<u64>, kind: CaptureErrorKind) -> CaptureError {
+        CaptureError {
+            path: self.path.clone(),
+            offset,
+            kind,
+        }
+    }
+
+    /// Make at least `want` bytes available from `start`, unless the source
+    /// ends first. Never grows the buffer past `MAX_RECORD` plus a header.
+    fn fill(&mut self, want: usize) -> Result<(), CaptureError> {
+        if self.end - self.start >= want || self.eof {
+            return Ok(());
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < want {
+            // Bounded by the callers: want <= MAX_RECORD + 64.
+            self.buf.resize(want.next_power_of_two(), 0);
+        }
+        while self.end < want && !self.eof {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let kind = if self.compression == Compression::None {
+                        CaptureErrorKind::Io(e.to_string())
+                    } else {
+                        CaptureErrorKind::Decompress(e.to_string())
+                    };
+                    return Err(
+                        self.error(Some(self.offset + (self.end - self.start) as u64), kind)
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn truncated(&mut self, what: &str) {
+        let at = self.offset;
+        let have = self.end - self.start;
+        self.warnings.push(format!(
+            "{}: offset {at}: file ends inside {what} ({have} of its bytes present); {} complete packets read",
+            self.path.display(),
+            self.frames
+        ));
+        self.done = true;
+    }
+
+    /// The next frame, `None` at the end of the file. After an error the
+    /// reader is finished and returns `None`.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        let Some(r) = self.next_record()? else {
+            return Ok(None);
+        };
+        Ok(Some(Frame {
+            number: self.frames,
+            ts: r.ts,
+            linktype: r.linktype,
+            orig_len: r.orig_len,
+            data: self.buf.get(r.at..r.at + r.len).unwrap_or_default(),
+        }))
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record>, CaptureError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            self.start += self.consume;
+            self.offset += self.consume as u64;
+            self.consume = 0;
+            match self.container {
+                Container::Pcap {
+                    big_endian,
+                    modified,
+                    nanos,
+                    linktype,
+                } => {
+                    let hdr = if modified { 24 } else { 16 };
+                    self.fill(hdr)?;
+                    let avail = self.end - self.start;
+                    if avail == 0 {
+                        self.done = true;
+                        return Ok(None);
+                    }
+                    if avail < hdr {
+                        self.truncated("a record header");
+                        return Ok(None);
+                    }
+                    let h = &self.buf[self.start..self.start + 16];
+                    let caplen = if big_endian {
+                        u32::from_be_bytes([h[8], h[9], h[10], h[11]])
+                    } else {
+                        u32::from_le_bytes([h[8], h[9], h[10], h[11]])
+                    } as usize;
+                    if caplen > MAX_RECORD {
+                        self.done = true;
+                        return Err(self.error(
+                            Some(self.offset),
+                            CaptureErrorKind::RecordTooLarge {
+                                claimed: caplen as u64,
+                            },
+                        ));
+                    }
+                    self.fill(hdr + caplen)?;
+                    if self.end - self.start < hdr + caplen {
+                        self.truncated("a packet record");
+                        return Ok(None);
+                    }
+                    let input = &self.buf[self.start..self.end];
+                    let parsed = if modified {
+                        parse_pcap_frame_modified(input)
+                    } else if big_endian {
+                        parse_pcap_frame_be(input)
+                    } else {
+                        parse_pcap_frame(input)
+                    };
+                    let block = match parsed {
+                        Ok((_, b)) => b,
+                        Err(_) => {
+                            self.done = true;
+                            return Err(self.error(
+                                Some(self.offset),
+                                CaptureErrorKind::Malformed("unreadable packet record".into()),
+                            ));
+                        }
+                    };
+                    self.consume = hdr + caplen;
+                    self.frames += 1;
+                    let frac = if nanos {
+                        block.ts_usec as u64
+                    } else {
+                        block.ts_usec as u64 * 1000
+                    };
+                    let ts = Timestamp::from_parts(block.ts_sec as i64, frac);
+                    return Ok(Some(Record {
+                        at: self.start + hdr,
+                        len: block.data.len(),
+                        ts,
+                        linktype,
+                        orig_len: block.origlen,
+                    }));
+                }
+                Container::Pcapng(_) => {
+                    self.fill(12)?;
+                    let avail = self.end - self.start;
+                    if avail == 0 {
+                        self.done = true;
+                        return Ok(None);
+                    }
+                    if avail < 12 {
+                        self.truncated("a block header");
+                        return Ok(None);
+                    }
+                    let head = &self.buf[self.start..self.start + 12];
+                    let Container::Pcapng(state) = &mut self.container else {
+                        continue;
+                    };
+                    let len = match state.block_len(head) {
+                        Ok(l) => l,
+                        Err(kind) => {
+                            self.done = true;
+                            return Err(self.error(Some(self.offset), kind));
+                        }
+                    };
+                    self.fill(len)?;
+                    if self.end - self.start < len {
+                        self.truncated("a block");
+                        return Ok(None);
+                    }
+                    self.consume = len;
+                    let block = &self.buf[self.start..self.start + len];
+                    let Container::Pcapng(state) = &mut self.container else {
+                        continue;
+                    };
+                    match state.block(block) {
+                        Ok(Some(p)) => {
+                            self.frames += 1;
+                            // Where the packet bytes sit inside the block.
+                            let inside =
+                                (p.data.as_ptr() as usize).saturating_sub(block.as_ptr() as usize);
+                            return Ok(Some(Record {
+                                at: self.start + inside,
+                                len: p.data.len(),
+                                ts: p.ts,
+                                linktype: p.linktype,
+                                orig_len: p.orig_len,
+                            }));
+                        }
+                        Ok(None) => continue,
+                        Err(pcapng::BlockProblem::Skip { msg, packet }) => {
+                            if packet {
+                                // Wireshark still numbers a packet it cannot show.
+                                self.frames += 1;
+                            }
+                            let w =
+                                format!("{}: offset {}: {msg}", self.path.display(), self.offset);
+                            self.warnings.push(w);
+                            continue;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! pcapng blocks: section endianness, interfaces (link type, `if_tsresol`,
+//! `if_tsoffset`) and packet blocks, parsed with pcap-parser.
+
+use pcap_parser::pcapng::{parse_block_be, parse_block_le, Block};
+
+use super::{CaptureErrorKind, LinkType, Timestamp, MAX_RECORD};
+
+/// Section Header Block type; a palindrome, so it reads the same either way.
+pub const SHB_MAGIC: u32 = 0x0A0D_0D0A;
+const BOM: u32 = 0x1A2B_3C4D;
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    linktype: LinkType,
+    /// Timestamp units per second.
+    units: u64,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset: i64,
+}
+
+/// Per-file pcapng state.
+#[derive(Default)]
+pub struct State {
+    big_endian: Option<bool>,
+    interfaces: Vec<Interface>,
+    last_ts: Timestamp,
+}
+
+/// A packet from a packet block.
+pub struct Packet<'a> {
+    pub ts: Timestamp,
+    pub linktype: LinkType,
+    pub orig_len: u32,
+    pub data: &'a [u8],
+}
+
+/// A block that could not be used; reading goes on after it.
+pub enum BlockProblem {
+    /// Reading goes on; `packet` says whether it was a packet block (which
+    /// still takes a frame number).
+    Skip { msg: String, packet: bool },
+}
+
+/// RFC: pcapng §4.2 (if_tsresol): most significant bit clear means a
+/// negative power of 10, set means a negative power of 2.
+fn units_per_second(tsresol: u8) -> Option<u64> {
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(u32::from(tsresol))
+    } else {
+        1u64.checked_shl(u32::from(tsresol & 0x7f))
+    }
+}
+
+impl State {
+    /// Total length of the block whose first 12 bytes are `head`, checked.
+    pub fn block_len(&mut self, head: &[u8]) -> Result<usize, CaptureErrorKind> {
+        let word = |i: usize, be: bool| {
+            let b = [head[i], head[i + 1], head[i + 2], head[i + 3]];
+            if be {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        if word(0, false) == SHB_MAGIC {
+            let be = match word(8, false) {
+                BOM => false,
+                x if x == BOM.swap_bytes() => true,
+                _ => {
+                    return Err(CaptureErrorKind::Malformed(
+                        "section header with an unknown byte-order magic".into(),
+                    ))
+                }
+            };
+            self.big_endian = Some(be);
+        }
+        let Some(be) = self.big_endian else {
+            return Err(CaptureErrorKind::Malformed(
+                "pcapng block before any section header".into(),
+            ));
+        };
+        let len = word(4, be) as usize;
+        if len > MAX_RECORD {
+            return Err(CaptureErrorKind::RecordTooLarge {
+                claimed: len as u64,
+            });
+        }
+        if len < 12 || len % 4 != 0 {
+            return Err(CaptureErrorKind::Malformed(format!(
+                "pcapng block with impossible length {len}"
+            )));
+        }
+        Ok(len)
+    }
+
+    /// Interpret one whole block. `Ok(None)` for blocks that carry no packet.
+    pub fn block<'a>(&mut self, bytes: &'a [u8]) -> Result<Option<Packet<'a>>, BlockProblem> {
+        let be = self.big_endian.unwrap_or(false);
+        let parsed = if be {
+            parse_block_be(bytes)
+        } else {
+            parse_block_le(bytes)
+        };
+        let block = match parsed {
+            Ok((_, b)) => b,
+            Err(e) => {
+                let btype = bytes.get(..4).map(|b| {
+                    let a = [b[0], b[1], b[2], b[3]];
+                    if be {
+                        u32::from_be_bytes(a)
+                    } else {
+                        u32::from_le_bytes(a)
+                    }
+                });
+                let packet = matches!(btype, Some(3 | 6));
+                return Err(BlockProblem::Skip {
+                    msg: format!(
+                        "unreadable pcapng block of type {:#x}: {e:?}",
+                        btype.unwrap_or(0)
+                    ),
+                    packet,
+                });
+            }
+        };
+        match block {
+            Block::SectionHeader(_) => {
+                // A new section has its own interfaces.
+                self.interfaces.clear();
+                Ok(None)
+            }
+            Block::InterfaceDescription(idb) => {
+                let units = match units_per_second(idb.if_tsresol) {
+                    Some(u) if u > 0 => u,
+                    _ => {
+                        self.interfaces.push(Interface {
+                            linktype: LinkType(u32::from(idb.linktype.0 as u16)),
+                            units: 1_000_000,
+                            offset: idb.if_tsoffset,
+                        });
+                        return Err(BlockProblem::Skip {
+                            msg: format!(
+                                "interface {} has an impossible if_tsresol {:#x}; assuming microseconds",
+                                self.interfaces.len() - 1,
+                                idb.if_tsresol
+                            ),
+                            packet: false,
+                        });
+                    }
+                };
+                self.interfaces.push(Interface {
+                    linktype: LinkType(u32::from(idb.linktype.0 as u16)),
+                    units,
+                    offset: idb.if_tsoffset,
+                });
+                Ok(None)
+            }
+            Block::EnhancedPacket(epb) => {
+                let Some(iface) = self.interfaces.get(epb.if_id as usize).copied() else {
+                    return Err(BlockProblem::Skip {
+                        msg: format!("packet on undeclared interface {}", epb.if_id),
+                        packet: true,
+                    });
+                };
+                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let secs = raw / iface.units;
+                let frac = raw % iface.units;
+                // frac < units <= 2^63, so frac * 1e9 fits in u128.
+                let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units)) as u64;
+                let ts = Timestamp::from_parts((secs as i64).saturating_add(iface.offset), nanos);
+                self.last_ts = ts;
+                let caplen = (epb.caplen as usize).min(epb.data.len());
+                Ok(Some(Packet {
+                    ts,
+                    linktype: iface.linktype,
+                    orig_len: epb.origlen,
+                    data: &epb.data[..caplen],
+                }))
+            }
+            Block::SimplePacket(spb) => {
+                let Some(iface) = self.interfaces.first().copied() else {
+                    return Err(BlockProblem::Skip {
+                        msg: "simple packet block before any interface".into(),
+                        packet: true,
+                    });
+                };
+                // A simple packet block has no timestamp; keep time monotonic.
+                Ok(Some(Packet {
+                    ts: self.last_ts,
+                    linktype: iface.linktype,
+                    orig_len: spb.origlen,
+                    data: spb.data,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Command line: clap's view of the flags, turned into one validated
+//! [`Config`], then the pipeline run over every input. Exit status as
+//! DESIGN.md says: 0 every input read, 1 some input not read (the rest is
+//! still reported), 2 usage error.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::engine::{analyze_file, EngineOptions};
+use crate::flow::NoAnalysis;
+use crate::report::Report;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For a person at a terminal.
+    Text,
+    /// One JSON document, for an incident ticket.
+    Json,
+    /// One JSON connection per line, for pipelines.
+    Ndjson,
+}
+
+/// The flags as clap parses them.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wsforensics",
+    version,
+    about = "Explain why the WebSocket and TLS connections in a packet capture ended",
+    long_about = None
+)]
+pub struct Args {
+    /// Capture files (pcap or pcapng, also gzip- or zstd-compressed).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Write the report here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads; default: all cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
+}
+
+/// What a run does, validated.
+#[derive(Debug)]
+pub struct Config {
+    /// Inputs in the order given.
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    pub format: OutputFormat,
+    /// Where the report goes; standard output when `None`.
+    pub output: Option<PathBuf>,
+    /// Engine settings.
+    pub engine: EngineOptions,
+}
+
+impl From<Args> for Config {
+    fn from(a: Args) -> Config {
+        let mut engine = EngineOptions::default();
+        if let Some(j) = a.jobs {
+            engine.jobs = usize::from(j);
+        }
+        Config {
+            paths: a.paths,
+            format: a.format,
+            output: a.output,
+            engine,
+        }
+    }
+}
+
+/// Analyze every input and build the report; the flag says whether every
+/// input was read entirely.
+pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bool) {
+    let mut report = Report::new();
+    let mut all_read = true;
+    for path in &cfg.paths {
+        let shown = path.display().to_string();
+        match analyze_file(path, &NoAnalysis, cfg.engine) {
+            Ok(r) => {
+                if let Some(e) = &r.error {
+                    all_read = false;
+                    on_error(&e.to_string());
+                }
+                report.add_capture(&shown, &r);
+            }
+            Err(e) => {
+                all_read = false;
+                on_error(&e.to_string());
+                report.add_unreadable(&shown, e.to_string());
+            }
+        }
+    }
+    (report, all_read)
+}
+
+/// Run the program; returns the exit status.
+pub fn run() -> i32 {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let cfg = Config::from(args);
+    let (report, all_read) = build_report(&cfg, |msg| eprintln!("wsforensics: error: {msg}"));
+    let written = match &cfg.output {
+        Some(p) => match File::create(p) {
+            Ok(f) => write_report(&report, cfg.format, &mut BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("wsforensics: cannot write {}: {e}", p.display());
+                return 1;
+            }
+        },
+        None => write_report(
+            &report,
+            cfg.format,
+            &mut BufWriter::new(io::stdout().lock()),
+        ),
+    };
+    match written {
+        Ok(()) => {}
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return if all_read { 0 } else { 1 },
+        Err(e) => {
+            eprintln!("wsforensics: cannot write the report: {e}");
+            return 1;
+        }
+    }
+    if all_read {
+        0
+    } else {
+        1
+    }
+}
+
+fn write_report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        OutputFormat::Text => report.write_text(out)?,
+        OutputFormat::Json => report.write_json(out)?,
+        OutputFormat::Ndjson => report.write_ndjson(out)?,
+    }
+    out.flush()
+}

@@ -1,0 +1,337 @@
+//! The parallel engine: one reader streams and decodes a capture's packets,
+//! connections are sharded over worker threads by a symmetric hash of their
+//! endpoints (each worker owns its own connection table, so no lock is taken
+//! per packet), and bounded queues make a slow worker hold the reader back
+//! instead of buffering the file. Results are merged in frame order, so the
+//! output does not depend on the number of workers.
+//!
+//! In: a path and an [`ObserverFactory`]. Out: a [`CaptureResult`].
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use rustc_hash::FxHasher;
+
+use crate::capture::{CaptureError, CaptureReader, Compression, Format, Timestamp};
+use crate::decode::{DecodeStats, Decoder, Endpoint, Segment, TcpFlags};
+use crate::flow::{ConnRecord, FlowKey, Observer, ObserverFactory, Table};
+
+/// Out-of-order bytes all workers together may hold.
+pub const OOO_BUDGET: usize = 64 << 20;
+
+/// Segments per batch handed to a worker.
+const BATCH_SEGMENTS: usize = 2048;
+/// Payload bytes per batch.
+const BATCH_BYTES: usize = 512 << 10;
+/// Batches queued per worker before the reader waits.
+const QUEUE_DEPTH: usize = 4;
+
+/// How to run the engine.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineOptions {
+    /// Worker threads; 1 runs everything on the calling thread.
+    pub jobs: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Everything learned from one capture file.
+#[derive(Debug)]
+pub struct CaptureResult<T> {
+    /// The file as given.
+    pub path: PathBuf,
+    /// Container format, when the header could be read.
+    pub format: Option<Format>,
+    /// Compression around it.
+    pub compression: Compression,
+    /// Frames read.
+    pub packets: u64,
+    /// Captured bytes of those frames.
+    pub bytes: u64,
+    /// Time of the earliest frame.
+    pub first_seen: Option<Timestamp>,
+    /// Time of the latest frame.
+    pub last_seen: Option<Timestamp>,
+    /// Things skipped while reading, each naming the file and offset.
+    pub warnings: Vec<String>,
+    /// Why reading stopped early, if it did: the input counts as not read.
+    pub error: Option<CaptureError>,
+    /// What the decoder skipped.
+    pub decode: DecodeStats,
+    /// Connections open at once, at most (summed over workers).
+    pub peak_open_connections: usize,
+    /// Connections, ordered by first frame.
+    pub connections: Vec<ConnRecord<T>>,
+}
+
+/// Segment header fields of a batched segment; the payload is a range of
+/// the batch's byte buffer.
+#[derive(Clone, Copy)]
+struct SegMeta {
+    frame: u64,
+    ts: Timestamp,
+    src: Endpoint,
+    dst: Endpoint,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    start: u32,
+    len: u32,
+    missing: u32,
+}
+
+#[derive(Default)]
+struct Batch {
+    segs: Vec<SegMeta>,
+    data: Vec<u8>,
+}
+
+impl Batch {
+    fn push(&mut self, s: &Segment<'_>) {
+        let start = self.data.len() as u32;
+        self.data.extend_from_slice(s.payload);
+        self.segs.push(SegMeta {
+            frame: s.frame,
+            ts: s.ts,
+            src: s.src,
+            dst: s.dst,
+            seq: s.seq,
+            ack: s.ack,
+            flags: s.flags,
+            window: s.window,
+            start,
+            len: s.payload.len() as u32,
+            missing: s.missing,
+        });
+    }
+
+    fn full(&self) -> bool {
+        self.segs.len() >= BATCH_SEGMENTS || self.data.len() >= BATCH_BYTES
+    }
+
+    fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
+        self.segs.iter().map(|m| Segment {
+            frame: m.frame,
+            ts: m.ts,
+            src: m.src,
+            dst: m.dst,
+            seq: m.seq,
+            ack: m.ack,
+            flags: m.flags,
+            window: m.window,
+            payload: self
+                .data
+                .get(m.start as usize..(m.start + m.len) as usize)
+                .unwrap_or_default(),
+            missing: m.missing,
+        })
+    }
+}
+
+fn shard(key: &FlowKey, n: usize) -> usize {
+    let mut h = FxHasher::default();
+    key.hash(&mut h);
+    // The high bits of an Fx hash are the well-mixed ones.
+    ((h.finish() >> 32) % n as u64) as usize
+}
+
+struct Totals {
+    packets: u64,
+    bytes: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+/// Read `path` and run every connection in it through observers made by
+/// `factory`. Fails only when the file cannot be opened or its header
+/// cannot be read; later problems end up in `error` and `warnings`.
+pub fn analyze_file<F: ObserverFactory>(
+    path: &Path,
+    factory: &F,
+    opts: EngineOptions,
+) -> Result<CaptureResult<<F::Observer as Observer>::Output>, CaptureError> {
+    let reader = CaptureReader::open(path)?;
+    Ok(analyze_reader(path, reader, factory, opts))
+}
+
+/// [`analyze_file`] for a reader already open.
+pub fn analyze_reader<F: ObserverFactory>(
+    path: &Path,
+    mut reader: CaptureReader,
+    factory: &F,
+    opts: EngineOptions,
+) -> CaptureResult<<F::Observer as Observer>::Output> {
+    let mut decoder = Decoder::new();
+    let mut totals = Totals {
+        packets: 0,
+        bytes: 0,
+        first: None,
+        last: None,
+    };
+    let jobs = opts.jobs.max(1);
+    let (error, mut connections, peak) = if jobs == 1 {
+        let mut table = Table::new(factory, OOO_BUDGET);
+        let error = read_all(&mut reader, &mut decoder, &mut totals, |seg| {
+            table.segment(seg)
+        });
+        let peak = table.peak_open();
+        let records = table.finish(totals.last.unwrap_or_default(), totals.packets);
+        (error, records, peak)
+    } else {
+        run_sharded(&mut reader, &mut decoder, &mut totals, factory, jobs)
+    };
+    connections.sort_by_key(|c| c.first_frame);
+    let mut warnings = reader.take_warnings();
+    warnings.extend(decode_warnings(path, decoder.stats()));
+    CaptureResult {
+        path: path.to_path_buf(),
+        format: Some(reader.format()),
+        compression: reader.compression(),
+        packets: totals.packets,
+        bytes: totals.bytes,
+        first_seen: totals.first,
+        last_seen: totals.last,
+        warnings,
+        error,
+        decode: decoder.stats().clone(),
+        peak_open_connections: peak,
+        connections,
+    }
+}
+
+fn read_all(
+    reader: &mut CaptureReader,
+    decoder: &mut Decoder,
+    totals: &mut Totals,
+    mut on_segment: impl FnMut(&Segment<'_>),
+) -> Option<CaptureError> {
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                totals.packets += 1;
+                totals.bytes += frame.data.len() as u64;
+                totals.first = Some(totals.first.map_or(frame.ts, |t| t.min(frame.ts)));
+                totals.last = Some(totals.last.map_or(frame.ts, |t| t.max(frame.ts)));
+                if let Some(seg) = decoder.decode(&frame) {
+                    on_segment(&seg);
+                }
+            }
+            Ok(None) => return None,
+            Err(e) => return Some(e),
+        }
+    }
+}
+
+type Records<T> = Vec<ConnRecord<T>>;
+
+fn run_sharded<F: ObserverFactory>(
+    reader: &mut CaptureReader,
+    decoder: &mut Decoder,
+    totals: &mut Totals,
+    factory: &F,
+    jobs: usize,
+) -> (
+    Option<CaptureError>,
+    Records<<F::Observer as Observer>::Output>,
+    usize,
+) {
+    std::thread::scope(|scope| {
+        let (recycle_tx, recycle_rx) = bounded::<Batch>(jobs * (QUEUE_DEPTH + 1));
+        let mut senders: Vec<Sender<Batch>> = Vec::with_capacity(jobs);
+        let mut handles = Vec::with_capacity(jobs);
+        // The end of the capture, for closing connections still open;
+        // known only once the reader is done, so sent last.
+        let (end_txs, end_rxs): (Vec<_>, Vec<_>) =
+            (0..jobs).map(|_| bounded::<(Timestamp, u64)>(1)).unzip();
+        for end_rx in end_rxs {
+            let (tx, rx): (Sender<Batch>, Receiver<Batch>) = bounded(QUEUE_DEPTH);
+            senders.push(tx);
+            let recycle = recycle_tx.clone();
+            handles.push(scope.spawn(move || {
+                let mut table = Table::new(factory, OOO_BUDGET / jobs);
+                for mut batch in rx.iter() {
+                    for seg in batch.segments() {
+                        table.segment(&seg);
+                    }
+                    batch.segs.clear();
+                    batch.data.clear();
+                    let _ = recycle.try_send(batch);
+                }
+                let peak = table.peak_open();
+                let (ts, frame) = end_rx.recv().unwrap_or_default();
+                (table.finish(ts, frame), peak)
+            }));
+        }
+        drop(recycle_tx);
+        let mut pending: Vec<Batch> = (0..jobs).map(|_| Batch::default()).collect();
+        let send = |i: usize, pending: &mut Vec<Batch>| {
+            let fresh = recycle_rx.try_recv().unwrap_or_default();
+            let full = std::mem::replace(&mut pending[i], fresh);
+            // A worker only stops early by panicking; join reports that.
+            let _ = senders[i].send(full);
+        };
+        let error = read_all(reader, decoder, totals, |seg| {
+            let i = shard(&FlowKey::of(seg.src, seg.dst), jobs);
+            pending[i].push(seg);
+            if pending[i].full() {
+                send(i, &mut pending);
+            }
+        });
+        for i in 0..jobs {
+            if !pending[i].segs.is_empty() {
+                send(i, &mut pending);
+            }
+        }
+        drop(senders);
+        let end = (totals.last.unwrap_or_default(), totals.packets);
+        for tx in &end_txs {
+            let _ = tx.send(end);
+        }
+        let mut records = Vec::new();
+        let mut peak = 0;
+        for h in handles {
+            match h.join() {
+                Ok((r, p)) => {
+                    records.extend(r);
+                    peak += p;
+                }
+                // invariant: workers run only our own code, which does not
+                // panic on any input; if one did, re-raise it rather than
+                // report a silently incomplete result.
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        (error, records, peak)
+    })
+}
+
+fn decode_warnings(path: &Path, s: &DecodeStats) -> Vec<String> {
+    let p = path.display();
+    let mut w = Vec::new();
+    for (lt, n) in &s.unsupported_links {
+        w.push(format!(
+            "{p}: {n} frames of unsupported link type {lt} were not decoded"
+        ));
+    }
+    if s.malformed > 0 {
+        w.push(format!(
+            "{p}: {} frames had a cut or invalid link, IP or TCP header and were skipped",
+            s.malformed
+        ));
+    }
+    if s.fragments_dropped > 0 {
+        w.push(format!(
+            "{p}: {} IP fragments could not be reassembled (missing fragments, timeout or overlap)",
+            s.fragments_dropped
+        ));
+    }
+    w
+}

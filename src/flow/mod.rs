@@ -1,0 +1,516 @@
+//! Flow layer: the connection table of one worker, client and server roles,
+//! and per-direction reassembly.
+//!
+//! In: [`Segment`]s. Out: per connection, a sequence of [`TcpEvent`]s fed to
+//! an [`Observer`] (the analyzers), and a [`ConnRecord`] when the connection
+//! ends (FIN both ways, RST, or the end of the capture).
+
+pub mod reassembly;
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::Timestamp;
+use crate::decode::{Endpoint, Segment, TcpFlags};
+
+pub use reassembly::{Budget, HalfStats, HalfStream, Origin, MAX_OOO_PER_CONNECTION};
+
+/// Direction of travel within a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// From the client (the side that sent the SYN) to the server.
+    ClientToServer = 0,
+    /// From the server to the client.
+    ServerToClient = 1,
+}
+
+impl Dir {
+    /// 0 or 1, for indexing per-direction arrays.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The other direction.
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+}
+
+/// What the TCP layer tells the analyzers about one connection, in stream
+/// order per direction.
+#[derive(Clone, Copy, Debug)]
+pub enum TcpEvent<'a> {
+    /// Bytes delivered in order; `offset` is their position in the
+    /// direction's stream, `frame` the frame that carried them.
+    Data {
+        /// Direction.
+        dir: Dir,
+        /// Stream offset of the first byte.
+        offset: u64,
+        /// The bytes.
+        bytes: &'a [u8],
+        /// Frame that carried them.
+        frame: u64,
+        /// Its capture time.
+        ts: Timestamp,
+    },
+    /// Bytes that are known to be missing from the stream.
+    Gap {
+        /// Direction.
+        dir: Dir,
+        /// Stream offset where the gap starts.
+        offset: u64,
+        /// Number of missing bytes.
+        len: u64,
+        /// Frame at which the gap was noticed.
+        frame: u64,
+        /// Its capture time.
+        ts: Timestamp,
+    },
+    /// The sender finished its direction (its FIN, in order).
+    Fin {
+        /// Direction.
+        dir: Dir,
+        /// The FIN's frame.
+        frame: u64,
+        /// Its time.
+        ts: Timestamp,
+    },
+    /// The sender reset the connection.
+    Rst {
+        /// Direction.
+        dir: Dir,
+        /// The RST's frame.
+        frame: u64,
+        /// Its time.
+        ts: Timestamp,
+    },
+}
+
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndedBy {
+    /// A FIN was seen (and no RST).
+    Fin,
+    /// A RST was seen.
+    Rst,
+    /// Neither: the capture stopped while the connection was open.
+    CaptureEnd,
+}
+
+impl EndedBy {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Fin => "fin",
+            EndedBy::Rst => "rst",
+            EndedBy::CaptureEnd => "capture_end",
+        }
+    }
+}
+
+/// Facts about a connection known when it is created.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnMeta {
+    /// The side that opened the connection (or is inferred to have).
+    pub client: Endpoint,
+    /// The other side.
+    pub server: Endpoint,
+    /// Whether the roles come from a SYN or SYN-ACK rather than a guess.
+    pub roles_from_handshake: bool,
+}
+
+/// Consumes the events of one connection; the analyze layer implements it.
+pub trait Observer {
+    /// What it reports when the connection ends.
+    type Output: Send;
+    /// One event.
+    fn event(&mut self, ev: &TcpEvent<'_>);
+    /// The connection is over (or the capture ended).
+    fn finish(self, end: EndedBy) -> Self::Output;
+}
+
+/// Makes an [`Observer`] for each new connection.
+pub trait ObserverFactory: Sync {
+    /// The observer type.
+    type Observer: Observer;
+    /// A fresh observer.
+    fn create(&self, meta: &ConnMeta) -> Self::Observer;
+}
+
+/// An observer that looks at nothing: TCP facts only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoAnalysis;
+
+impl Observer for NoAnalysis {
+    type Output = ();
+    fn event(&mut self, _ev: &TcpEvent<'_>) {}
+    fn finish(self, _end: EndedBy) {}
+}
+
+impl ObserverFactory for NoAnalysis {
+    type Observer = NoAnalysis;
+    fn create(&self, _meta: &ConnMeta) -> NoAnalysis {
+        NoAnalysis
+    }
+}
+
+/// What is reported about a connection.
+#[derive(Clone, Debug)]
+pub struct ConnRecord<T> {
+    /// Roles and how they were found.
+    pub meta: ConnMeta,
+    /// First frame of the connection.
+    pub first_frame: u64,
+    /// Last frame (trailing ACKs after the close included).
+    pub last_frame: u64,
+    /// Time of the first frame.
+    pub first_seen: Timestamp,
+    /// Time of the last frame.
+    pub last_seen: Timestamp,
+    /// Frames of this connection.
+    pub packets: u64,
+    /// Per direction, indexed by [`Dir::index`].
+    pub stats: [HalfStats; 2],
+    /// How it ended.
+    pub ended_by: EndedBy,
+    /// The observer's report.
+    pub analysis: T,
+}
+
+struct Conn<O> {
+    meta: ConnMeta,
+    first_frame: u64,
+    last_frame: u64,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    packets: u64,
+    half: [HalfStream; 2],
+    /// Client's initial sequence number, when its SYN was seen.
+    client_isn: Option<u32>,
+    /// Last acknowledgment number sent in each direction.
+    acked: [Option<u32>; 2],
+    fin: bool,
+    rst: bool,
+    observer: O,
+}
+
+enum Slot<O> {
+    Open(Box<Conn<O>>),
+    /// Ended; its record is at this index. Later packets without a new SYN
+    /// (the last ACK, retransmitted FINs) still belong to it.
+    Closed {
+        record: usize,
+        client_isn: Option<u32>,
+    },
+}
+
+/// A connection key that is the same for both directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    lo: Endpoint,
+    hi: Endpoint,
+}
+
+impl FlowKey {
+    /// The key of a segment's connection.
+    pub fn of(a: Endpoint, b: Endpoint) -> FlowKey {
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+}
+
+/// Ports at or above this are taken as ephemeral (Linux starts its default
+/// range here; the IANA range starts at 49152).
+const EPHEMERAL_FROM: u16 = 32768;
+
+/// Decide which side of a connection already open when the capture began is
+/// the server, from the first segment seen (`src` sent it).
+fn infer_server(src: Endpoint, dst: Endpoint, payload: &[u8]) -> Endpoint {
+    let well_known = |p: u16| p < 1024;
+    let ephemeral = |p: u16| p >= EPHEMERAL_FROM;
+    if well_known(src.port) != well_known(dst.port) {
+        return if well_known(src.port) { src } else { dst };
+    }
+    if ephemeral(src.port) != ephemeral(dst.port) {
+        return if ephemeral(src.port) { dst } else { src };
+    }
+    // Who speaks first: a request line or a TLS ClientHello comes from the
+    // client, a status line from the server.
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
+    if METHODS.iter().any(|m| payload.starts_with(m))
+        || payload.starts_with(&[0x16, 0x03]) && payload.get(5) == Some(&1)
+    {
+        return dst;
+    }
+    if payload.starts_with(b"HTTP/1.")
+        || payload.starts_with(&[0x16, 0x03]) && payload.get(5) == Some(&2)
+    {
+        return src;
+    }
+    if src.port != dst.port {
+        return if src.port < dst.port { src } else { dst };
+    }
+    dst
+}
+
+/// The connection table of one worker.
+pub struct Table<'f, F: ObserverFactory> {
+    factory: &'f F,
+    slots: FxHashMap<FlowKey, Slot<F::Observer>>,
+    records: Vec<ConnRecord<<F::Observer as Observer>::Output>>,
+    budget: Budget,
+    open: usize,
+    peak_open: usize,
+}
+
+impl<'f, F: ObserverFactory> Table<'f, F> {
+    /// An empty table whose out-of-order stores share `ooo_budget` bytes.
+    pub fn new(factory: &'f F, ooo_budget: usize) -> Self {
+        Table {
+            factory,
+            slots: FxHashMap::default(),
+            records: Vec::new(),
+            budget: Budget::new(ooo_budget),
+            open: 0,
+            peak_open: 0,
+        }
+    }
+
+    /// Connections open at once, at most, so far.
+    pub fn peak_open(&self) -> usize {
+        self.peak_open
+    }
+
+    fn new_conn(&mut self, seg: &Segment<'_>) -> Box<Conn<F::Observer>> {
+        let syn = seg.flags.has(TcpFlags::SYN);
+        let ack = seg.flags.has(TcpFlags::ACK);
+        let (client, server, from_handshake) = if syn && !ack {
+            (seg.src, seg.dst, true)
+        } else if syn {
+            (seg.dst, seg.src, true)
+        } else {
+            let server = infer_server(seg.src, seg.dst, seg.payload);
+            let client = if server == seg.src { seg.dst } else { seg.src };
+            (client, server, false)
+        };
+        let meta = ConnMeta {
+            client,
+            server,
+            roles_from_handshake: from_handshake,
+        };
+        self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
+        Box::new(Conn {
+            meta,
+            first_frame: seg.frame,
+            last_frame: seg.frame,
+            first_seen: seg.ts,
+            last_seen: seg.ts,
+            packets: 0,
+            half: [
+                HalfStream::new(Dir::ClientToServer),
+                HalfStream::new(Dir::ServerToClient),
+            ],
+            client_isn: None,
+            acked: [None, None],
+            fin: false,
+            rst: false,
+            observer: self.factory.create(&meta),
+        })
+    }
+
+    fn close(&mut self, mut conn: Box<Conn<F::Observer>>, at: Origin) -> usize {
+        let Conn { half, observer, .. } = &mut *conn;
+        for h in half.iter_mut() {
+            h.flush(at, &mut self.budget, &mut |ev| observer.event(&ev));
+        }
+        let ended_by = if conn.rst {
+            EndedBy::Rst
+        } else if conn.fin {
+            EndedBy::Fin
+        } else {
+            EndedBy::CaptureEnd
+        };
+        let c = *conn;
+        self.open -= 1;
+        self.records.push(ConnRecord {
+            meta: c.meta,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
+            first_seen: c.first_seen,
+            last_seen: c.last_seen,
+            packets: c.packets,
+            stats: [c.half[0].stats, c.half[1].stats],
+            ended_by,
+            analysis: c.observer.finish(ended_by),
+        });
+        self.records.len() - 1
+    }
+
+    /// Process one segment.
+    pub fn segment(&mut self, seg: &Segment<'_>) {
+        let key = FlowKey::of(seg.src, seg.dst);
+        let fresh_syn = seg.flags.has(TcpFlags::SYN) && !seg.flags.has(TcpFlags::ACK);
+        let at = Origin {
+            frame: seg.frame,
+            ts: seg.ts,
+        };
+        let mut conn = match self.slots.remove(&key) {
+            Some(Slot::Open(c)) => {
+                // Port reuse: a new SYN (another ISN) after the old
+                // connection ended or got under way starts a new one.
+                let reused = fresh_syn
+                    && c.client_isn != Some(seg.seq)
+                    && (c.fin || c.rst || c.half[1].started() || c.client_isn.is_some());
+                if reused {
+                    self.close(c, at);
+                    self.new_conn(seg)
+                } else {
+                    c
+                }
+            }
+            Some(Slot::Closed { record, client_isn }) => {
+                if fresh_syn && client_isn != Some(seg.seq) {
+                    self.new_conn(seg)
+                } else {
+                    let r = &mut self.records[record];
+                    r.last_frame = seg.frame;
+                    r.last_seen = r.last_seen.max(seg.ts);
+                    r.packets += 1;
+                    self.slots.insert(key, Slot::Closed { record, client_isn });
+                    return;
+                }
+            }
+            None => self.new_conn(seg),
+        };
+        let done = self.feed(&mut conn, seg, at);
+        if done {
+            let client_isn = conn.client_isn;
+            let record = self.close(conn, at);
+            self.slots.insert(key, Slot::Closed { record, client_isn });
+        } else {
+            self.slots.insert(key, Slot::Open(conn));
+        }
+    }
+
+    /// Feed a segment to its connection; true when the connection is over.
+    fn feed(&mut self, conn: &mut Conn<F::Observer>, seg: &Segment<'_>, at: Origin) -> bool {
+        conn.packets += 1;
+        conn.last_frame = seg.frame;
+        conn.last_seen = conn.last_seen.max(seg.ts);
+        let dir = if seg.src == conn.meta.client {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        };
+        let d = dir.index();
+        let flags = seg.flags;
+        let Conn {
+            half,
+            observer,
+            acked,
+            ..
+        } = conn;
+        let mut emit = |ev: TcpEvent<'_>| observer.event(&ev);
+        let mut seq = seg.seq;
+        if flags.has(TcpFlags::SYN) {
+            half[d].syn(seg.seq);
+            if dir == Dir::ClientToServer && !flags.has(TcpFlags::ACK) {
+                conn.client_isn = Some(seg.seq);
+            }
+            seq = seq.wrapping_add(1);
+        } else if !half[d].started() {
+            if flags.has(TcpFlags::RST) && seg.wire_len() == 0 {
+                // A bare RST carries no stream position worth starting at.
+            } else {
+                half[d].pick_up(seq, acked[1 - d], at, &mut emit);
+            }
+        }
+        if flags.has(TcpFlags::ACK) {
+            acked[d] = Some(seg.ack);
+        }
+        if flags.has(TcpFlags::RST) {
+            conn.rst = true;
+            if half[d].started() {
+                half[d].segment(
+                    seq,
+                    seg.payload,
+                    seg.missing,
+                    false,
+                    at,
+                    &mut self.budget,
+                    &mut emit,
+                );
+            }
+            for h in half.iter_mut() {
+                h.flush(at, &mut self.budget, &mut emit);
+            }
+            emit(TcpEvent::Rst {
+                dir,
+                frame: seg.frame,
+                ts: seg.ts,
+            });
+            return true;
+        }
+        let fin = flags.has(TcpFlags::FIN);
+        if fin {
+            conn.fin = true;
+        }
+        if half[d].started() {
+            half[d].segment(
+                seq,
+                seg.payload,
+                seg.missing,
+                fin,
+                at,
+                &mut self.budget,
+                &mut emit,
+            );
+        }
+        half[0].fin_done() && half[1].fin_done()
+    }
+
+    /// The capture ended: close every open connection and return all
+    /// records, in no particular order.
+    pub fn finish(
+        mut self,
+        last: Timestamp,
+        last_frame: u64,
+    ) -> Vec<ConnRecord<<F::Observer as Observer>::Output>> {
+        let mut open: Vec<Box<Conn<F::Observer>>> = self
+            .slots
+            .drain()
+            .filter_map(|(_, s)| match s {
+                Slot::Open(c) => Some(c),
+                Slot::Closed { .. } => None,
+            })
+            .collect();
+        // Deterministic order: observers may keep global state one day.
+        open.sort_by_key(|c| c.first_frame);
+        let at = Origin {
+            frame: last_frame,
+            ts: last,
+        };
+        for c in open {
+            self.close(c, at);
+        }
+        self.records
+    }
+}

@@ -1,0 +1,434 @@
+//! One direction of a TCP connection: turns segments in any order into the
+//! byte stream the receiver saw, with explicit gaps for what the capture
+//! lacks.
+//!
+//! Positions are 64-bit stream offsets, so the 2^32 wrap of sequence numbers
+//! (RFC 9293 §3.4) is handled once, where a segment's sequence number is
+//! turned into an offset relative to the next expected one. In-order data is
+//! passed on straight from the frame without a copy; only segments that
+//! arrive ahead of a hole are copied, into a store capped per connection and
+//! per worker. When a cap is hit the oldest hole is declared a gap and the
+//! stored data behind it is delivered, so memory stays bounded and no
+//! captured byte is thrown away.
+
+use std::collections::BTreeMap;
+
+use crate::capture::Timestamp;
+
+use super::{Dir, TcpEvent};
+
+/// Out-of-order bytes one connection may hold (both directions).
+pub const MAX_OOO_PER_CONNECTION: usize = 4 << 20;
+
+/// Out-of-order bytes held by all the connections of one worker.
+#[derive(Debug)]
+pub struct Budget {
+    used: usize,
+    limit: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Budget {
+        Budget { used: 0, limit }
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+}
+
+/// Per-direction counters, reported with the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HalfStats {
+    /// Payload bytes delivered in order, each counted once.
+    pub bytes: u64,
+    /// Bytes known to be missing.
+    pub gap_bytes: u64,
+    /// Number of gaps.
+    pub gaps: u64,
+    /// Segments with payload or SYN/FIN/RST.
+    pub segments: u64,
+    /// Segments whose payload had been seen entirely before.
+    pub retransmitted_segments: u64,
+    /// Segments that arrived ahead of a hole.
+    pub out_of_order_segments: u64,
+    /// Segments that partly overlapped data already seen.
+    pub overlaps: u64,
+    /// Overlaps whose bytes differed from the first copy (the first copy
+    /// wins); a sign of a broken middlebox or an evasion attempt.
+    pub conflicting_overlaps: u64,
+    /// Times a cap on the out-of-order store forced a hole to become a gap.
+    pub forced_gaps: u64,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    data: Vec<u8>,
+    /// Bytes after `data` that the snapshot length cut off.
+    missing: u32,
+    frame: u64,
+    ts: Timestamp,
+}
+
+impl Chunk {
+    fn len(&self) -> u64 {
+        self.data.len() as u64 + u64::from(self.missing)
+    }
+}
+
+/// Where a segment came from, for the events it causes.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+}
+
+/// Reassembly state of one direction.
+#[derive(Debug)]
+pub struct HalfStream {
+    dir: Dir,
+    started: bool,
+    next_seq: u32,
+    /// Stream offset of `next_seq`: bytes delivered plus gaps.
+    offset: u64,
+    ooo: BTreeMap<u64, Chunk>,
+    ooo_bytes: usize,
+    fin_at: Option<(u64, Origin)>,
+    fin_done: bool,
+    /// Counters.
+    pub stats: HalfStats,
+}
+
+impl HalfStream {
+    /// A direction that has seen nothing yet.
+    pub fn new(dir: Dir) -> HalfStream {
+        HalfStream {
+            dir,
+            started: false,
+            next_seq: 0,
+            offset: 0,
+            ooo: BTreeMap::new(),
+            ooo_bytes: 0,
+            fin_at: None,
+            fin_done: false,
+            stats: HalfStats::default(),
+        }
+    }
+
+    /// Whether a sequence base is known.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// The next sequence number expected.
+    pub fn next_seq(&self) -> u32 {
+        self.next_seq
+    }
+
+    /// Whether this direction's FIN has been delivered.
+    pub fn fin_done(&self) -> bool {
+        self.fin_done
+    }
+
+    /// Out-of-order bytes held.
+    pub fn held(&self) -> usize {
+        self.ooo_bytes
+    }
+
+    /// Start the sequence space at a SYN.
+    pub fn syn(&mut self, isn: u32) {
+        if !self.started {
+            self.started = true;
+            self.next_seq = isn.wrapping_add(1);
+        }
+    }
+
+    /// Start the sequence space in the middle of a stream, at `seq`. `acked`
+    /// is what the peer had already acknowledged, if known: bytes between
+    /// it and `seq` were sent before the capture saw them and are a gap.
+    pub fn pick_up<F: FnMut(TcpEvent<'_>)>(
+        &mut self,
+        seq: u32,
+        acked: Option<u32>,
+        at: Origin,
+        emit: &mut F,
+    ) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.next_seq = seq;
+        if let Some(a) = acked {
+            let missed = seq.wrapping_sub(a);
+            if missed > 0 && missed < (1 << 30) {
+                self.next_seq = a;
+                self.gap(u64::from(missed), at, emit);
+            }
+        }
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.offset += n;
+        // Sequence numbers are modulo 2^32 (RFC 9293 §3.4).
+        self.next_seq = self.next_seq.wrapping_add(n as u32);
+    }
+
+    fn gap<F: FnMut(TcpEvent<'_>)>(&mut self, len: u64, at: Origin, emit: &mut F) {
+        if len == 0 {
+            return;
+        }
+        emit(TcpEvent::Gap {
+            dir: self.dir,
+            offset: self.offset,
+            len,
+            frame: at.frame,
+            ts: at.ts,
+        });
+        self.stats.gaps += 1;
+        self.stats.gap_bytes += len;
+        self.advance(len);
+    }
+
+    /// Deliver `data` (followed by `missing` lost bytes) that starts `skip`
+    /// bytes before the current offset.
+    fn deliver<F: FnMut(TcpEvent<'_>)>(
+        &mut self,
+        data: &[u8],
+        missing: u32,
+        skip: u64,
+        at: Origin,
+        emit: &mut F,
+    ) {
+        let total = data.len() as u64 + u64::from(missing);
+        if skip >= total {
+            return;
+        }
+        if let Some(fresh) = usize::try_from(skip).ok().and_then(|s| data.get(s..)) {
+            if !fresh.is_empty() {
+                emit(TcpEvent::Data {
+                    dir: self.dir,
+                    offset: self.offset,
+                    bytes: fresh,
+                    frame: at.frame,
+                    ts: at.ts,
+                });
+                self.stats.bytes += fresh.len() as u64;
+                self.advance(fresh.len() as u64);
+            }
+        }
+        let lost_from = skip.max(data.len() as u64);
+        self.gap(total - lost_from, at, emit);
+    }
+
+    /// Handle the payload and FIN of one segment whose first payload byte
+    /// has sequence number `seq` (after the SYN, if it had one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment<F: FnMut(TcpEvent<'_>)>(
+        &mut self,
+        seq: u32,
+        data: &[u8],
+        missing: u32,
+        fin: bool,
+        at: Origin,
+        budget: &mut Budget,
+        emit: &mut F,
+    ) {
+        let len = data.len() as u64 + u64::from(missing);
+        let rel = i64::from(seq.wrapping_sub(self.next_seq) as i32);
+        let off = self.offset as i64 + rel;
+        if len > 0 {
+            self.stats.segments += 1;
+            self.payload(off, data, missing, at, budget, emit);
+        }
+        if fin && self.fin_at.is_none() && !self.fin_done {
+            let end = off + len as i64;
+            if end >= 0 {
+                self.fin_at = Some((end as u64, at));
+            }
+        }
+        self.try_fin(emit);
+    }
+
+    fn payload<F: FnMut(TcpEvent<'_>)>(
+        &mut self,
+        off: i64,
+        data: &[u8],
+        missing: u32,
+        at: Origin,
+        budget: &mut Budget,
+        emit: &mut F,
+    ) {
+        let len = data.len() as u64 + u64::from(missing);
+        let end = off + len as i64;
+        let here = self.offset as i64;
+        if end <= here {
+            self.stats.retransmitted_segments += 1;
+            return;
+        }
+        if off <= here {
+            if off < here {
+                self.stats.overlaps += 1;
+            }
+            self.deliver(data, missing, (here - off) as u64, at, emit);
+            self.drain(budget, emit);
+            return;
+        }
+        self.stats.out_of_order_segments += 1;
+        self.store(off as u64, data, missing, at, budget);
+        while (self.ooo_bytes > MAX_OOO_PER_CONNECTION / 2 || budget.used > budget.limit)
+            && !self.ooo.is_empty()
+        {
+            self.stats.forced_gaps += 1;
+            self.skip_hole(at, budget, emit);
+        }
+    }
+
+    /// Keep the parts of [off, off+len) not already stored; the first copy
+    /// of any byte wins.
+    fn store(&mut self, off: u64, data: &[u8], missing: u32, at: Origin, budget: &mut Budget) {
+        let end = off + data.len() as u64 + u64::from(missing);
+        let mut cursor = off;
+        // Stored chunks that overlap [off, end), in order.
+        let mut overlapping: Vec<(u64, u64)> = Vec::new();
+        if let Some((&s, c)) = self.ooo.range(..off).next_back() {
+            if s + c.len() > off {
+                overlapping.push((s, s + c.len()));
+            }
+        }
+        overlapping.extend(self.ooo.range(off..end).map(|(&s, c)| (s, s + c.len())));
+        for (s, e) in overlapping {
+            if s > cursor {
+                self.insert_piece(off, data, missing, cursor, s, at, budget);
+            }
+            self.compare(off, data, s, e);
+            cursor = cursor.max(e);
+        }
+        if cursor < end {
+            self.insert_piece(off, data, missing, cursor, end, at, budget);
+        }
+    }
+
+    /// Count an overlap between new data at `off` and the chunk at `s..e`,
+    /// and whether their captured bytes differ.
+    fn compare(&mut self, off: u64, data: &[u8], s: u64, e: u64) {
+        self.stats.overlaps += 1;
+        let Some(c) = self.ooo.get(&s) else { return };
+        let lo = off.max(s);
+        let hi = e.min(off + data.len() as u64).min(s + c.data.len() as u64);
+        if lo >= hi {
+            return;
+        }
+        let new = data.get((lo - off) as usize..(hi - off) as usize);
+        let old = c.data.get((lo - s) as usize..(hi - s) as usize);
+        if new != old {
+            self.stats.conflicting_overlaps += 1;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_piece(
+        &mut self,
+        off: u64,
+        data: &[u8],
+        missing: u32,
+        a: u64,
+        b: u64,
+        at: Origin,
+        budget: &mut Budget,
+    ) {
+        let dlen = data.len() as u64;
+        let piece = if a - off < dlen {
+            data.get((a - off) as usize..(b.min(off + dlen) - off) as usize)
+                .unwrap_or_default()
+        } else {
+            &[]
+        };
+        let lost = (b - a) - piece.len() as u64;
+        debug_assert!(lost <= u64::from(missing));
+        self.ooo_bytes += piece.len();
+        budget.used += piece.len();
+        self.ooo.insert(
+            a,
+            Chunk {
+                data: piece.to_vec(),
+                missing: lost as u32,
+                frame: at.frame,
+                ts: at.ts,
+            },
+        );
+    }
+
+    fn pop_first(&mut self, budget: &mut Budget) -> Option<(u64, Chunk)> {
+        let (s, c) = self.ooo.pop_first()?;
+        self.ooo_bytes -= c.data.len();
+        budget.used -= c.data.len();
+        Some((s, c))
+    }
+
+    /// Deliver stored chunks that the current offset has reached.
+    fn drain<F: FnMut(TcpEvent<'_>)>(&mut self, budget: &mut Budget, emit: &mut F) {
+        while self
+            .ooo
+            .first_key_value()
+            .is_some_and(|(&s, _)| s <= self.offset)
+        {
+            let Some((s, c)) = self.pop_first(budget) else {
+                break;
+            };
+            let at = Origin {
+                frame: c.frame,
+                ts: c.ts,
+            };
+            self.deliver(&c.data, c.missing, self.offset - s, at, emit);
+        }
+    }
+
+    /// Declare the first hole a gap and deliver what follows it.
+    fn skip_hole<F: FnMut(TcpEvent<'_>)>(&mut self, at: Origin, budget: &mut Budget, emit: &mut F) {
+        if let Some((&s, c)) = self.ooo.first_key_value() {
+            let hole = s.saturating_sub(self.offset);
+            let at = if hole > 0 {
+                Origin {
+                    frame: c.frame,
+                    ts: c.ts,
+                }
+            } else {
+                at
+            };
+            self.gap(hole, at, emit);
+        }
+        self.drain(budget, emit);
+    }
+
+    fn try_fin<F: FnMut(TcpEvent<'_>)>(&mut self, emit: &mut F) {
+        if let Some((at_off, at)) = self.fin_at {
+            if !self.fin_done && self.offset >= at_off && self.ooo.is_empty() {
+                self.fin_done = true;
+                emit(TcpEvent::Fin {
+                    dir: self.dir,
+                    frame: at.frame,
+                    ts: at.ts,
+                });
+            }
+        }
+    }
+
+    /// The connection is over (RST, both FINs, or end of capture): every
+    /// remaining hole becomes a gap, stored data is delivered, a FIN seen
+    /// out of order is delivered.
+    pub fn flush<F: FnMut(TcpEvent<'_>)>(&mut self, at: Origin, budget: &mut Budget, emit: &mut F) {
+        while !self.ooo.is_empty() {
+            self.skip_hole(at, budget, emit);
+        }
+        if let Some((fin_off, fin_at)) = self.fin_at {
+            if !self.fin_done && self.offset < fin_off {
+                self.gap(fin_off - self.offset, fin_at, emit);
+            }
+        }
+        self.try_fin(emit);
+    }
+}

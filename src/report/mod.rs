@@ -1,0 +1,281 @@
+//! Report layer: the serde model of DESIGN.md's JSON contract, built from
+//! engine results, and the writers (text, JSON, NDJSON) that only render it.
+
+mod text;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::engine::CaptureResult;
+use crate::flow::{ConnRecord, Dir, HalfStats};
+
+/// Version of the JSON document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Who wrote it.
+    pub tool: Tool,
+    /// One per input file.
+    pub captures: Vec<CaptureReport>,
+    /// Every connection of every capture.
+    pub connections: Vec<ConnectionReport>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+/// Name and version of this program.
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    /// "wsforensics".
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// One input file.
+#[derive(Debug, Serialize)]
+pub struct CaptureReport {
+    /// The path as given.
+    pub path: String,
+    /// "pcap" or "pcapng"; null when the file could not be read at all.
+    pub format: Option<&'static str>,
+    /// "gzip", "zstd" or null.
+    pub compression: Option<&'static str>,
+    /// Frames read.
+    pub packets: u64,
+    /// Captured bytes of those frames.
+    pub bytes: u64,
+    /// Earliest frame time, RFC 3339 UTC.
+    pub first_seen: Option<String>,
+    /// Latest frame time.
+    pub last_seen: Option<String>,
+    /// Frames decoded to TCP segments.
+    pub tcp_packets: u64,
+    /// Things skipped while reading (reading went on).
+    pub warnings: Vec<String>,
+    /// Why the file could not be read (entirely), if so.
+    pub error: Option<String>,
+}
+
+/// Bytes per direction.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct PerDirection {
+    /// Client to server.
+    pub client_to_server: u64,
+    /// Server to client.
+    pub server_to_client: u64,
+}
+
+impl PerDirection {
+    fn of(stats: &[HalfStats; 2], f: impl Fn(&HalfStats) -> u64) -> PerDirection {
+        PerDirection {
+            client_to_server: f(&stats[Dir::ClientToServer.index()]),
+            server_to_client: f(&stats[Dir::ServerToClient.index()]),
+        }
+    }
+}
+
+/// TCP-level details of a connection.
+#[derive(Debug, Serialize)]
+pub struct TcpReport {
+    /// "handshake" when a SYN or SYN-ACK showed who is client; "inferred"
+    /// for connections already open when the capture began.
+    pub roles: &'static str,
+    /// Segments whose data had all been seen before.
+    pub retransmissions: PerDirection,
+    /// Segments that arrived ahead of a hole.
+    pub out_of_order: PerDirection,
+    /// Segments that partly overlapped data already seen.
+    pub overlaps: PerDirection,
+    /// Overlaps whose bytes differed from the first copy.
+    pub conflicting_overlaps: PerDirection,
+    /// Holes turned into gaps because the out-of-order store was full.
+    pub forced_gaps: PerDirection,
+}
+
+/// One connection.
+#[derive(Debug, Serialize)]
+pub struct ConnectionReport {
+    /// Stable within one report.
+    pub id: String,
+    /// Path of its capture.
+    pub capture: String,
+    /// `ip:port`, IPv6 in brackets.
+    pub client: String,
+    /// `ip:port`.
+    pub server: String,
+    /// RFC 3339 UTC.
+    pub first_seen: String,
+    /// RFC 3339 UTC.
+    pub last_seen: String,
+    /// 1-based frame number.
+    pub first_frame: u64,
+    /// 1-based frame number.
+    pub last_frame: u64,
+    /// Frames of this connection.
+    pub packets: u64,
+    /// ws, wss, tls, http or tcp.
+    pub transport: &'static str,
+    /// Reassembled payload, each byte once.
+    pub bytes: PerDirection,
+    /// Bytes known to be missing.
+    pub gaps: PerDirection,
+    /// fin, rst or capture_end.
+    pub ended_by: &'static str,
+    /// TCP details.
+    pub tcp: TcpReport,
+    /// TLS facts (a later layer); null for now.
+    pub tls: Option<serde_json::Value>,
+    /// WebSocket facts (a later layer); null for now.
+    pub websocket: Option<serde_json::Value>,
+    /// The verdict, for connections that carried WebSocket or TLS.
+    pub disconnect: Option<serde_json::Value>,
+}
+
+/// Totals.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Captures given.
+    pub captures: u64,
+    /// Captures that could not be read entirely.
+    pub unreadable_captures: u64,
+    /// Connections.
+    pub connections: u64,
+    /// Disconnects per close code.
+    pub by_code: BTreeMap<String, u64>,
+    /// Disconnects that were not a clean close.
+    pub abnormal: u64,
+    /// Connections per way they ended.
+    pub by_ended_by: BTreeMap<&'static str, u64>,
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "wsforensics",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            captures: Vec::new(),
+            connections: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Add a capture that could not be opened or whose header was unreadable.
+    pub fn add_unreadable(&mut self, path: &str, error: String) {
+        self.summary.captures += 1;
+        self.summary.unreadable_captures += 1;
+        self.captures.push(CaptureReport {
+            path: path.to_string(),
+            format: None,
+            compression: None,
+            packets: 0,
+            bytes: 0,
+            first_seen: None,
+            last_seen: None,
+            tcp_packets: 0,
+            warnings: Vec::new(),
+            error: Some(error),
+        });
+    }
+
+    /// Add a capture and its connections.
+    pub fn add_capture<T>(&mut self, path: &str, r: &CaptureResult<T>) {
+        self.summary.captures += 1;
+        if r.error.is_some() {
+            self.summary.unreadable_captures += 1;
+        }
+        self.captures.push(CaptureReport {
+            path: path.to_string(),
+            format: r.format.map(|f| f.as_str()),
+            compression: match r.compression {
+                crate::capture::Compression::None => None,
+                crate::capture::Compression::Gzip => Some("gzip"),
+                crate::capture::Compression::Zstd => Some("zstd"),
+            },
+            packets: r.packets,
+            bytes: r.bytes,
+            first_seen: r.first_seen.map(|t| t.to_string()),
+            last_seen: r.last_seen.map(|t| t.to_string()),
+            tcp_packets: r.decode.tcp,
+            warnings: r.warnings.clone(),
+            error: r.error.as_ref().map(|e| e.to_string()),
+        });
+        for c in &r.connections {
+            let id = (self.connections.len() + 1).to_string();
+            let conn = connection(id, path, c);
+            self.summary.connections += 1;
+            *self.summary.by_ended_by.entry(conn.ended_by).or_insert(0) += 1;
+            self.connections.push(conn);
+        }
+    }
+
+    /// Write the report as one JSON document.
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+
+    /// Write one connection object per line, and nothing else.
+    pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
+        for c in &self.connections {
+            serde_json::to_writer(&mut *out, c)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Write the report for a person.
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        text::write(self, out)
+    }
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report::new()
+    }
+}
+
+fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionReport {
+    let s = &c.stats;
+    ConnectionReport {
+        id,
+        capture: capture.to_string(),
+        client: c.meta.client.to_string(),
+        server: c.meta.server.to_string(),
+        first_seen: c.first_seen.to_string(),
+        last_seen: c.last_seen.to_string(),
+        first_frame: c.first_frame,
+        last_frame: c.last_frame,
+        packets: c.packets,
+        transport: "tcp",
+        bytes: PerDirection::of(s, |h| h.bytes),
+        gaps: PerDirection::of(s, |h| h.gap_bytes),
+        ended_by: c.ended_by.as_str(),
+        tcp: TcpReport {
+            roles: if c.meta.roles_from_handshake {
+                "handshake"
+            } else {
+                "inferred"
+            },
+            retransmissions: PerDirection::of(s, |h| h.retransmitted_segments),
+            out_of_order: PerDirection::of(s, |h| h.out_of_order_segments),
+            overlaps: PerDirection::of(s, |h| h.overlaps),
+            conflicting_overlaps: PerDirection::of(s, |h| h.conflicting_overlaps),
+            forced_gaps: PerDirection::of(s, |h| h.forced_gaps),
+        },
+        tls: None,
+        websocket: None,
+        disconnect: None,
+    }
+}

@@ -195,6 +195,8 @@ struct Conn<O> {
     acked: [Option<u32>; 2],
     fin: bool,
     rst: bool,
+    /// Roles are a last-resort guess that the first payload may correct.
+    tentative: bool,
     observer: O,
 }
 
@@ -230,19 +232,10 @@ impl FlowKey {
 /// range here; the IANA range starts at 49152).
 const EPHEMERAL_FROM: u16 = 32768;
 
-/// Decide which side of a connection already open when the capture began is
-/// the server, from the first segment seen (`src` sent it).
-fn infer_server(src: Endpoint, dst: Endpoint, payload: &[u8]) -> Endpoint {
-    let well_known = |p: u16| p < 1024;
-    let ephemeral = |p: u16| p >= EPHEMERAL_FROM;
-    if well_known(src.port) != well_known(dst.port) {
-        return if well_known(src.port) { src } else { dst };
-    }
-    if ephemeral(src.port) != ephemeral(dst.port) {
-        return if ephemeral(src.port) { dst } else { src };
-    }
-    // Who speaks first: a request line or a TLS ClientHello comes from the
-    // client, a status line from the server.
+/// Who speaks first: a request line or a TLS ClientHello comes from the
+/// client, a status line or a ServerHello from the server. Returns whether
+/// `payload`'s sender is the client, if the payload tells.
+fn sender_is_client(payload: &[u8]) -> Option<bool> {
     const METHODS: [&[u8]; 9] = [
         b"GET ",
         b"POST ",
@@ -254,20 +247,41 @@ fn infer_server(src: Endpoint, dst: Endpoint, payload: &[u8]) -> Endpoint {
         b"CONNECT ",
         b"TRACE ",
     ];
-    if METHODS.iter().any(|m| payload.starts_with(m))
-        || payload.starts_with(&[0x16, 0x03]) && payload.get(5) == Some(&1)
+    // TLS record header: handshake (22), version 3.x, length; then the
+    // handshake type: 1 ClientHello, 2 ServerHello (RFC 8446 §5.1, §4).
+    let tls_handshake = payload.starts_with(&[0x16, 0x03]);
+    if METHODS.iter().any(|m| payload.starts_with(m)) || tls_handshake && payload.get(5) == Some(&1)
     {
-        return dst;
+        Some(true)
+    } else if payload.starts_with(b"HTTP/1.") || tls_handshake && payload.get(5) == Some(&2) {
+        Some(false)
+    } else {
+        None
     }
-    if payload.starts_with(b"HTTP/1.")
-        || payload.starts_with(&[0x16, 0x03]) && payload.get(5) == Some(&2)
-    {
-        return src;
+}
+
+/// Decide which side of a connection already open when the capture began is
+/// the server, from the first segment seen (`src` sent it). The flag says
+/// whether the evidence was good (ports or content) rather than a last
+/// resort, which the first payload may still overrule.
+fn infer_server(src: Endpoint, dst: Endpoint, payload: &[u8]) -> (Endpoint, bool) {
+    let well_known = |p: u16| p < 1024;
+    let ephemeral = |p: u16| p >= EPHEMERAL_FROM;
+    if well_known(src.port) != well_known(dst.port) {
+        return (if well_known(src.port) { src } else { dst }, true);
+    }
+    if ephemeral(src.port) != ephemeral(dst.port) {
+        return (if ephemeral(src.port) { dst } else { src }, true);
+    }
+    match sender_is_client(payload) {
+        Some(true) => return (dst, true),
+        Some(false) => return (src, true),
+        None => {}
     }
     if src.port != dst.port {
-        return if src.port < dst.port { src } else { dst };
+        return (if src.port < dst.port { src } else { dst }, false);
     }
-    dst
+    (dst, false)
 }
 
 /// The connection table of one worker.
@@ -301,19 +315,19 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
     fn new_conn(&mut self, seg: &Segment<'_>) -> Box<Conn<F::Observer>> {
         let syn = seg.flags.has(TcpFlags::SYN);
         let ack = seg.flags.has(TcpFlags::ACK);
-        let (client, server, from_handshake) = if syn && !ack {
-            (seg.src, seg.dst, true)
+        let (client, server, tentative) = if syn && !ack {
+            (seg.src, seg.dst, false)
         } else if syn {
-            (seg.dst, seg.src, true)
+            (seg.dst, seg.src, false)
         } else {
-            let server = infer_server(seg.src, seg.dst, seg.payload);
+            let (server, sure) = infer_server(seg.src, seg.dst, seg.payload);
             let client = if server == seg.src { seg.dst } else { seg.src };
-            (client, server, false)
+            (client, server, !sure)
         };
         let meta = ConnMeta {
             client,
             server,
-            roles_from_handshake: from_handshake,
+            roles_from_handshake: syn,
         };
         self.open += 1;
         self.peak_open = self.peak_open.max(self.open);
@@ -332,6 +346,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             acked: [None, None],
             fin: false,
             rst: false,
+            tentative,
             observer: self.factory.create(&meta),
         })
     }
@@ -348,7 +363,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         } else {
             EndedBy::CaptureEnd
         };
-        let c = *conn;
+        let c = conn;
         self.open -= 1;
         self.records.push(ConnRecord {
             meta: c.meta,
@@ -415,6 +430,21 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         conn.packets += 1;
         conn.last_frame = seg.frame;
         conn.last_seen = conn.last_seen.max(seg.ts);
+        if conn.tentative && !seg.payload.is_empty() {
+            conn.tentative = false;
+            let client_sent = seg.src == conn.meta.client;
+            if sender_is_client(seg.payload) == Some(!client_sent)
+                && conn.half.iter().all(|h| h.stats.bytes == 0)
+            {
+                // The guess was wrong and nothing was delivered yet: swap.
+                std::mem::swap(&mut conn.meta.client, &mut conn.meta.server);
+                conn.half.swap(0, 1);
+                conn.half[0].set_dir(Dir::ClientToServer);
+                conn.half[1].set_dir(Dir::ServerToClient);
+                conn.acked.swap(0, 1);
+                conn.observer = self.factory.create(&conn.meta);
+            }
+        }
         let dir = if seg.src == conn.meta.client {
             Dir::ClientToServer
         } else {

@@ -1,0 +1,188 @@
+//! The binary end to end: bad inputs, exit status, formats, determinism.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn wsf(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn good_capture() -> tempfile::TempPath {
+    let f: Vec<_> = simple_conversation(b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\n")
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                1_700_000_000_000_000_000 + i as i64,
+                p.clone(),
+                p.len() as u32,
+            )
+        })
+        .collect();
+    temp_capture("wsf-good", &pcap(101, &f, false, false))
+}
+
+fn json(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut a = vec!["--format", "json"];
+    a.extend_from_slice(args);
+    let (code, out, err) = wsf(&a);
+    (
+        code,
+        serde_json::from_str(&out).expect("stdout is one JSON document"),
+        err,
+    )
+}
+
+#[test]
+fn bad_inputs_are_named_with_offset_and_others_still_reported() {
+    let good = good_capture();
+    let empty = temp_capture("wsf-empty", b"");
+    let text = temp_capture("wsf-text", b"this is not a capture, just text\n");
+    let short = temp_capture("wsf-short", &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
+    // A valid header, then a record whose caplen claims 4 GB.
+    let mut huge = pcap(101, &[], false, false);
+    huge.extend_from_slice(&[0; 8]);
+    huge.extend_from_slice(&0xffff_fff0u32.to_le_bytes());
+    huge.extend_from_slice(&0xffff_fff0u32.to_le_bytes());
+    huge.extend_from_slice(&[0x45; 64]);
+    let huge = temp_capture("wsf-huge", &huge);
+    let missing = "/nonexistent/wsf-missing.pcap";
+    let paths: Vec<String> = [&empty, &text, &short, &huge]
+        .iter()
+        .map(|p| p.to_str().unwrap().to_string())
+        .chain([missing.to_string(), good.to_str().unwrap().to_string()])
+        .collect();
+    let args: Vec<&str> = paths.iter().map(|s| s.as_str()).collect();
+    let (code, doc, err) = json(&args);
+    assert_eq!(code, 1);
+    let caps = doc["captures"].as_array().unwrap();
+    assert_eq!(caps.len(), 6);
+    let error_of = |i: usize| caps[i]["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        error_of(0).contains("offset 0: empty file"),
+        "{}",
+        error_of(0)
+    );
+    assert!(
+        error_of(1).contains("offset 0: not a pcap or pcapng capture"),
+        "{}",
+        error_of(1)
+    );
+    assert!(
+        error_of(2).contains("offset 0: file ends inside the capture header"),
+        "{}",
+        error_of(2)
+    );
+    assert!(
+        error_of(3).contains("offset 24: record claims 4294967280 bytes"),
+        "{}",
+        error_of(3)
+    );
+    assert!(error_of(4).contains("wsf-missing.pcap"), "{}", error_of(4));
+    assert!(caps[5]["error"].is_null());
+    assert_eq!(caps[5]["packets"], 8);
+    assert_eq!(doc["connections"].as_array().unwrap().len(), 1);
+    // Every problem also went to stderr, naming its file.
+    for p in &paths[..5] {
+        let name = std::path::Path::new(p)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(err.contains(name), "stderr lacks {name}: {err}");
+    }
+}
+
+#[test]
+fn truncated_last_record_keeps_complete_packets_with_one_warning() {
+    let good = good_capture();
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = temp_capture("wsf-cut", &bytes[..bytes.len() - 7]);
+    let (code, doc, _) = json(&[cut.to_str().unwrap()]);
+    assert_eq!(
+        code, 0,
+        "a cut last record is a warning, not an unread input"
+    );
+    let cap = &doc["captures"][0];
+    assert_eq!(cap["packets"], 7);
+    let w = cap["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 1);
+    let last_record = bytes.len() - (16 + 40);
+    assert!(
+        w[0].as_str().unwrap().contains(&format!(
+            "offset {last_record}: file ends inside a packet record"
+        )),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn compressed_copies_give_the_same_connections() {
+    let good = good_capture();
+    let raw = std::fs::read(&good).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    let gz = temp_capture("wsf-gz", &gz.finish().unwrap());
+    let zst = temp_capture("wsf-zst", &zstd::encode_all(&raw[..], 3).unwrap());
+    let (_, a, _) = json(&[good.to_str().unwrap()]);
+    for p in [&gz, &zst] {
+        let (code, b, _) = json(&[p.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert_eq!(a["connections"][0]["bytes"], b["connections"][0]["bytes"]);
+        assert_eq!(
+            a["connections"][0]["last_frame"],
+            b["connections"][0]["last_frame"]
+        );
+    }
+    let (_, b, _) = json(&[gz.to_str().unwrap()]);
+    assert_eq!(b["captures"][0]["compression"], "gzip");
+}
+
+#[test]
+fn output_is_identical_for_any_jobs_and_ndjson_is_one_object_per_line() {
+    let good = good_capture();
+    let p = good.to_str().unwrap();
+    let (_, one, _) = wsf(&["--format", "json", "--jobs", "1", p]);
+    let (_, two, _) = wsf(&["--format", "json", "--jobs", "2", p]);
+    let (_, eight, _) = wsf(&["--format", "json", "--jobs", "8", p]);
+    assert_eq!(one, two);
+    assert_eq!(one, eight);
+    let (code, nd, _) = wsf(&["--format", "ndjson", p]);
+    assert_eq!(code, 0);
+    let lines: Vec<_> = nd.lines().collect();
+    assert_eq!(lines.len(), 1);
+    let c: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(c["client"], "10.0.0.1:40000");
+    assert_eq!(c["ended_by"], "fin");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(wsf(&[]).0, 2);
+    assert_eq!(wsf(&["--format", "yaml", "x.pcap"]).0, 2);
+    assert_eq!(wsf(&["--jobs", "0", "x.pcap"]).0, 2);
+}
+
+#[test]
+fn output_file_and_text_report() {
+    let good = good_capture();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.txt");
+    let (code, stdout, _) = wsf(&["-o", out.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.is_empty());
+    let text = std::fs::read_to_string(out).unwrap();
+    assert!(text.contains("10.0.0.1:40000 -> 10.0.0.2:8080"), "{text}");
+    assert!(text.contains("summary: 1 connection(s) (fin 1)"), "{text}");
+}

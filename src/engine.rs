@@ -9,6 +9,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rustc_hash::FxHasher;
@@ -71,8 +72,9 @@ pub struct CaptureResult<T> {
     pub connections: Vec<ConnRecord<T>>,
 }
 
-/// Segment header fields of a batched segment; the payload is a range of
-/// the batch's byte buffer.
+/// Segment header fields of a batched segment; the payload stays in the
+/// reader's buffer chunk (or, for a reassembled IP datagram, in the batch's
+/// spill buffer) and is not copied.
 #[derive(Clone, Copy)]
 struct SegMeta {
     frame: u64,
@@ -83,21 +85,40 @@ struct SegMeta {
     ack: u32,
     flags: TcpFlags,
     window: u16,
+    /// Index into `chunks`, or `SPILL`.
+    chunk: u8,
     start: u32,
     len: u32,
     missing: u32,
 }
 
+const SPILL: u8 = u8::MAX;
+/// Buffer chunks one batch may keep alive: bounds the memory that queued
+/// batches pin (workers x queue depth x this x chunk size).
+const MAX_CHUNKS_PER_BATCH: usize = 2;
+
 #[derive(Default)]
 struct Batch {
     segs: Vec<SegMeta>,
-    data: Vec<u8>,
+    chunks: Vec<Arc<Vec<u8>>>,
+    spill: Vec<u8>,
 }
 
 impl Batch {
-    fn push(&mut self, s: &Segment<'_>) {
-        let start = self.data.len() as u32;
-        self.data.extend_from_slice(s.payload);
+    fn push(&mut self, s: &Segment<'_>, chunk: &Arc<Vec<u8>>) {
+        let base = chunk.as_ptr() as usize;
+        let at = s.payload.as_ptr() as usize;
+        let inside = at >= base && at + s.payload.len() <= base + chunk.len();
+        let (idx, start) = if inside {
+            if !self.chunks.last().is_some_and(|c| Arc::ptr_eq(c, chunk)) {
+                self.chunks.push(Arc::clone(chunk));
+            }
+            ((self.chunks.len() - 1) as u8, (at - base) as u32)
+        } else {
+            let start = self.spill.len() as u32;
+            self.spill.extend_from_slice(s.payload);
+            (SPILL, start)
+        };
         self.segs.push(SegMeta {
             frame: s.frame,
             ts: s.ts,
@@ -107,6 +128,7 @@ impl Batch {
             ack: s.ack,
             flags: s.flags,
             window: s.window,
+            chunk: idx,
             start,
             len: s.payload.len() as u32,
             missing: s.missing,
@@ -114,24 +136,40 @@ impl Batch {
     }
 
     fn full(&self) -> bool {
-        self.segs.len() >= BATCH_SEGMENTS || self.data.len() >= BATCH_BYTES
+        self.segs.len() >= BATCH_SEGMENTS
+            || self.spill.len() >= BATCH_BYTES
+            || self.chunks.len() >= MAX_CHUNKS_PER_BATCH
+    }
+
+    fn clear(&mut self) {
+        self.segs.clear();
+        self.chunks.clear();
+        self.spill.clear();
     }
 
     fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
-        self.segs.iter().map(|m| Segment {
-            frame: m.frame,
-            ts: m.ts,
-            src: m.src,
-            dst: m.dst,
-            seq: m.seq,
-            ack: m.ack,
-            flags: m.flags,
-            window: m.window,
-            payload: self
-                .data
-                .get(m.start as usize..(m.start + m.len) as usize)
-                .unwrap_or_default(),
-            missing: m.missing,
+        self.segs.iter().map(|m| {
+            let buf: &[u8] = if m.chunk == SPILL {
+                &self.spill
+            } else {
+                self.chunks
+                    .get(usize::from(m.chunk))
+                    .map_or(&[], |c| c.as_slice())
+            };
+            Segment {
+                frame: m.frame,
+                ts: m.ts,
+                src: m.src,
+                dst: m.dst,
+                seq: m.seq,
+                ack: m.ack,
+                flags: m.flags,
+                window: m.window,
+                payload: buf
+                    .get(m.start as usize..(m.start + m.len) as usize)
+                    .unwrap_or_default(),
+                missing: m.missing,
+            }
         })
     }
 }
@@ -177,9 +215,12 @@ pub fn analyze_reader<F: ObserverFactory>(
         last: None,
     };
     let jobs = opts.jobs.max(1);
+    if jobs > 1 {
+        reader.read_ahead();
+    }
     let (error, mut connections, peak) = if jobs == 1 {
         let mut table = Table::new(factory, OOO_BUDGET);
-        let error = read_all(&mut reader, &mut decoder, &mut totals, |seg| {
+        let error = read_all(&mut reader, &mut decoder, &mut totals, |seg, _| {
             table.segment(seg)
         });
         let peak = table.peak_open();
@@ -211,17 +252,17 @@ fn read_all(
     reader: &mut CaptureReader,
     decoder: &mut Decoder,
     totals: &mut Totals,
-    mut on_segment: impl FnMut(&Segment<'_>),
+    mut on_segment: impl FnMut(&Segment<'_>, &Arc<Vec<u8>>),
 ) -> Option<CaptureError> {
     loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
+        match reader.next_frame_in_chunk() {
+            Ok(Some((frame, chunk))) => {
                 totals.packets += 1;
                 totals.bytes += frame.data.len() as u64;
                 totals.first = Some(totals.first.map_or(frame.ts, |t| t.min(frame.ts)));
                 totals.last = Some(totals.last.map_or(frame.ts, |t| t.max(frame.ts)));
                 if let Some(seg) = decoder.decode(&frame) {
-                    on_segment(&seg);
+                    on_segment(&seg, chunk);
                 }
             }
             Ok(None) => return None,
@@ -261,8 +302,7 @@ fn run_sharded<F: ObserverFactory>(
                     for seg in batch.segments() {
                         table.segment(&seg);
                     }
-                    batch.segs.clear();
-                    batch.data.clear();
+                    batch.clear();
                     let _ = recycle.try_send(batch);
                 }
                 let peak = table.peak_open();
@@ -278,9 +318,9 @@ fn run_sharded<F: ObserverFactory>(
             // A worker only stops early by panicking; join reports that.
             let _ = senders[i].send(full);
         };
-        let error = read_all(reader, decoder, totals, |seg| {
+        let error = read_all(reader, decoder, totals, |seg, chunk| {
             let i = shard(&FlowKey::of(seg.src, seg.dst), jobs);
-            pending[i].push(seg);
+            pending[i].push(seg, chunk);
             if pending[i].full() {
                 send(i, &mut pending);
             }

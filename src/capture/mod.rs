@@ -8,12 +8,14 @@
 //! was skipped but reading went on).
 
 mod pcapng;
+mod readahead;
 mod source;
 mod time;
 
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pcap_parser::pcap::{
     parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
@@ -174,6 +176,9 @@ impl fmt::Display for CaptureError {
 
 impl std::error::Error for CaptureError {}
 
+/// A frame and the shared buffer chunk its bytes live in.
+pub type FrameInChunk<'a> = (Frame<'a>, &'a Arc<Vec<u8>>);
+
 /// Where the current record's packet bytes are in the buffer.
 struct Record {
     at: usize,
@@ -196,8 +201,13 @@ enum Container {
 /// Streams the frames of one capture file.
 pub struct CaptureReader {
     path: PathBuf,
-    src: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    /// Where bytes come from until [`read_ahead`](Self::read_ahead) moves
+    /// the source to its own thread; `None` after that.
+    src: Option<Box<dyn Read + Send>>,
+    ahead: Option<readahead::Feed>,
+    /// Shared so that workers can read frames in place; a chunk still held
+    /// by a worker is never written again: refilling then starts a new one.
+    buf: Arc<Vec<u8>>,
     start: usize,
     end: usize,
     /// Absolute offset of `buf[start]` in the (decompressed) stream.
@@ -237,8 +247,9 @@ impl CaptureReader {
     ) -> Result<CaptureReader, CaptureError> {
         let mut r = CaptureReader {
             path: path.to_path_buf(),
-            src,
-            buf: vec![0; READ_CHUNK],
+            src: Some(src),
+            ahead: None,
+            buf: Arc::new(vec![0; READ_CHUNK]),
             start: 0,
             end: 0,
             offset: 0,
@@ -331,21 +342,52 @@ impl CaptureReader {
 
     /// Make at least `want` bytes available from `start`, unless the source
     /// ends first. Never grows the buffer past `MAX_RECORD` plus a header.
+    /// Read the rest of the file on a thread of its own (decompressing
+    /// there too), handing over filled chunks without copying them.
+    pub fn read_ahead(&mut self) {
+        if let Some(src) = self.src.take() {
+            self.ahead = Some(readahead::Feed::start(src));
+        }
+    }
+
     fn fill(&mut self, want: usize) -> Result<(), CaptureError> {
         if self.end - self.start >= want || self.eof {
             return Ok(());
         }
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+        if self.ahead.is_some() {
+            return self.fill_ahead(want);
         }
-        if self.buf.len() < want {
-            // Bounded by the callers: want <= MAX_RECORD + 64.
-            self.buf.resize(want.next_power_of_two(), 0);
-        }
+        let Some(src) = self.src.as_mut() else {
+            self.eof = true;
+            return Ok(());
+        };
+        // Bounded by the callers: want <= MAX_RECORD + 64.
+        let size = want.next_power_of_two().max(READ_CHUNK);
+        let buf = match Arc::get_mut(&mut self.buf) {
+            Some(buf) => {
+                if self.start > 0 {
+                    buf.copy_within(self.start..self.end, 0);
+                }
+                if buf.len() < size {
+                    buf.resize(size, 0);
+                }
+                buf
+            }
+            None => {
+                // Workers still read the old chunk: carry the partial
+                // record over into a fresh one.
+                let mut fresh = vec![0; size];
+                fresh[..self.end - self.start].copy_from_slice(&self.buf[self.start..self.end]);
+                self.buf = Arc::new(fresh);
+                // invariant: the Arc was created on the line above and
+                // has not been shared yet.
+                Arc::get_mut(&mut self.buf).expect("invariant: fresh Arc is unique")
+            }
+        };
+        self.end -= self.start;
+        self.start = 0;
         while self.end < want && !self.eof {
-            match self.src.read(&mut self.buf[self.end..]) {
+            match src.read(&mut buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -358,6 +400,38 @@ impl CaptureReader {
                     return Err(
                         self.error(Some(self.offset + (self.end - self.start) as u64), kind)
                     );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fill_ahead(&mut self, want: usize) -> Result<(), CaptureError> {
+        let Some(feed) = self.ahead.as_mut() else {
+            return Ok(());
+        };
+        while self.end - self.start < want && !self.eof {
+            match feed.next() {
+                None => self.eof = true,
+                Some(Err(e)) => {
+                    let kind = if self.compression == Compression::None {
+                        CaptureErrorKind::Io(e.to_string())
+                    } else {
+                        CaptureErrorKind::Decompress(e.to_string())
+                    };
+                    return Err(CaptureError {
+                        path: self.path.clone(),
+                        offset: Some(self.offset + (self.end - self.start) as u64),
+                        kind,
+                    });
+                }
+                Some(Ok(chunk)) => {
+                    let left = &self.buf[self.start..self.end];
+                    let (buf, start, end) = feed.join(left, chunk);
+                    let old = std::mem::replace(&mut self.buf, buf);
+                    feed.retire(old);
+                    self.start = start;
+                    self.end = end;
                 }
             }
         }
@@ -378,16 +452,24 @@ impl CaptureReader {
     /// The next frame, `None` at the end of the file. After an error the
     /// reader is finished and returns `None`.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        Ok(self.next_frame_in_chunk()?.map(|(f, _)| f))
+    }
+
+    /// [`next_frame`](Self::next_frame), with the buffer chunk that holds
+    /// the frame's bytes, so that another thread can keep the chunk alive
+    /// and read them there instead of copying them.
+    pub fn next_frame_in_chunk(&mut self) -> Result<Option<FrameInChunk<'_>>, CaptureError> {
         let Some(r) = self.next_record()? else {
             return Ok(None);
         };
-        Ok(Some(Frame {
+        let frame = Frame {
             number: self.frames,
             ts: r.ts,
             linktype: r.linktype,
             orig_len: r.orig_len,
             data: self.buf.get(r.at..r.at + r.len).unwrap_or_default(),
-        }))
+        };
+        Ok(Some((frame, &self.buf)))
     }
 
     fn next_record(&mut self) -> Result<Option<Record>, CaptureError> {

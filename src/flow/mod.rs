@@ -387,6 +387,20 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             frame: seg.frame,
             ts: seg.ts,
         };
+        if !fresh_syn {
+            // The common case: a packet of an open connection, in place.
+            if let Some(Slot::Open(c)) = self.slots.get_mut(&key) {
+                if !Self::feed(self.factory, &mut self.budget, c, seg, at) {
+                    return;
+                }
+                if let Some(Slot::Open(c)) = self.slots.remove(&key) {
+                    let client_isn = c.client_isn;
+                    let record = self.close(c, at);
+                    self.slots.insert(key, Slot::Closed { record, client_isn });
+                }
+                return;
+            }
+        }
         let mut conn = match self.slots.remove(&key) {
             Some(Slot::Open(c)) => {
                 // Port reuse: a new SYN (another ISN) after the old
@@ -415,7 +429,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             }
             None => self.new_conn(seg),
         };
-        let done = self.feed(&mut conn, seg, at);
+        let done = Self::feed(self.factory, &mut self.budget, &mut conn, seg, at);
         if done {
             let client_isn = conn.client_isn;
             let record = self.close(conn, at);
@@ -426,7 +440,13 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
     }
 
     /// Feed a segment to its connection; true when the connection is over.
-    fn feed(&mut self, conn: &mut Conn<F::Observer>, seg: &Segment<'_>, at: Origin) -> bool {
+    fn feed(
+        factory: &F,
+        budget: &mut Budget,
+        conn: &mut Conn<F::Observer>,
+        seg: &Segment<'_>,
+        at: Origin,
+    ) -> bool {
         conn.packets += 1;
         conn.last_frame = seg.frame;
         conn.last_seen = conn.last_seen.max(seg.ts);
@@ -442,7 +462,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 conn.half[0].set_dir(Dir::ClientToServer);
                 conn.half[1].set_dir(Dir::ServerToClient);
                 conn.acked.swap(0, 1);
-                conn.observer = self.factory.create(&conn.meta);
+                conn.observer = factory.create(&conn.meta);
             }
         }
         let dir = if seg.src == conn.meta.client {
@@ -479,18 +499,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         if flags.has(TcpFlags::RST) {
             conn.rst = true;
             if half[d].started() {
-                half[d].segment(
-                    seq,
-                    seg.payload,
-                    seg.missing,
-                    false,
-                    at,
-                    &mut self.budget,
-                    &mut emit,
-                );
+                half[d].segment(seq, seg.payload, seg.missing, false, at, budget, &mut emit);
             }
             for h in half.iter_mut() {
-                h.flush(at, &mut self.budget, &mut emit);
+                h.flush(at, budget, &mut emit);
             }
             emit(TcpEvent::Rst {
                 dir,
@@ -504,15 +516,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             conn.fin = true;
         }
         if half[d].started() {
-            half[d].segment(
-                seq,
-                seg.payload,
-                seg.missing,
-                fin,
-                at,
-                &mut self.budget,
-                &mut emit,
-            );
+            half[d].segment(seq, seg.payload, seg.missing, fin, at, budget, &mut emit);
         }
         half[0].fin_done() && half[1].fin_done()
     }

@@ -95,7 +95,7 @@ struct SegMeta {
 const SPILL: u8 = u8::MAX;
 /// Buffer chunks one batch may keep alive: bounds the memory that queued
 /// batches pin (workers x queue depth x this x chunk size).
-const MAX_CHUNKS_PER_BATCH: usize = 2;
+const MAX_CHUNKS_PER_BATCH: usize = 4;
 
 #[derive(Default)]
 struct Batch {

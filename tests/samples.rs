@@ -63,7 +63,10 @@ fn check(path: &Path, facts: &Value, jobs: usize) {
         );
     }
     let want = facts["connections"].as_array().unwrap();
-    assert!(!want.is_empty(), "{name}: a sample without connections tests nothing");
+    assert!(
+        !want.is_empty(),
+        "{name}: a sample without connections tests nothing"
+    );
     assert_eq!(r.connections.len(), want.len(), "{name}: connection count");
     for (got, want) in r.connections.iter().zip(want) {
         let ctx = format!("{name} stream {} (jobs {jobs})", want["stream"]);

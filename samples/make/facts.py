@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
 """Record what tshark sees in a capture, as samples/<capture>.facts.json.
 
-usage: facts.py CAPTURE [--as NAME] [--truncated-at OFFSET]
+usage: facts.py CAPTURE [--as NAME] [--truncated-at OFFSET] [--notes TEXT]
 
 Per TCP stream (tshark's tcp.stream): client (sender of the first SYN
 without ACK, else the first packet's sender), server, first and last frame,
 packet count, how it ended, and each direction's reassembled payload from
 `tshark -z follow,tcp,raw`, by length and SHA-256. The tests compare
 wsforensics with these facts, so they never need tshark.
+
+`link_types` are the DLT numbers in the file's own headers (the pcap file
+header, or each pcapng Interface Description Block); `link_layers` are the
+first protocol tshark names in each frame. `notes` is the --notes text,
+followed by tshark's TCP analysis counts (retransmissions, out-of-order...).
+`make/pcapcheck.py` checks the result independently of tshark.
 """
 import argparse
 import hashlib
 import json
 import os
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcapcheck import file_link_types  # noqa: E402
 
 
 def tshark(*args):
@@ -33,6 +43,7 @@ def main():
     p.add_argument("capture")
     p.add_argument("--as", dest="name")
     p.add_argument("--truncated-at", type=int)
+    p.add_argument("--notes", default="")
     a = p.parse_args()
     cap = a.capture
     fields = ["frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
@@ -92,15 +103,29 @@ def main():
             "sha256_server_to_client": hashlib.sha256(s2c).hexdigest(),
             "ended_by": "rst" if s["rst"] else "fin" if s["fin"] else "capture_end",
         })
-    fmt = "pcapng" if open(cap, "rb").read(4) == b"\x0a\x0d\x0d\x0a" else "pcap"
+    fmt, dlts = file_link_types(cap)
+    analysis = []
+    for field, label in [("tcp.analysis.retransmission", "retransmissions"),
+                         ("tcp.analysis.fast_retransmission", "fast retransmissions"),
+                         ("tcp.analysis.spurious_retransmission", "spurious retransmissions"),
+                         ("tcp.analysis.out_of_order", "out-of-order"),
+                         ("tcp.analysis.lost_segment", "previous segment not captured"),
+                         ("tcp.analysis.duplicate_ack", "duplicate ACKs")]:
+        n = len(tshark("-r", cap, "-Y", field, "-T", "fields", "-e", "frame.number").split())
+        if n:
+            analysis.append(f"{n} {label}")
+    notes = a.notes.strip()
+    notes += (" " if notes else "") + "tshark tcp.analysis: " + (", ".join(analysis) or "nothing flagged") + "."
     name = a.name or os.path.basename(cap)
     facts = {
         "capture": name,
         "format": fmt,
         "packets": packets,
+        "link_types": dlts,
         "link_layers": sorted(link_types),
         "tshark_version": tshark("--version").splitlines()[0],
         "connections": conns,
+        "notes": notes,
     }
     if a.truncated_at is not None:
         facts["truncated_at_offset"] = a.truncated_at

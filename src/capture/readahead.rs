@@ -12,9 +12,9 @@ use std::thread;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 /// Bytes read per chunk.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 256 << 10;
 /// Space in front of each chunk for the tail of the previous one.
-const HEADROOM: usize = 256 << 10;
+const HEADROOM: usize = 128 << 10;
 /// Chunks read ahead of the parser.
 const DEPTH: usize = 4;
 /// Retired chunks watched for reuse.

@@ -69,8 +69,16 @@ pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             + 4;
         writeln!(
             out,
-            "  {:>4}  {:<ends$}  {:<9}  {:>15}  {:>11}  {:>11}  {:>9}  ended",
-            "id", "client -> server", "transport", "frames", "c->s", "s->c", "gaps"
+            "  {:>4}  {:<ends$}  {:<9}  {:>15}  {:>11}  {:>11}  {:>9}  {:<11}  {:>16}",
+            "id",
+            "client -> server",
+            "transport",
+            "frames",
+            "c->s",
+            "s->c",
+            "gaps",
+            "ended",
+            "retrans/reorder"
         )?;
         for k in conns {
             let pair = format!("{} -> {}", k.client, k.server);
@@ -81,9 +89,17 @@ pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             } else {
                 human_bytes(gaps)
             };
+            let t = &k.tcp;
+            let retrans = t.retransmissions.client_to_server + t.retransmissions.server_to_client;
+            let reorder = t.out_of_order.client_to_server + t.out_of_order.server_to_client;
+            let rr = if retrans + reorder == 0 {
+                "-".to_string()
+            } else {
+                format!("{retrans}/{reorder}")
+            };
             writeln!(
                 out,
-                "  {:>4}  {pair:<ends$}  {:<9}  {frames:>15}  {:>11}  {:>11}  {gaps:>9}  {}",
+                "  {:>4}  {pair:<ends$}  {:<9}  {frames:>15}  {:>11}  {:>11}  {gaps:>9}  {:<11}  {rr:>16}",
                 k.id,
                 k.transport,
                 human_bytes(k.bytes.client_to_server),

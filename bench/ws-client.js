@@ -27,18 +27,11 @@ const FOREVER = Number(process.env.WSB_FOREVER || 0.15);
 const RAMP = Number(process.env.WSB_RAMP || 1000);
 const STATS_FILE = process.argv[2] || null;
 
-function rnd(n) { return Math.floor(Math.random() * n); }
+const { rnd, textPool } = require('./text-pool');
 const WORDS = ('alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike ' +
   'november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu ' +
   'buy sell bid ask fill cancel amend qty px user room message hello typing presence').split(' ');
-function text(len) {
-  const parts = [];
-  let n = 0;
-  while (n < len) { const w = WORDS[rnd(WORDS.length)]; parts.push(w); n += w.length + 1; }
-  return parts.join(' ').slice(0, len);
-}
-const TEXT_POOL = [];
-for (let i = 0; i < 64; i++) TEXT_POOL.push(text(64 * 1024));
+const TEXT_POOL = textPool(WORDS);
 const BIN_POOL = crypto.randomBytes(1 << 20);
 function textOf(len) { const s = TEXT_POOL[rnd(TEXT_POOL.length)]; const o = rnd(s.length - len); return s.slice(o, o + len); }
 function binOf(len) { const o = rnd(BIN_POOL.length - len); return BIN_POOL.subarray(o, o + len); }

@@ -24,18 +24,11 @@ const port = Number(process.argv[2] || 9800);
 const deflate = process.argv[3] === 'deflate';
 
 // Cheap deterministic-ish content pools, generated once.
-function rnd(n) { return Math.floor(Math.random() * n); }
+const { rnd, textPool } = require('./text-pool');
 const WORDS = ('lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ' +
   'incididunt ut labore et dolore magna aliqua order trade quote price volume symbol ' +
   'user session token heartbeat status update delta snapshot channel subscribe').split(' ');
-function text(len) {
-  const parts = [];
-  let n = 0;
-  while (n < len) { const w = WORDS[rnd(WORDS.length)]; parts.push(w); n += w.length + 1; }
-  return parts.join(' ').slice(0, len);
-}
-const TEXT_POOL = [];
-for (let i = 0; i < 64; i++) TEXT_POOL.push(text(64 * 1024));
+const TEXT_POOL = textPool(WORDS);
 const BIN_POOL = require('crypto').randomBytes(1 << 20);
 function textOf(len) { const s = TEXT_POOL[rnd(TEXT_POOL.length)]; const o = rnd(s.length - len); return s.slice(o, o + len); }
 function binOf(len) { const o = rnd(BIN_POOL.length - len); return BIN_POOL.subarray(o, o + len); }

@@ -2,7 +2,7 @@
 """Check samples/*.facts.json without tshark: a small pcap/pcapng reader and
 TCP reassembler of its own, written for this cross-check only.
 
-usage: pcapcheck.py [FACTS.json ...]   (default: every samples/*.facts.json)
+usage: pcapcheck.py [-v] [FACTS.json ...]   (default: every samples/*.facts.json)
 
 For each facts file it reads the capture (gzip and zstd too), decodes
 Ethernet (with 802.1Q tags), Linux SLL and SLL2, IPv4/IPv6 and TCP, groups
@@ -11,7 +11,9 @@ one, as tshark's tcp.stream does), puts each direction's payload at its
 offset from the initial sequence number, and compares format, link types,
 packet count, roles, frames, packet counts, how each connection ended and
 the length and SHA-256 of each direction with the facts. Exits 1 on any
-difference.
+difference. With -v it also decodes each connection's WebSocket frames
+(unmasking the client's) and reports messages, close codes and whether the
+echo server's messages equal what the client sent.
 """
 import glob
 import gzip
@@ -194,6 +196,7 @@ def analyze(path):
             buf = bytes(c["buf"].get(side, b""))
             have = c.get("have", {}).get(side, set())
             assert len(have) == len(buf), f"hole in {name} of stream {i}"
+            d[name] = buf
             d[f"bytes_{name}"] = len(buf)
             d[f"sha256_{name}"] = hashlib.sha256(buf).hexdigest()
         result.append({"stream": i, "client": client, "server": server, "first_frame": c["frames"][0],
@@ -201,6 +204,50 @@ def analyze(path):
                        "packets": len(c["frames"]), **d,
                        "ended_by": "rst" if c["rst"] else "fin" if c["fin"] else "capture_end"})
     return info, len(recs), result, sorted(vids)
+
+
+def ws_frames(stream, client_side):
+    """Decode the WebSocket frames after the HTTP upgrade: [(opcode, payload)]."""
+    head = stream.find(b"\r\n\r\n")
+    if head < 0 or b"websocket" not in stream[:head].lower():
+        return None
+    o, out = head + 4, []
+    while o + 2 <= len(stream):
+        b0, b1 = stream[o], stream[o + 1]
+        n, o = b1 & 0x7F, o + 2
+        if n == 126:
+            n, o = struct.unpack_from(">H", stream, o)[0], o + 2
+        elif n == 127:
+            n, o = struct.unpack_from(">Q", stream, o)[0], o + 8
+        key = None
+        if b1 & 0x80:
+            key, o = stream[o:o + 4], o + 4
+        assert bool(key) == client_side, "masking must match the side"
+        p = stream[o:o + n]
+        assert len(p) == n, "frame cut short"
+        if key:
+            p = bytes(c ^ key[i % 4] for i, c in enumerate(p))
+        out.append((b0 & 0x0F, p))
+        o += n
+    return out
+
+
+def ws_summary(conn):
+    c = ws_frames(conn["client_to_server"], True)
+    s = ws_frames(conn["server_to_client"], False)
+    if c is None or s is None:
+        return "no websocket"
+
+    def desc(frames):
+        data = [p for op, p in frames if op in (1, 2)]
+        closes = [struct.unpack_from(">H", p)[0] for op, p in frames if op == 8 and len(p) >= 2]
+        return data, f"{len(data)} messages ({sum(len(p) for p in data)} bytes), close {closes}"
+
+    cd, ct = desc(c)
+    sd, st = desc(s)
+    n = min(len(cd), len(sd))
+    echo = "echoes match" if cd[:n] == sd[:n] else "ECHO MISMATCH"
+    return f"ws client->server {ct}; server->client {st}; {echo} for the first {n}"
 
 
 def file_link_types(path):
@@ -214,6 +261,7 @@ def check(facts_path):
     cap = os.path.join(os.path.dirname(facts_path), facts["capture"])
     info, packets, conns, vids = analyze(cap)
     errs = []
+    lines = []
 
     def cmp(what, got, want):
         if got != want:
@@ -231,6 +279,8 @@ def check(facts_path):
     for got, want in zip(conns, facts["connections"]):
         for k, v in want.items():
             cmp(f"stream {want['stream']} {k}", got.get(k), v)
+        if "-v" in sys.argv:
+            lines.append(f"    stream {want['stream']}: {ws_summary(got)}")
     extra = f" vlan ids {vids}" if vids else ""
     endian = f" {info['endian']}-endian" if "endian" in info else ""
     status = "OK" if not errs else "MISMATCH"
@@ -238,11 +288,13 @@ def check(facts_path):
           f"{len(conns)} connection(s)")
     for e in errs:
         print("   ", e)
+    for line in lines:
+        print(line)
     return not errs
 
 
 def main():
-    paths = sys.argv[1:] or sorted(glob.glob(os.path.join(HERE, "..", "*.facts.json")))
+    paths = [a for a in sys.argv[1:] if a != "-v"] or sorted(glob.glob(os.path.join(HERE, "..", "*.facts.json")))
     ok = all([check(p) for p in paths])
     sys.exit(0 if ok else 1)
 

@@ -646,11 +646,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let len = stream.len();
-            let mut segs: Vec<(u64, usize, usize, bool)> = pieces
-                .into_iter()
-                .filter(|&(o, _)| o < len)
-                .map(|(o, l)| (o as u64, l.min(len - o), 0, false))
-                .collect();
+            let mut segs: Vec<Seg> = within(pieces, len).collect();
             shuffle(&mut segs, seed);
             segs.push((len as u64, 0, 0, true));
             let isn = 0u32.wrapping_sub(isn_back);
@@ -673,10 +669,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let len = stream.len();
-            let mut segs: Vec<(u64, usize, usize, bool)> = pieces
-                .into_iter()
-                .filter(|&(o, _)| o < len)
-                .map(|(o, l)| (o as u64, l.min(len - o), 0, false))
+            let mut segs: Vec<Seg> = within(pieces, len)
                 .enumerate()
                 .filter(|(i, _)| drop_mask >> (i % 64) & 1 == 0)
                 .map(|(_, s)| s)
@@ -697,6 +690,17 @@ mod tests {
                 prop_assert_eq!(&stream[*o as usize..*o as usize + d.len()], &d[..]);
             }
         }
+    }
+
+    /// (offset, captured length, missing length, FIN).
+    type Seg = (u64, usize, usize, bool);
+
+    /// The cuts that fall inside a stream of `len` bytes, as segments.
+    fn within(pieces: Vec<(usize, usize)>, len: usize) -> impl Iterator<Item = Seg> {
+        pieces
+            .into_iter()
+            .filter(move |&(o, _)| o < len)
+            .map(move |(o, l)| (o as u64, l.min(len - o), 0, false))
     }
 
     /// Fisher-Yates with a small xorshift, so a failing case replays.

@@ -35,7 +35,7 @@ for pair in "$C vc0" "$S vs0" "$W vc1" "$W vs1" "$W tr1" "$W tr2"; do
 done
 ip netns exec $W timeout 40 python3 "$HERE/vlan_switch.py" vc1 tr1 tr2 vs1 100 30 &
 SW=$!; PIDS+=("$SW")
-ip netns exec $W tcpdump -U --immediate-mode -i tr1 -s 0 -w "$OUT/ws-vlan.pcap" 2>/dev/null &
+ip netns exec $W tcpdump -U --immediate-mode -B 16384 -i tr1 -s 0 -w "$OUT/ws-vlan.pcap" 2>/dev/null &
 CAP_PID=$!; PIDS+=("$CAP_PID"); sleep 2
 ip netns exec $S timeout 60 python3 "$HERE/ws_peer.py" server 10.77.5.2 9002 &
 SRV=$!; PIDS+=("$SRV"); sleep 0.8

@@ -87,8 +87,8 @@ pub struct Segment<'a> {
 }
 
 impl Segment<'_> {
-    /// Sequence space the segment occupies: payload on the wire plus SYN and
-    /// FIN, which each take one number.
+    /// Payload bytes the segment carried on the wire (captured or not);
+    /// SYN and FIN take a sequence number each on top of this.
     pub fn wire_len(&self) -> u32 {
         self.payload.len() as u32 + self.missing
     }

@@ -11,4 +11,5 @@ pub mod cli;
 pub mod decode;
 pub mod engine;
 pub mod flow;
+pub mod knowledge;
 pub mod report;

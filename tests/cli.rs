@@ -186,3 +186,31 @@ fn output_file_and_text_report() {
     assert!(text.contains("10.0.0.1:40000 -> 10.0.0.2:8080"), "{text}");
     assert!(text.contains("summary: 1 connection(s) (fin 1)"), "{text}");
 }
+
+#[test]
+fn codes_lists_the_catalogue_and_explain_gives_meaning_when_and_fix() {
+    let (code, out, _) = wsf(&["codes"]);
+    assert_eq!(code, 0);
+    for c in 1000..=1015 {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("{c} "))),
+            "codes lacks {c}:\n{out}"
+        );
+    }
+    assert!(out.contains("4000-4999") && out.contains("3000-3999") && out.contains("1016-2999"));
+    let (code, out, _) = wsf(&["explain", "1006"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("1006 Abnormal Closure"), "{out}");
+    assert!(
+        out.contains("What it means")
+            && out.contains("When you see it")
+            && out.contains("How to fix it")
+    );
+    let (_, out, _) = wsf(&["explain", "4404"]);
+    assert!(
+        out.starts_with("4404 Private Use (range 4000-4999)"),
+        "{out}"
+    );
+    assert_eq!(wsf(&["explain", "close"]).0, 2);
+    assert_eq!(wsf(&["explain", "70000"]).0, 2);
+}

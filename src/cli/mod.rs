@@ -7,11 +7,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::engine::{analyze_file, EngineOptions};
 use crate::flow::NoAnalysis;
-use crate::report::Report;
+use crate::report::{knowledge_text, Report};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -30,9 +30,15 @@ pub enum OutputFormat {
     name = "wsforensics",
     version,
     about = "Explain why the WebSocket and TLS connections in a packet capture ended",
-    long_about = None
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "A capture file named like a subcommand (codes, explain) can be given as ./codes."
 )]
 pub struct Args {
+    /// Something other than analyzing captures.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Capture files (pcap or pcapng, also gzip- or zstd-compressed).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -45,6 +51,18 @@ pub struct Args {
     /// Worker threads; default: all cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: Option<u16>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every WebSocket close code and range: name, class, who sends it.
+    Codes,
+    /// Explain one close code: what it means, when you see it, how to fix it.
+    Explain {
+        /// The close code, 0 to 65535.
+        code: u16,
+    },
 }
 
 /// What a run does, validated.
@@ -110,6 +128,13 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    match args.command {
+        Some(Command::Codes) => return print_stdout(|out| knowledge_text::codes(out)),
+        Some(Command::Explain { code }) => {
+            return print_stdout(|out| knowledge_text::explain(code, out))
+        }
+        None => {}
+    }
     let cfg = Config::from(args);
     let (report, all_read) = build_report(&cfg, |msg| eprintln!("wsforensics: error: {msg}"));
     let written = match &cfg.output {
@@ -139,6 +164,18 @@ pub fn run() -> i32 {
         0
     } else {
         1
+    }
+}
+
+fn print_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> i32 {
+    let mut out = BufWriter::new(io::stdout().lock());
+    match f(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("wsforensics: cannot write: {e}");
+            1
+        }
     }
 }
 

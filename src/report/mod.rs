@@ -1,6 +1,7 @@
 //! Report layer: the serde model of DESIGN.md's JSON contract, built from
 //! engine results, and the writers (text, JSON, NDJSON) that only render it.
 
+pub mod knowledge_text;
 mod text;
 
 use std::collections::BTreeMap;

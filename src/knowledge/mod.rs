@@ -1,0 +1,7 @@
+//! Knowledge base: what each WebSocket close code means, when it shows up
+//! and what to change, as data. A leaf module: only the diagnose layer and
+//! the report's names read it.
+
+pub mod close_codes;
+
+pub use close_codes::{lookup, CloseCodeInfo, CodeClass, CLOSE_CODES};

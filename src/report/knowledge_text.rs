@@ -1,0 +1,56 @@
+//! `wsforensics codes` and `wsforensics explain CODE`: the close-code
+//! knowledge base rendered for a person.
+
+use std::io::{self, Write};
+
+use crate::knowledge::{lookup, CLOSE_CODES};
+
+/// The whole catalogue, one line per code or range.
+pub fn codes(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<11}  {:<48}  {:<10}  usually sent by",
+        "code", "name", "class"
+    )?;
+    let mut rows: Vec<_> = CLOSE_CODES.iter().collect();
+    rows.sort_by_key(|c| c.from);
+    for c in rows {
+        let code = if c.from == c.to {
+            c.from.to_string()
+        } else {
+            format!("{}-{}", c.from, c.to)
+        };
+        writeln!(
+            out,
+            "{code:<11}  {:<48}  {:<10}  {}",
+            c.name,
+            c.class.as_str(),
+            c.sender
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "wsforensics explain CODE tells what a code means, when you see it and how to fix it."
+    )
+}
+
+/// One code in full.
+pub fn explain(code: u16, out: &mut dyn Write) -> io::Result<()> {
+    let c = lookup(code);
+    let range = if c.from == c.to {
+        String::new()
+    } else {
+        format!(" (range {}-{})", c.from, c.to)
+    };
+    writeln!(out, "{code} {}{range}", c.name)?;
+    writeln!(out, "class:     {}", c.class.as_str())?;
+    writeln!(out, "sent by:   {}", c.sender)?;
+    writeln!(out, "reference: {}", c.reference)?;
+    writeln!(out)?;
+    writeln!(out, "What it means\n  {}", c.meaning)?;
+    writeln!(out)?;
+    writeln!(out, "When you see it\n  {}", c.when)?;
+    writeln!(out)?;
+    writeln!(out, "How to fix it\n  {}", c.fix)
+}

@@ -6,6 +6,7 @@
 //! connection's two byte streams, [`engine`] runs that over all cores, and
 //! [`report`] renders the result. [`cli`] drives it.
 
+pub mod analyzers;
 pub mod capture;
 pub mod cli;
 pub mod decode;

@@ -10,6 +10,7 @@ pub mod analyzers;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod diagnose;
 pub mod engine;
 pub mod flow;
 pub mod knowledge;

@@ -32,7 +32,7 @@ impl Feed {
     /// the source, on an error, or when the `Feed` is dropped.
     pub fn start(mut src: Box<dyn Read + Send>) -> Feed {
         let (tx, chunks) = bounded::<io::Result<Vec<u8>>>(DEPTH);
-        let (recycle, reuse) = bounded::<Vec<u8>>(DEPTH * 2);
+        let (recycle, reuse) = bounded::<Vec<u8>>(RETIRED);
         thread::spawn(move || loop {
             let mut v = reuse.try_recv().unwrap_or_default();
             v.resize(HEADROOM + CHUNK, 0);

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::analyzers::session::SessionFactory;
 use crate::engine::{analyze_file, EngineOptions};
-use crate::flow::NoAnalysis;
 use crate::report::{knowledge_text, Report};
 
 /// Output formats.
@@ -100,13 +100,13 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
     let mut all_read = true;
     for path in &cfg.paths {
         let shown = path.display().to_string();
-        match analyze_file(path, &NoAnalysis, cfg.engine) {
+        match analyze_file(path, &SessionFactory, cfg.engine) {
             Ok(r) => {
                 if let Some(e) = &r.error {
                     all_read = false;
                     on_error(&e.to_string());
                 }
-                report.add_capture(&shown, &r);
+                report.add_analyzed(&shown, &r);
             }
             Err(e) => {
                 all_read = false;

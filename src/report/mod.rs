@@ -9,6 +9,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::analyzers::session::Facts;
+use crate::diagnose::{diagnose, Disconnect};
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, HalfStats};
 
@@ -133,10 +135,94 @@ pub struct ConnectionReport {
     pub tcp: TcpReport,
     /// TLS facts (a later layer); null for now.
     pub tls: Option<serde_json::Value>,
-    /// WebSocket facts (a later layer); null for now.
-    pub websocket: Option<serde_json::Value>,
+    /// WebSocket facts, for connections that tried an upgrade.
+    pub websocket: Option<WebSocketReport>,
     /// The verdict, for connections that carried WebSocket or TLS.
-    pub disconnect: Option<serde_json::Value>,
+    pub disconnect: Option<Disconnect>,
+}
+
+/// The WebSocket part of a connection.
+#[derive(Debug, Serialize)]
+pub struct WebSocketReport {
+    /// The upgrade request.
+    pub request: crate::analyzers::http::Request,
+    /// Its frame.
+    pub request_frame: Option<u64>,
+    /// The server's answer, if any.
+    pub response: Option<crate::analyzers::http::Response>,
+    /// Its frame.
+    pub response_frame: Option<u64>,
+    /// Frames and messages each way.
+    pub frames: FramesReport,
+    /// Every Close frame, in order.
+    pub closes: Vec<CloseReport>,
+    /// RFC 6455 violations seen on the wire.
+    pub violations: Vec<ViolationReport>,
+    /// Where frame parsing stopped, per direction (stream offset), if it did.
+    pub unparsed_from: PerDirectionOpt,
+}
+
+/// An optional value per direction.
+#[derive(Debug, Serialize)]
+pub struct PerDirectionOpt {
+    /// Client to server.
+    pub client_to_server: Option<u64>,
+    /// Server to client.
+    pub server_to_client: Option<u64>,
+}
+
+/// Frame counts of one direction.
+#[derive(Debug, Serialize)]
+pub struct DirFramesReport {
+    /// Frames.
+    pub frames: u64,
+    /// Complete messages.
+    pub messages: u64,
+    /// Pings.
+    pub pings: u64,
+    /// Pongs.
+    pub pongs: u64,
+    /// Largest complete message in bytes (as sent, before decompression).
+    pub largest_message: u64,
+    /// Frame that completed it.
+    pub largest_message_frame: Option<u64>,
+}
+
+/// Frame counts each way.
+#[derive(Debug, Serialize)]
+pub struct FramesReport {
+    /// Client to server.
+    pub client_to_server: DirFramesReport,
+    /// Server to client.
+    pub server_to_client: DirFramesReport,
+}
+
+/// A Close frame.
+#[derive(Debug, Serialize)]
+pub struct CloseReport {
+    /// client or server.
+    pub sender: &'static str,
+    /// Status code, if any.
+    pub code: Option<u16>,
+    /// Reason text.
+    pub reason: String,
+    /// Frame number.
+    pub frame: u64,
+    /// RFC 3339 UTC.
+    pub time: String,
+}
+
+/// A violation.
+#[derive(Debug, Serialize)]
+pub struct ViolationReport {
+    /// client or server.
+    pub sender: &'static str,
+    /// Frame number.
+    pub frame: u64,
+    /// What rule.
+    pub what: String,
+    /// The code a compliant peer must answer with.
+    pub code: u16,
 }
 
 /// Totals.
@@ -220,6 +306,34 @@ impl Report {
         }
     }
 
+    /// Add a capture analyzed for WebSocket: transport, `websocket` and
+    /// the `disconnect` verdict filled in.
+    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>) {
+        let start = self.connections.len();
+        self.add_capture(path, r);
+        for (conn, rec) in self.connections[start..].iter_mut().zip(&r.connections) {
+            let f = &rec.analysis;
+            conn.transport = if f.upgraded() {
+                "ws"
+            } else if f.request.is_some() {
+                "http"
+            } else if f.tls {
+                "tls"
+            } else {
+                "tcp"
+            };
+            conn.websocket = websocket(f);
+            conn.disconnect = diagnose(rec);
+            if let Some(d) = &conn.disconnect {
+                let key = d.code.map_or("null".to_string(), |c| c.to_string());
+                *self.summary.by_code.entry(key).or_insert(0) += 1;
+                if d.abnormal() {
+                    self.summary.abnormal += 1;
+                }
+            }
+        }
+    }
+
     /// Write the report as one JSON document.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, self)?;
@@ -245,6 +359,63 @@ impl Default for Report {
     fn default() -> Self {
         Report::new()
     }
+}
+
+fn dir_frames(f: &crate::analyzers::session::DirFrames) -> DirFramesReport {
+    DirFramesReport {
+        frames: f.frames,
+        messages: f.messages,
+        pings: f.pings,
+        pongs: f.pongs,
+        largest_message: f.largest.size,
+        largest_message_frame: (f.messages > 0).then_some(f.largest.frame),
+    }
+}
+
+fn sender(d: Dir) -> &'static str {
+    match d {
+        Dir::ClientToServer => "client",
+        Dir::ServerToClient => "server",
+    }
+}
+
+fn websocket(f: &Facts) -> Option<WebSocketReport> {
+    let request = f.request.clone().filter(|r| r.upgrade)?;
+    Some(WebSocketReport {
+        request,
+        request_frame: f.request_at.map(|a| a.frame),
+        response: f.response.clone(),
+        response_frame: f.response_at.map(|a| a.frame),
+        frames: FramesReport {
+            client_to_server: dir_frames(&f.frames[0]),
+            server_to_client: dir_frames(&f.frames[1]),
+        },
+        closes: f
+            .closes
+            .iter()
+            .map(|c| CloseReport {
+                sender: sender(c.dir),
+                code: c.code,
+                reason: c.reason.clone(),
+                frame: c.at.frame,
+                time: c.at.ts.to_string(),
+            })
+            .collect(),
+        violations: f
+            .findings
+            .iter()
+            .map(|v| ViolationReport {
+                sender: sender(v.dir),
+                frame: v.at.frame,
+                what: v.what.clone(),
+                code: v.code,
+            })
+            .collect(),
+        unparsed_from: PerDirectionOpt {
+            client_to_server: f.unparsed[0],
+            server_to_client: f.unparsed[1],
+        },
+    })
 }
 
 fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionReport {

@@ -19,12 +19,82 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Abnormal disconnects first, grouped by code (most frequent first), each
+/// with who, evidence and fix; then the clean closes in one line each.
+fn disconnects(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let with: Vec<_> = r
+        .connections
+        .iter()
+        .filter_map(|c| c.disconnect.as_ref().map(|d| (c, d)))
+        .collect();
+    if with.is_empty() {
+        return Ok(());
+    }
+    let mut abnormal: Vec<_> = with.iter().filter(|(_, d)| d.abnormal()).collect();
+    let mut per_code = std::collections::BTreeMap::new();
+    for (_, d) in &abnormal {
+        *per_code.entry(d.code).or_insert(0usize) += 1;
+    }
+    let count = |code: Option<u16>| per_code.get(&code).copied().unwrap_or(0);
+    // Stable: within a code, connections stay in report order.
+    abnormal.sort_by_key(|(_, d)| (std::cmp::Reverse(count(d.code)), d.code));
+    writeln!(out)?;
+    writeln!(out, "abnormal disconnects: {}", abnormal.len())?;
+    let mut last_code = None;
+    for (c, d) in &abnormal {
+        if last_code != Some(d.code) {
+            let code = d.code.map_or("-".to_string(), |c| c.to_string());
+            writeln!(
+                out,
+                "\n== {code} {} ({} connection(s))",
+                d.name,
+                count(d.code)
+            )?;
+            last_code = Some(d.code);
+        }
+        let status = d
+            .http_status
+            .map(|s| format!(", HTTP {s}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "\n  #{} {} -> {} [{}; {}; closed by {}{status}]",
+            c.id, c.client, c.server, c.capture, d.category, d.initiator
+        )?;
+        writeln!(out, "  {}", d.summary)?;
+        for e in &d.evidence {
+            writeln!(out, "    {e}")?;
+        }
+        writeln!(out, "  fix: {}", d.fix)?;
+    }
+    let clean: Vec<_> = with.iter().filter(|(_, d)| !d.abnormal()).collect();
+    if !clean.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "clean closes: {}", clean.len())?;
+        for (c, d) in clean {
+            let code = d.code.map_or("-".to_string(), |c| c.to_string());
+            let reason = d
+                .reason
+                .as_deref()
+                .map(|r| format!(" \"{r}\""))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  #{} {} -> {}: {code} {}{reason}, by the {}",
+                c.id, c.client, c.server, d.name, d.initiator
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "wsforensics {}: {} capture(s), {} connection(s)",
         r.tool.version, r.summary.captures, r.summary.connections
     )?;
+    disconnects(r, out)?;
     for c in &r.captures {
         writeln!(out)?;
         match (&c.format, &c.error) {
@@ -109,6 +179,20 @@ pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     writeln!(out)?;
+    if !r.summary.by_code.is_empty() {
+        let codes: Vec<String> = r
+            .summary
+            .by_code
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        writeln!(
+            out,
+            "disconnects by code: {} ({} abnormal)",
+            codes.join(", "),
+            r.summary.abnormal
+        )?;
+    }
     let ends: Vec<String> = r
         .summary
         .by_ended_by

@@ -272,6 +272,15 @@ impl FrameStream {
         }
     }
 
+    /// A stream that parses nothing (the direction carries no WebSocket).
+    pub fn stopped_at(at: u64) -> FrameStream {
+        FrameStream {
+            at,
+            state: State::Stopped,
+            ..FrameStream::default()
+        }
+    }
+
     /// Whether parsing stopped for good.
     pub fn stopped(&self) -> bool {
         matches!(self.state, State::Stopped)

@@ -1,0 +1,219 @@
+//! HTTP/1.1 heads as they open a WebSocket (RFC 6455 §4, RFC 9110):
+//! the upgrade request and the server's answer, parsed with httparse, and
+//! the `Sec-WebSocket-Accept` check of §4.2.2.
+
+use base64::Engine;
+use serde::Serialize;
+use sha1::{Digest, Sha1};
+
+/// Longest HTTP head we buffer; a longer one is not an upgrade we can read.
+pub const MAX_HEAD: usize = 16 << 10;
+const MAX_HEADERS: usize = 64;
+/// Body bytes of a refusal kept for the report.
+const BODY_SNIPPET: usize = 200;
+
+/// The client's request.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Request {
+    /// Method.
+    pub method: String,
+    /// Request target.
+    pub path: String,
+    /// `Host`.
+    pub host: Option<String>,
+    /// `Origin`.
+    pub origin: Option<String>,
+    /// Whether `Upgrade: websocket` and `Connection: upgrade` were there.
+    pub upgrade: bool,
+    /// `Sec-WebSocket-Version`.
+    pub version: Option<String>,
+    /// `Sec-WebSocket-Key`.
+    pub key: Option<String>,
+    /// Offered subprotocols.
+    pub protocols: Vec<String>,
+    /// Offered extensions, as written.
+    pub extensions: Vec<String>,
+}
+
+/// The server's response.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// `Sec-WebSocket-Accept`.
+    pub accept: Option<String>,
+    /// Whether `accept` is the hash of the request's key (§4.2.2); `None`
+    /// when there was nothing to check.
+    pub accept_valid: Option<bool>,
+    /// Chosen subprotocol.
+    pub protocol: Option<String>,
+    /// Accepted extensions.
+    pub extensions: Vec<String>,
+    /// `Server`.
+    pub server: Option<String>,
+    /// `Via`, a sign of a proxy.
+    pub via: Option<String>,
+    /// Start of the body, for refusals.
+    pub body: Option<String>,
+    /// Whether the response had `Upgrade: websocket` and `Connection: upgrade`.
+    pub upgrade: bool,
+}
+
+/// Outcome of parsing a head.
+#[derive(Debug)]
+pub enum Head<T> {
+    /// Parsed; the head took this many bytes.
+    Done(T, usize),
+    /// More bytes are needed.
+    Partial,
+    /// Not HTTP/1.x.
+    NotHttp,
+}
+
+fn header_list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+fn has_token(v: &str, token: &str) -> bool {
+    v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Parse a request head at the start of `buf`.
+pub fn parse_request(buf: &[u8]) -> Head<Request> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let n = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Head::Partial,
+        Err(_) => return Head::NotHttp,
+    };
+    let mut r = Request {
+        method: req.method.unwrap_or_default().to_string(),
+        path: req.path.unwrap_or_default().to_string(),
+        ..Request::default()
+    };
+    let (mut up, mut conn) = (false, false);
+    for h in req.headers.iter() {
+        let v = String::from_utf8_lossy(h.value);
+        match h.name.to_ascii_lowercase().as_str() {
+            "host" => r.host = Some(v.into_owned()),
+            "origin" => r.origin = Some(v.into_owned()),
+            "upgrade" => up |= has_token(&v, "websocket"),
+            "connection" => conn |= has_token(&v, "upgrade"),
+            "sec-websocket-version" => r.version = Some(v.into_owned()),
+            "sec-websocket-key" => r.key = Some(v.trim().to_string()),
+            "sec-websocket-protocol" => r.protocols.extend(header_list(&v)),
+            "sec-websocket-extensions" => r.extensions.extend(header_list(&v)),
+            _ => {}
+        }
+    }
+    r.upgrade = up && conn;
+    Head::Done(r, n)
+}
+
+/// Parse a response head at the start of `buf`; `key` is the request's
+/// `Sec-WebSocket-Key`, to check the accept value against.
+pub fn parse_response(buf: &[u8], key: Option<&str>) -> Head<Response> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let n = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Head::Partial,
+        Err(_) => return Head::NotHttp,
+    };
+    let mut r = Response {
+        status: resp.code.unwrap_or_default(),
+        reason: resp.reason.unwrap_or_default().to_string(),
+        ..Response::default()
+    };
+    let (mut up, mut conn) = (false, false);
+    for h in resp.headers.iter() {
+        let v = String::from_utf8_lossy(h.value);
+        match h.name.to_ascii_lowercase().as_str() {
+            "sec-websocket-accept" => r.accept = Some(v.trim().to_string()),
+            "sec-websocket-protocol" => r.protocol = Some(v.trim().to_string()),
+            "sec-websocket-extensions" => r.extensions.extend(header_list(&v)),
+            "server" => r.server = Some(v.into_owned()),
+            "via" => r.via = Some(v.into_owned()),
+            "upgrade" => up |= has_token(&v, "websocket"),
+            "connection" => conn |= has_token(&v, "upgrade"),
+            _ => {}
+        }
+    }
+    r.upgrade = up && conn;
+    if r.status == 101 || r.accept.is_some() {
+        r.accept_valid = match (key, &r.accept) {
+            (Some(k), Some(a)) => Some(accept_for(k) == *a),
+            (Some(_), None) => Some(false),
+            _ => None,
+        };
+    }
+    if r.status != 101 {
+        let body = buf.get(n..).unwrap_or_default();
+        if !body.is_empty() {
+            let cut = &body[..body.len().min(BODY_SNIPPET)];
+            r.body = Some(String::from_utf8_lossy(cut).into_owned());
+        }
+    }
+    Head::Done(r, n)
+}
+
+/// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)), §4.2.2.
+pub fn accept_for(key: &str) -> String {
+    const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    let mut h = Sha1::new();
+    h.update(key.trim().as_bytes());
+    h.update(GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_6455_example_key() {
+        // RFC 6455 §1.3.
+        assert_eq!(
+            accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn upgrade_request_and_response() {
+        let req = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n\x81";
+        let Head::Done(r, n) = parse_request(req) else {
+            panic!()
+        };
+        assert_eq!(n, req.len() - 1);
+        assert!(r.upgrade);
+        assert_eq!(r.path, "/chat");
+        assert_eq!(r.protocols, ["chat", "superchat"]);
+        let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let Head::Done(s, _) = parse_response(resp, r.key.as_deref()) else {
+            panic!()
+        };
+        assert_eq!((s.status, s.accept_valid), (101, Some(true)));
+        let bad = b"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: AAAA\r\n\r\n";
+        let Head::Done(s, _) = parse_response(bad, r.key.as_deref()) else {
+            panic!()
+        };
+        assert_eq!(s.accept_valid, Some(false));
+        let refused = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nforbidden";
+        let Head::Done(s, _) = parse_response(refused, None) else {
+            panic!()
+        };
+        assert_eq!((s.status, s.body.as_deref()), (403, Some("forbidden")));
+        assert!(matches!(parse_request(b"GET / HT"), Head::Partial));
+        assert!(matches!(
+            parse_request(b"\x16\x03\x01\x02\x00"),
+            Head::NotHttp
+        ));
+    }
+}

@@ -1,0 +1,377 @@
+//! Diagnose layer: one connection's facts and the close-code knowledge base
+//! in, one [`Disconnect`] verdict out (DESIGN.md's table), with evidence
+//! lines that cite frame numbers and times, and a fix that uses what the
+//! capture shows.
+
+use serde::Serialize;
+
+use crate::analyzers::session::{At, CloseFrame, Facts};
+use crate::capture::Timestamp;
+use crate::flow::{ConnRecord, Dir, EndedBy};
+use crate::knowledge::lookup;
+
+/// The verdict on how a connection ended.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Disconnect {
+    /// Close code (observed or inferred); null when unknown.
+    pub code: Option<u16>,
+    /// Its name.
+    pub name: String,
+    /// close_frame, http_upgrade, tcp_abort, protocol_violation, capture_end.
+    pub category: &'static str,
+    /// client, server or none.
+    pub initiator: &'static str,
+    /// Whether the code was read from a Close frame.
+    pub observed: bool,
+    /// Reason text of the Close frame.
+    pub reason: Option<String>,
+    /// HTTP status of a failed upgrade.
+    pub http_status: Option<u16>,
+    /// One sentence: what happened.
+    pub summary: String,
+    /// Frames and times that show it.
+    pub evidence: Vec<String>,
+    /// What to change.
+    pub fix: String,
+}
+
+impl Disconnect {
+    /// Anything but a clean 1000 or 1001 close.
+    pub fn abnormal(&self) -> bool {
+        !(self.category == "close_frame" && matches!(self.code, Some(1000 | 1001)))
+    }
+}
+
+fn who(dir: Dir) -> &'static str {
+    match dir {
+        Dir::ClientToServer => "client",
+        Dir::ServerToClient => "server",
+    }
+}
+
+fn secs(ns: i64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
+
+struct Ctx {
+    start: Timestamp,
+}
+
+impl Ctx {
+    fn line(&self, at: At, text: impl std::fmt::Display) -> String {
+        format!(
+            "frame {} (+{}): {text}",
+            at.frame,
+            secs(at.ts.since(self.start))
+        )
+    }
+}
+
+/// The verdict for a connection, or `None` if it never tried WebSocket.
+pub fn diagnose(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
+    let f = &rec.analysis;
+    if !f.is_websocket() {
+        return None;
+    }
+    let ctx = Ctx {
+        start: rec.first_seen,
+    };
+    let mut ev = Vec::new();
+    if let (Some(r), Some(at)) = (&f.request, f.request_at) {
+        ev.push(ctx.line(
+            at,
+            format!("client asked to upgrade {} to WebSocket", r.path),
+        ));
+    }
+    if !f.upgraded() {
+        return Some(upgrade_failed(rec, &ctx, ev));
+    }
+    if let Some(at) = f.response_at {
+        ev.push(ctx.line(at, "server switched protocols (101, valid accept key)"));
+    }
+    if let Some(first) = f.closes.first() {
+        return Some(close_frame(rec, &ctx, ev, first));
+    }
+    if let Some(v) = f.findings.first() {
+        ev.push(ctx.line(v.at, format!("{} {}", who(v.dir), v.what)));
+        end_lines(rec, &ctx, &mut ev);
+        let info = lookup(v.code);
+        return Some(Disconnect {
+            code: Some(v.code),
+            name: info.name.to_string(),
+            category: "protocol_violation",
+            initiator: who(v.dir),
+            observed: false,
+            reason: None,
+            http_status: None,
+            summary: format!(
+                "The {} broke RFC 6455 ({}) and no Close frame followed; a compliant peer closes with {}.",
+                who(v.dir),
+                v.what,
+                v.code
+            ),
+            evidence: ev,
+            fix: format!("Fix the {} that sent frame {}: {}", who(v.dir), v.at.frame, info.fix),
+        });
+    }
+    Some(no_close(rec, &ctx, ev))
+}
+
+fn end_lines(rec: &ConnRecord<Facts>, ctx: &Ctx, ev: &mut Vec<String>) {
+    for (dir, rst, at) in rec.analysis.ends.iter().take(3) {
+        let what = if *rst {
+            "reset the TCP connection (RST)"
+        } else {
+            "closed its side of TCP (FIN)"
+        };
+        ev.push(ctx.line(*at, format!("{} {what}", who(*dir))));
+    }
+}
+
+fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
+    let f = &rec.analysis;
+    let (summary, fix, status, initiator) = match (&f.response, f.response_at) {
+        (Some(r), Some(at)) => {
+            let status = r.status;
+            if status == 101 {
+                ev.push(ctx.line(
+                    at,
+                    "server answered 101 but its Sec-WebSocket-Accept does not match the key",
+                ));
+                (
+                    "The server's 101 carried a Sec-WebSocket-Accept that does not match the client's key, so the client must fail the connection.".to_string(),
+                    "Something between client and server rewrote the handshake, or the server computes the accept value wrongly: it must be base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)). Test without the proxy or middlebox in the path.".to_string(),
+                    Some(status),
+                    "client",
+                )
+            } else {
+                let body = r
+                    .body
+                    .as_deref()
+                    .map(|b| format!(", body \"{}\"", b.trim()))
+                    .unwrap_or_default();
+                ev.push(ctx.line(
+                    at,
+                    format!("server refused the upgrade: {} {}{body}", status, r.reason),
+                ));
+                (
+                    format!(
+                        "The server refused the WebSocket upgrade with HTTP {} {}.",
+                        status, r.reason
+                    ),
+                    refusal_fix(
+                        status,
+                        r.via.is_some() || r.server.as_deref().is_some_and(|s| s.contains("nginx")),
+                    ),
+                    Some(status),
+                    "server",
+                )
+            }
+        }
+        _ => {
+            end_lines(rec, ctx, &mut ev);
+            let first_end = f.ends.first();
+            let initiator = first_end.map_or("none", |(d, _, _)| who(*d));
+            (
+                match rec.ended_by {
+                    EndedBy::CaptureEnd => "The client asked to upgrade and the capture ended before any answer.".to_string(),
+                    _ => format!("The client asked to upgrade and the connection ended without an HTTP answer ({} ended it).", initiator),
+                },
+                "The server never answered the upgrade: check that the URL reaches a WebSocket endpoint, that a proxy in between forwards the Upgrade and Connection headers (for nginx: proxy_http_version 1.1 and the two proxy_set_header lines), and the server's logs at that time.".to_string(),
+                None,
+                initiator,
+            )
+        }
+    };
+    end_lines_if_missing(rec, ctx, &mut ev);
+    Disconnect {
+        code: Some(1006),
+        name: lookup(1006).name.to_string(),
+        category: "http_upgrade",
+        initiator,
+        observed: false,
+        reason: None,
+        http_status: status,
+        summary,
+        evidence: ev,
+        fix,
+    }
+}
+
+fn end_lines_if_missing(rec: &ConnRecord<Facts>, ctx: &Ctx, ev: &mut Vec<String>) {
+    if !ev.iter().any(|l| l.contains("TCP")) {
+        end_lines(rec, ctx, ev);
+    }
+}
+
+fn refusal_fix(status: u16, proxy: bool) -> String {
+    let s = match status {
+        400 => "The server found the handshake malformed: check the Sec-WebSocket-Key, Sec-WebSocket-Version: 13, and the Upgrade and Connection headers the client (or a proxy) sends.",
+        401 | 403 => "The server rejected who is asking: check the credentials or token sent with the upgrade, and that the page's Origin is in the server's allowed origins.",
+        404 => "No WebSocket endpoint at that path: check the URL the client uses against the server's routes, including any prefix a proxy adds or strips.",
+        426 => "The server wants another protocol version: send Sec-WebSocket-Version: 13, or the version the server's Sec-WebSocket-Version header lists.",
+        429 => "The server is rate-limiting: back off before reconnecting (exponential, with jitter) and look at its connection-rate limits.",
+        502..=504 => "A proxy could not get an answer from the WebSocket server behind it: check that the backend is up and reachable from the proxy, and the proxy's upstream timeouts.",
+        _ => "The server answered the upgrade with something other than 101: its logs at that time say why.",
+    };
+    if proxy && !(502..=504).contains(&status) {
+        format!("{s} A proxy is in the path: make sure it forwards the upgrade headers.")
+    } else {
+        s.to_string()
+    }
+}
+
+fn close_frame(
+    rec: &ConnRecord<Facts>,
+    ctx: &Ctx,
+    mut ev: Vec<String>,
+    first: &CloseFrame,
+) -> Disconnect {
+    let f = &rec.analysis;
+    let sender = who(first.dir);
+    let code = first.code.unwrap_or(1005);
+    let info = lookup(code);
+    let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
+    // The message that crossed a size limit, for 1009.
+    let peer = first.dir.reverse().index();
+    if code == 1009 {
+        let big = f.frames[peer].largest;
+        if big.size > 0 {
+            let kind = if big.opcode == 1 { "text" } else { "binary" };
+            ev.push(ctx.line(
+                At {
+                    frame: big.frame,
+                    ts: big.ts,
+                },
+                format!(
+                    "{} sent a {}-byte {kind} message",
+                    who(first.dir.reverse()),
+                    big.size
+                ),
+            ));
+        }
+    }
+    let shown = match first.code {
+        Some(c) => match &reason {
+            Some(r) => format!("Close {c} \"{r}\""),
+            None => format!("Close {c}"),
+        },
+        None => "Close with no status code".to_string(),
+    };
+    ev.push(ctx.line(first.at, format!("{sender} sent {shown}")));
+    let echo = f.closes.iter().find(|c| c.dir != first.dir);
+    match echo {
+        Some(e) => ev.push(ctx.line(
+            e.at,
+            format!(
+                "{} answered with Close{}",
+                who(e.dir),
+                e.code.map(|c| format!(" {c}")).unwrap_or_default()
+            ),
+        )),
+        None => ev.push(format!(
+            "the {} never answered with its own Close",
+            who(first.dir.reverse())
+        )),
+    }
+    if let Some((d, at)) = f.data_after_close {
+        ev.push(ctx.line(at, format!("{} kept sending data after its Close", who(d))));
+    }
+    end_lines(rec, ctx, &mut ev);
+    let mut fix = info.fix.to_string();
+    if code == 1009 {
+        let big = f.frames[peer].largest;
+        if big.size > 0 {
+            fix = format!(
+                "The {} closed after a {}-byte message from the {}: raise the {}'s maximum message size above {} bytes or split such messages. {}",
+                sender, big.size, who(first.dir.reverse()), sender, big.size, info.fix
+            );
+        }
+    }
+    let summary = format!(
+        "The {sender} closed the WebSocket with {} ({}){}.",
+        first
+            .code
+            .map_or("no status code".to_string(), |c| c.to_string()),
+        info.name,
+        reason
+            .as_deref()
+            .map(|r| format!(": \"{r}\""))
+            .unwrap_or_default()
+    );
+    Disconnect {
+        code: Some(code),
+        name: info.name.to_string(),
+        category: "close_frame",
+        initiator: sender,
+        observed: first.code.is_some(),
+        reason,
+        http_status: None,
+        summary,
+        evidence: ev,
+        fix,
+    }
+}
+
+fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
+    let f = &rec.analysis;
+    let last = [f.last_data[0], f.last_data[1]];
+    let last_any = last.iter().flatten().max_by_key(|a| a.ts).copied();
+    if let Some(l) = last_any {
+        ev.push(ctx.line(l, "last data on the connection"));
+    }
+    end_lines(rec, ctx, &mut ev);
+    let info = lookup(1006);
+    match (rec.ended_by, f.ends.first()) {
+        (EndedBy::CaptureEnd, _) | (_, None) => Disconnect {
+            code: Some(1006),
+            name: info.name.to_string(),
+            category: "capture_end",
+            initiator: "none",
+            observed: false,
+            reason: None,
+            http_status: None,
+            summary: "The capture stopped while the WebSocket was still open.".to_string(),
+            evidence: ev,
+            fix: "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
+        },
+        (_, Some(&(dir, rst, at))) => {
+            let idle = last_any.map(|l| at.ts.since(l.ts)).unwrap_or(0);
+            let how = if rst { "reset (RST)" } else { "closed (FIN)" };
+            let mut fix = String::new();
+            if idle >= 5_000_000_000 {
+                fix.push_str(&format!(
+                    "The {} gave up after {} without traffic: an idle timeout is the likely cause (a proxy's read timeout, a load balancer's idle timeout, a NAT mapping, or the peer's own). Send WebSocket pings more often than the shortest idle timeout on the path, or raise that timeout.",
+                    who(dir),
+                    secs(idle)
+                ));
+            } else if rst {
+                fix.push_str(&format!(
+                    "The {} reset the connection with no idle period before it: look for a crash or kill of that process, or a firewall or proxy dropping the connection, at that time.",
+                    who(dir)
+                ));
+            } else {
+                fix.push_str(&format!(
+                    "The {} closed TCP without the WebSocket closing handshake: make it send a Close frame with a code before closing (a graceful shutdown path), and look for why it stopped.",
+                    who(dir)
+                ));
+            }
+            Disconnect {
+                code: Some(1006),
+                name: info.name.to_string(),
+                category: "tcp_abort",
+                initiator: who(dir),
+                observed: false,
+                reason: None,
+                http_status: None,
+                summary: format!(
+                    "The {} {how} the TCP connection {} after the last data, without a Close frame.",
+                    who(dir),
+                    secs(idle)
+                ),
+                evidence: ev,
+                fix,
+            }
+        }
+    }
+}

@@ -204,3 +204,108 @@ fn message_sizes_and_counts_on_the_lossy_link() {
         assert_eq!(f[dir]["largest_message"], 12000, "{dir}");
     }
 }
+
+mod common;
+
+fn synthetic_report(request: &[u8], response: &[u8]) -> Value {
+    let frames: Vec<_> = common::simple_conversation(request, response)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                1_700_000_000_000_000_000 + i as i64 * 1_000_000,
+                p.clone(),
+                p.len() as u32,
+            )
+        })
+        .collect();
+    let file = common::temp_capture("wsf-ws", &common::pcap(101, &frames, false, false));
+    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(["--format", "json", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const UPGRADE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+#[test]
+fn refused_upgrade_is_an_http_upgrade_verdict_with_a_fix_for_the_status() {
+    let doc = synthetic_report(
+        UPGRADE,
+        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 13\r\n\r\norigin denied",
+    );
+    let c = &doc["connections"][0];
+    assert_eq!(c["transport"], "http");
+    let d = &c["disconnect"];
+    assert_eq!(d["category"], "http_upgrade");
+    assert_eq!(d["code"], 1006);
+    assert_eq!(d["http_status"], 403);
+    assert_eq!(d["initiator"], "server");
+    assert_eq!(d["observed"], false);
+    assert!(
+        d["fix"].as_str().unwrap().contains("Origin"),
+        "{}",
+        d["fix"]
+    );
+    assert!(d["evidence"].as_array().unwrap().iter().any(|e| e
+        .as_str()
+        .unwrap()
+        .starts_with("frame 5 ")
+        && e.as_str().unwrap().contains("403")));
+}
+
+#[test]
+fn bad_accept_key_is_refused_by_the_client() {
+    let doc = synthetic_report(
+        UPGRADE,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n",
+    );
+    let d = &doc["connections"][0]["disconnect"];
+    assert_eq!(d["category"], "http_upgrade");
+    assert_eq!(d["initiator"], "client");
+    assert_eq!(
+        doc["connections"][0]["websocket"]["response"]["accept_valid"],
+        false
+    );
+}
+
+#[test]
+fn unmasked_client_frame_without_close_is_a_protocol_violation() {
+    // The upgrade, then (in the same segment) an unmasked text frame "hi".
+    let mut req = UPGRADE.to_vec();
+    req.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+    let doc = synthetic_report(
+        &req,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+    );
+    let c = &doc["connections"][0];
+    assert_eq!(c["transport"], "ws");
+    assert_eq!(
+        c["websocket"]["violations"][0]["what"],
+        "client sent an unmasked frame"
+    );
+    let d = &c["disconnect"];
+    assert_eq!(d["category"], "protocol_violation");
+    assert_eq!(d["code"], 1002);
+    assert_eq!(d["initiator"], "client");
+    assert_eq!(d["observed"], false);
+}
+
+#[test]
+fn fin_without_close_after_upgrade_is_a_tcp_abort() {
+    let doc = synthetic_report(
+        UPGRADE,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+    );
+    let d = &doc["connections"][0]["disconnect"];
+    assert_eq!(d["category"], "tcp_abort");
+    assert_eq!(d["code"], 1006);
+    // simple_conversation's client sends the first FIN (frame 6).
+    assert_eq!(d["initiator"], "client");
+    assert!(d["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e.as_str().unwrap().starts_with("frame 6 ")));
+}

@@ -183,7 +183,9 @@ fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Di
             )
         }
     };
-    end_lines_if_missing(rec, ctx, &mut ev);
+    if f.response.is_some() {
+        end_lines(rec, ctx, &mut ev);
+    }
     Disconnect {
         code: Some(1006),
         name: lookup(1006).name.to_string(),
@@ -195,12 +197,6 @@ fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Di
         summary,
         evidence: ev,
         fix,
-    }
-}
-
-fn end_lines_if_missing(rec: &ConnRecord<Facts>, ctx: &Ctx, ev: &mut Vec<String>) {
-    if !ev.iter().any(|l| l.contains("TCP")) {
-        end_lines(rec, ctx, ev);
     }
 }
 

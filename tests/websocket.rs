@@ -123,6 +123,30 @@ const EXPECTED: &[(&str, &[Conn])] = &[
         )],
     ),
     (
+        "ws-1008.pcap",
+        &[(&[(9, "server", 1008), (10, "client", 1008)], "server", 1008)],
+    ),
+    (
+        "ws-1009.pcap",
+        &[(&[(9, "server", 1009), (11, "client", 1009)], "server", 1009)],
+    ),
+    (
+        "ws-1011.pcap",
+        &[(&[(9, "server", 1011), (10, "client", 1011)], "server", 1011)],
+    ),
+    (
+        "ws-1012.pcap",
+        &[(&[(9, "server", 1012), (10, "client", 1012)], "server", 1012)],
+    ),
+    (
+        "ws-4403.pcap",
+        &[(
+            &[(10, "client", 4403), (11, "server", 4403)],
+            "client",
+            4403,
+        )],
+    ),
+    (
         "ws-two-interfaces.pcapng",
         &[
             (
@@ -308,4 +332,79 @@ fn fin_without_close_after_upgrade_is_a_tcp_abort() {
         .unwrap()
         .iter()
         .any(|e| e.as_str().unwrap().starts_with("frame 6 ")));
+}
+
+#[test]
+fn the_1009_verdict_names_the_size_that_crossed_the_limit() {
+    // websockets' server had max_size 1024; the client sent 4000 bytes.
+    let doc = report("ws-1009.pcap");
+    let d = &doc["connections"][0]["disconnect"];
+    let ev: Vec<&str> = d["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        ev.iter()
+            .any(|e| e.starts_with("frame 8 ") && e.contains("4000-byte text message")),
+        "{ev:?}"
+    );
+    assert!(
+        d["fix"].as_str().unwrap().contains("above 4000 bytes"),
+        "{}",
+        d["fix"]
+    );
+    let frames: Vec<u64> = ev
+        .iter()
+        .filter_map(|e| e.strip_prefix("frame ")?.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        frames.windows(2).all(|w| w[0] <= w[1]),
+        "evidence in frame order: {ev:?}"
+    );
+}
+
+#[test]
+fn killed_server_and_refused_upgrades_from_real_software() {
+    // Python websockets server killed with SIGKILL after one echo: the
+    // kernel closes its socket (FIN), no Close frame.
+    let doc = report("ws-killed-server.pcap");
+    let d = &doc["connections"][0]["disconnect"];
+    assert_eq!(
+        (
+            d["category"].as_str(),
+            d["code"].as_u64(),
+            d["initiator"].as_str()
+        ),
+        (Some("tcp_abort"), Some(1006), Some("server"))
+    );
+    assert!(
+        d["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().starts_with("frame 11 ")),
+        "{}",
+        d["evidence"]
+    );
+    // process_request refusing with 403 and 404.
+    for (sample, status) in [("ws-403.pcap", 403), ("ws-404.pcap", 404)] {
+        let doc = report(sample);
+        let c = &doc["connections"][0];
+        assert_eq!(c["transport"], "http");
+        let d = &c["disconnect"];
+        assert_eq!(d["category"], "http_upgrade", "{sample}");
+        assert_eq!(d["http_status"], status, "{sample}");
+        assert_eq!(d["initiator"], "server", "{sample}");
+        assert!(
+            d["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().unwrap().starts_with("frame 6 ")),
+            "{sample}: {}",
+            d["evidence"]
+        );
+    }
 }

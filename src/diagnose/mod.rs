@@ -68,7 +68,19 @@ impl Ctx {
 }
 
 /// The verdict for a connection, or `None` if it never tried WebSocket.
+/// Evidence lines come out in frame order; lines that cite no frame last.
 pub fn diagnose(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
+    let mut d = verdict(rec)?;
+    d.evidence.sort_by_key(|line| {
+        line.strip_prefix("frame ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    });
+    Some(d)
+}
+
+fn verdict(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
     let f = &rec.analysis;
     if !f.is_websocket() {
         return None;
@@ -279,8 +291,8 @@ fn close_frame(
         let big = f.frames[peer].largest;
         if big.size > 0 {
             fix = format!(
-                "The {} closed after a {}-byte message from the {}: raise the {}'s maximum message size above {} bytes or split such messages. {}",
-                sender, big.size, who(first.dir.reverse()), sender, big.size, info.fix
+                "The {} closed after a {}-byte message from the {}: raise the {}'s maximum message size above {} bytes if such messages are legitimate, or split them into smaller messages. Limits to look at: max_size in Python websockets, maxPayload in Node ws, the buffer limits of any proxy in between.",
+                sender, big.size, who(first.dir.reverse()), sender, big.size
             );
         }
     }

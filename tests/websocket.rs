@@ -9,14 +9,18 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn report(sample: &str) -> Value {
-    let path = format!("{}/samples/{sample}", env!("CARGO_MANIFEST_DIR"));
+/// The JSON report of one capture; the run must read it entirely.
+fn json_report(path: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
-        .args(["--format", "json", &path])
+        .args(["--format", "json", path])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{sample}");
+    assert_eq!(out.status.code(), Some(0), "{path}");
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn report(sample: &str) -> Value {
+    json_report(&format!("{}/samples/{sample}", env!("CARGO_MANIFEST_DIR")))
 }
 
 /// A Close frame: frame number, sender, code.
@@ -244,11 +248,7 @@ fn synthetic_report(request: &[u8], response: &[u8]) -> Value {
         })
         .collect();
     let file = common::temp_capture("wsf-ws", &common::pcap(101, &frames, false, false));
-    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
-        .args(["--format", "json", file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_report(file.to_str().unwrap())
 }
 
 const UPGRADE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

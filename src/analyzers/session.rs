@@ -170,6 +170,9 @@ pub struct Session {
 struct Tracker {
     facts: Facts,
     closed: [bool; 2],
+    /// permessage-deflate was accepted, so RSV1 is allowed (RFC 7692);
+    /// known once the response is read, checked on every frame.
+    deflate: bool,
 }
 
 impl Tracker {
@@ -193,7 +196,6 @@ impl Tracker {
                 header,
                 last_frame,
                 payload_head,
-                payload_lost,
                 ..
             } => {
                 let at = At {
@@ -260,7 +262,6 @@ impl Tracker {
                         if !reason_utf8 {
                             self.find(dir, at, "Close reason is not valid UTF-8".into(), 1007);
                         }
-                        let _ = payload_lost;
                         self.closed[d] = true;
                         if self.facts.closes.len() < MAX_CLOSES {
                             self.facts.closes.push(CloseFrame {
@@ -314,7 +315,7 @@ impl Tracker {
         }
         // §5.2: RSV bits need an extension that defines them; RFC 7692
         // gives RSV1 to permessage-deflate.
-        let allowed = if self.facts.deflate() { 0b100 } else { 0 };
+        let allowed = if self.deflate { 0b100 } else { 0 };
         if h.rsv & !allowed != 0 {
             self.find(
                 dir,
@@ -371,6 +372,7 @@ impl Session {
                     Head::Done(resp, n) => {
                         let switching = resp.status == 101;
                         self.t.facts.response = Some(resp);
+                        self.t.deflate = self.t.facts.deflate();
                         self.t.facts.response_at = Some(at);
                         if let (true, Some(s)) = (switching, self.streams.as_mut()) {
                             s[1] = FrameStream::starting_at(n as u64);

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::analyzers::session::{At, CloseFrame, Facts};
 use crate::capture::Timestamp;
-use crate::flow::{ConnRecord, Dir, EndedBy};
+use crate::flow::{ConnRecord, EndedBy};
 use crate::knowledge::lookup;
 
 /// The verdict on how a connection ended.
@@ -39,13 +39,6 @@ impl Disconnect {
     /// Anything but a clean 1000 or 1001 close.
     pub fn abnormal(&self) -> bool {
         !(self.category == "close_frame" && matches!(self.code, Some(1000 | 1001)))
-    }
-}
-
-fn who(dir: Dir) -> &'static str {
-    match dir {
-        Dir::ClientToServer => "client",
-        Dir::ServerToClient => "server",
     }
 }
 
@@ -105,25 +98,25 @@ fn verdict(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
         return Some(close_frame(rec, &ctx, ev, first));
     }
     if let Some(v) = f.findings.first() {
-        ev.push(ctx.line(v.at, format!("{} {}", who(v.dir), v.what)));
+        ev.push(ctx.line(v.at, format!("{} {}", v.dir.sender(), v.what)));
         end_lines(rec, &ctx, &mut ev);
         let info = lookup(v.code);
         return Some(Disconnect {
             code: Some(v.code),
             name: info.name.to_string(),
             category: "protocol_violation",
-            initiator: who(v.dir),
+            initiator: v.dir.sender(),
             observed: false,
             reason: None,
             http_status: None,
             summary: format!(
                 "The {} broke RFC 6455 ({}) and no Close frame followed; a compliant peer closes with {}.",
-                who(v.dir),
+                v.dir.sender(),
                 v.what,
                 v.code
             ),
             evidence: ev,
-            fix: format!("Fix the {} that sent frame {}: {}", who(v.dir), v.at.frame, info.fix),
+            fix: format!("Fix the {} that sent frame {}: {}", v.dir.sender(), v.at.frame, info.fix),
         });
     }
     Some(no_close(rec, &ctx, ev))
@@ -136,7 +129,7 @@ fn end_lines(rec: &ConnRecord<Facts>, ctx: &Ctx, ev: &mut Vec<String>) {
         } else {
             "closed its side of TCP (FIN)"
         };
-        ev.push(ctx.line(*at, format!("{} {what}", who(*dir))));
+        ev.push(ctx.line(*at, format!("{} {what}", dir.sender())));
     }
 }
 
@@ -183,7 +176,7 @@ fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Di
         _ => {
             end_lines(rec, ctx, &mut ev);
             let first_end = f.ends.first();
-            let initiator = first_end.map_or("none", |(d, _, _)| who(*d));
+            let initiator = first_end.map_or("none", |(d, _, _)| d.sender());
             (
                 match rec.ended_by {
                     EndedBy::CaptureEnd => "The client asked to upgrade and the capture ended before any answer.".to_string(),
@@ -236,7 +229,7 @@ fn close_frame(
     first: &CloseFrame,
 ) -> Disconnect {
     let f = &rec.analysis;
-    let sender = who(first.dir);
+    let sender = first.dir.sender();
     let code = first.code.unwrap_or(1005);
     let info = lookup(code);
     let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
@@ -253,7 +246,7 @@ fn close_frame(
                 },
                 format!(
                     "{} sent a {}-byte {kind} message",
-                    who(first.dir.reverse()),
+                    first.dir.reverse().sender(),
                     big.size
                 ),
             ));
@@ -273,17 +266,20 @@ fn close_frame(
             e.at,
             format!(
                 "{} answered with Close{}",
-                who(e.dir),
+                e.dir.sender(),
                 e.code.map(|c| format!(" {c}")).unwrap_or_default()
             ),
         )),
         None => ev.push(format!(
             "the {} never answered with its own Close",
-            who(first.dir.reverse())
+            first.dir.reverse().sender()
         )),
     }
     if let Some((d, at)) = f.data_after_close {
-        ev.push(ctx.line(at, format!("{} kept sending data after its Close", who(d))));
+        ev.push(ctx.line(
+            at,
+            format!("{} kept sending data after its Close", d.sender()),
+        ));
     }
     end_lines(rec, ctx, &mut ev);
     let mut fix = info.fix.to_string();
@@ -292,7 +288,7 @@ fn close_frame(
         if big.size > 0 {
             fix = format!(
                 "The {} closed after a {}-byte message from the {}: raise the {}'s maximum message size above {} bytes if such messages are legitimate, or split them into smaller messages. Limits to look at: max_size in Python websockets, maxPayload in Node ws, the buffer limits of any proxy in between.",
-                sender, big.size, who(first.dir.reverse()), sender, big.size
+                sender, big.size, first.dir.reverse().sender(), sender, big.size
             );
         }
     }
@@ -350,31 +346,31 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
             if idle >= 5_000_000_000 {
                 fix.push_str(&format!(
                     "The {} gave up after {} without traffic: an idle timeout is the likely cause (a proxy's read timeout, a load balancer's idle timeout, a NAT mapping, or the peer's own). Send WebSocket pings more often than the shortest idle timeout on the path, or raise that timeout.",
-                    who(dir),
+                    dir.sender(),
                     secs(idle)
                 ));
             } else if rst {
                 fix.push_str(&format!(
                     "The {} reset the connection with no idle period before it: look for a crash or kill of that process, or a firewall or proxy dropping the connection, at that time.",
-                    who(dir)
+                    dir.sender()
                 ));
             } else {
                 fix.push_str(&format!(
                     "The {} closed TCP without the WebSocket closing handshake: make it send a Close frame with a code before closing (a graceful shutdown path), and look for why it stopped.",
-                    who(dir)
+                    dir.sender()
                 ));
             }
             Disconnect {
                 code: Some(1006),
                 name: info.name.to_string(),
                 category: "tcp_abort",
-                initiator: who(dir),
+                initiator: dir.sender(),
                 observed: false,
                 reason: None,
                 http_status: None,
                 summary: format!(
                     "The {} {how} the TCP connection {} after the last data, without a Close frame.",
-                    who(dir),
+                    dir.sender(),
                     secs(idle)
                 ),
                 evidence: ev,

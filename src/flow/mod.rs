@@ -30,6 +30,14 @@ impl Dir {
         self as usize
     }
 
+    /// The side that sends in this direction: "client" or "server".
+    pub fn sender(self) -> &'static str {
+        match self {
+            Dir::ClientToServer => "client",
+            Dir::ServerToClient => "server",
+        }
+    }
+
     /// The other direction.
     pub fn reverse(self) -> Dir {
         match self {

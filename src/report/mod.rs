@@ -372,13 +372,6 @@ fn dir_frames(f: &crate::analyzers::session::DirFrames) -> DirFramesReport {
     }
 }
 
-fn sender(d: Dir) -> &'static str {
-    match d {
-        Dir::ClientToServer => "client",
-        Dir::ServerToClient => "server",
-    }
-}
-
 fn websocket(f: &Facts) -> Option<WebSocketReport> {
     let request = f.request.clone().filter(|r| r.upgrade)?;
     Some(WebSocketReport {
@@ -394,7 +387,7 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             .closes
             .iter()
             .map(|c| CloseReport {
-                sender: sender(c.dir),
+                sender: c.dir.sender(),
                 code: c.code,
                 reason: c.reason.clone(),
                 frame: c.at.frame,
@@ -405,7 +398,7 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             .findings
             .iter()
             .map(|v| ViolationReport {
-                sender: sender(v.dir),
+                sender: v.dir.sender(),
                 frame: v.at.frame,
                 what: v.what.clone(),
                 code: v.code,

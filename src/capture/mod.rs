@@ -344,9 +344,17 @@ impl CaptureReader {
     /// ends first. Never grows the buffer past `MAX_RECORD` plus a header.
     /// Read the rest of the file on a thread of its own (decompressing
     /// there too), handing over filled chunks without copying them.
+    ///
+    /// A plain file is read in the caller's thread instead (one copy out
+    /// of the page cache is cheaper than handing chunks between cores),
+    /// still into chunks that workers can hold on to.
     pub fn read_ahead(&mut self) {
         if let Some(src) = self.src.take() {
-            self.ahead = Some(readahead::Feed::start(src));
+            self.ahead = Some(if self.compression == Compression::None {
+                readahead::Feed::inline(src)
+            } else {
+                readahead::Feed::start(src)
+            });
         }
     }
 

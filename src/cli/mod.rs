@@ -136,6 +136,12 @@ pub fn run() -> i32 {
         None => {}
     }
     let cfg = Config::from(args);
+    // Report building and writing run on rayon's pool: as many threads as
+    // the engine's workers. Fails only if a pool exists already, which
+    // then serves as well.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.engine.jobs.max(1))
+        .build_global();
     let (report, all_read) = build_report(&cfg, |msg| eprintln!("wsforensics: error: {msg}"));
     let written = match &cfg.output {
         Some(p) => match File::create(p) {

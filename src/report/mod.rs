@@ -7,6 +7,7 @@ mod text;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analyzers::session::Facts;
@@ -276,7 +277,38 @@ impl Report {
     }
 
     /// Add a capture and its connections.
-    pub fn add_capture<T>(&mut self, path: &str, r: &CaptureResult<T>) {
+    pub fn add_capture<T: Sync>(&mut self, path: &str, r: &CaptureResult<T>) {
+        self.add_with(path, r, |_, _| {});
+    }
+
+    /// Add a capture analyzed for WebSocket: transport, `websocket` and
+    /// the `disconnect` verdict filled in.
+    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>) {
+        self.add_with(path, r, |conn, rec| {
+            let f = &rec.analysis;
+            conn.transport = if f.upgraded() {
+                "ws"
+            } else if f.request.is_some() {
+                "http"
+            } else if f.tls {
+                "tls"
+            } else {
+                "tcp"
+            };
+            conn.websocket = websocket(f);
+            conn.disconnect = diagnose(rec);
+        });
+    }
+
+    /// Add the capture and its connections; `fill` completes each
+    /// connection's entry from its analysis. Entries are built on all
+    /// threads of rayon's pool, in the connections' order.
+    fn add_with<T: Sync>(
+        &mut self,
+        path: &str,
+        r: &CaptureResult<T>,
+        fill: impl Fn(&mut ConnectionReport, &ConnRecord<T>) + Sync,
+    ) {
         self.summary.captures += 1;
         if r.error.is_some() {
             self.summary.unreadable_captures += 1;
@@ -297,33 +329,16 @@ impl Report {
             warnings: r.warnings.clone(),
             error: r.error.as_ref().map(|e| e.to_string()),
         });
-        for c in &r.connections {
-            let id = (self.connections.len() + 1).to_string();
-            let conn = connection(id, path, c);
+        let start = self.connections.len();
+        self.connections
+            .par_extend(r.connections.par_iter().enumerate().map(|(i, rec)| {
+                let mut conn = connection((start + i + 1).to_string(), path, rec);
+                fill(&mut conn, rec);
+                conn
+            }));
+        for conn in &self.connections[start..] {
             self.summary.connections += 1;
             *self.summary.by_ended_by.entry(conn.ended_by).or_insert(0) += 1;
-            self.connections.push(conn);
-        }
-    }
-
-    /// Add a capture analyzed for WebSocket: transport, `websocket` and
-    /// the `disconnect` verdict filled in.
-    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>) {
-        let start = self.connections.len();
-        self.add_capture(path, r);
-        for (conn, rec) in self.connections[start..].iter_mut().zip(&r.connections) {
-            let f = &rec.analysis;
-            conn.transport = if f.upgraded() {
-                "ws"
-            } else if f.request.is_some() {
-                "http"
-            } else if f.tls {
-                "tls"
-            } else {
-                "tcp"
-            };
-            conn.websocket = websocket(f);
-            conn.disconnect = diagnose(rec);
             if let Some(d) = &conn.disconnect {
                 let key = d.code.map_or("null".to_string(), |c| c.to_string());
                 *self.summary.by_code.entry(key).or_insert(0) += 1;
@@ -334,25 +349,93 @@ impl Report {
         }
     }
 
-    /// Write the report as one JSON document.
+    /// Write the report as one JSON document, laid out as
+    /// `serde_json::to_writer_pretty` would, with the connections
+    /// serialized on all threads of rayon's pool.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self)?;
-        out.write_all(b"\n")
+        let mut out = io::BufWriter::with_capacity(1 << 16, out);
+        out.write_all(b"{\n")?;
+        pretty_field(&mut out, "schema_version", &self.schema_version)?;
+        out.write_all(b",\n")?;
+        pretty_field(&mut out, "tool", &self.tool)?;
+        out.write_all(b",\n")?;
+        pretty_field(&mut out, "captures", &self.captures)?;
+        out.write_all(b",\n")?;
+        if self.connections.is_empty() {
+            out.write_all(b"  \"connections\": []")?;
+        } else {
+            out.write_all(b"  \"connections\": [\n")?;
+            let mut first = true;
+            for block in self.connections.chunks(WRITE_BLOCK) {
+                let texts = block
+                    .par_iter()
+                    .map(|c| serde_json::to_vec_pretty(c).map(|v| indented(&v, b"    ")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for t in texts {
+                    if !first {
+                        out.write_all(b",\n")?;
+                    }
+                    first = false;
+                    out.write_all(&t)?;
+                }
+            }
+            out.write_all(b"\n  ]")?;
+        }
+        out.write_all(b",\n")?;
+        pretty_field(&mut out, "summary", &self.summary)?;
+        out.write_all(b"\n}\n")?;
+        out.flush()
     }
 
     /// Write one connection object per line, and nothing else.
     pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
-        for c in &self.connections {
-            serde_json::to_writer(&mut *out, c)?;
-            out.write_all(b"\n")?;
+        let mut out = io::BufWriter::with_capacity(1 << 16, out);
+        for block in self.connections.chunks(WRITE_BLOCK) {
+            let lines = block
+                .par_iter()
+                .map(|c| {
+                    serde_json::to_vec(c).map(|mut v| {
+                        v.push(b'\n');
+                        v
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for l in lines {
+                out.write_all(&l)?;
+            }
         }
-        Ok(())
+        out.flush()
     }
 
     /// Write the report for a person.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         text::write(self, out)
     }
+}
+
+/// Connections serialized at once: bounds the text held in memory.
+const WRITE_BLOCK: usize = 1024;
+
+/// `"key": value` at the first level of a pretty document.
+fn pretty_field(out: &mut impl Write, key: &str, value: &impl Serialize) -> io::Result<()> {
+    write!(out, "  \"{key}\": ")?;
+    let v = serde_json::to_vec_pretty(value)?;
+    out.write_all(&indented(&v, b"  ")[2..])
+}
+
+/// `text` with `pad` in front of every line. Safe on JSON: a string in it
+/// never holds a raw line break (serde_json escapes them).
+fn indented(text: &[u8], pad: &[u8]) -> Vec<u8> {
+    let lines = text.iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut v = Vec::with_capacity(text.len() + lines * pad.len());
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            v.push(b'\n');
+        }
+        v.extend_from_slice(pad);
+        v.extend_from_slice(line);
+    }
+    v
 }
 
 impl Default for Report {
@@ -442,5 +525,73 @@ fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionRepo
         tls: None,
         websocket: None,
         disconnect: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzers::session::SessionFactory;
+    use crate::engine::{analyze_file, EngineOptions};
+    use std::path::Path;
+
+    fn sample_report(names: &[&str]) -> Report {
+        let mut report = Report::new();
+        for name in names {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("samples")
+                .join(name);
+            let r = analyze_file(&path, &SessionFactory, EngineOptions { jobs: 2 })
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            report.add_analyzed(name, &r);
+        }
+        report
+    }
+
+    #[test]
+    fn json_is_serde_pretty_layout() {
+        // Several connections, nested objects and arrays, null fields, and a
+        // capture warning (the truncated sample).
+        for names in [
+            &[
+                "ws-loopback.pcap",
+                "ws-killed-server.pcap",
+                "ws-truncated.pcap",
+            ][..],
+            &[][..],
+        ] {
+            let report = sample_report(names);
+            let mut ours = Vec::new();
+            report.write_json(&mut ours).unwrap();
+            let mut want = serde_json::to_vec_pretty(&report).unwrap();
+            want.push(b'\n');
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn ndjson_is_one_compact_object_per_line() {
+        let report = sample_report(&["ws-loopback.pcap", "ws-403.pcap"]);
+        assert!(report.connections.len() >= 2);
+        let mut ours = Vec::new();
+        report.write_ndjson(&mut ours).unwrap();
+        let mut want = Vec::new();
+        for c in &report.connections {
+            serde_json::to_writer(&mut want, c).unwrap();
+            want.push(b'\n');
+        }
+        assert_eq!(ours, want);
+    }
+
+    #[test]
+    fn ids_follow_connection_order_across_captures() {
+        let report = sample_report(&["ws-1008.pcap", "ws-1009.pcap"]);
+        let ids: Vec<String> = report.connections.iter().map(|c| c.id.clone()).collect();
+        let want: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
+        assert_eq!(ids, want);
+        assert_eq!(report.summary.connections, ids.len() as u64);
     }
 }

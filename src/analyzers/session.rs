@@ -10,7 +10,10 @@ use crate::capture::Timestamp;
 use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
 
 use super::http::{self, Head, Request, Response, MAX_HEAD};
-use super::websocket::{FrameHeader, FrameStream, Opcode, StreamItem};
+use super::websocket::{
+    unmask_into, FrameHeader, FrameSink, FrameStream, Inflated, Inflater, Opcode, StreamItem,
+    Utf8Check,
+};
 
 /// Close frames kept per connection (the first decides; the rest are
 /// evidence).
@@ -39,6 +42,9 @@ pub struct CloseFrame {
     pub reason: String,
     /// Whether the reason was valid UTF-8.
     pub reason_utf8: bool,
+    /// The peer's message in progress when this Close was sent, else its
+    /// last complete one (for 1009: the message that crossed the limit).
+    pub peer_message: Option<Message>,
     /// Payload length (1 is a violation).
     pub len: u64,
     /// Where it was.
@@ -58,17 +64,70 @@ pub struct Finding {
     pub code: u16,
 }
 
-/// The largest message of a direction.
+/// A message as the receiving application sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Largest {
-    /// Bytes (on the wire, before any decompression).
+pub struct Message {
+    /// Bytes the application gets (inflated when compressed); so far, if
+    /// the message is not complete; a lower bound if `capped`.
     pub size: u64,
-    /// Frame that completed it.
+    /// Payload bytes on the wire.
+    pub wire: u64,
+    /// The last frame of it seen.
     pub frame: u64,
     /// When.
     pub ts: Timestamp,
-    /// Text or binary.
+    /// Text (1) or binary (2).
     pub opcode: u8,
+    /// Sent compressed (permessage-deflate, RSV1).
+    pub compressed: bool,
+    /// Its last fragment was seen.
+    pub complete: bool,
+    /// `size` is exact (false when a compressed message could not be
+    /// inflated: then it is the wire size).
+    pub exact: bool,
+    /// Inflation stopped at the cap; `size` is a lower bound.
+    pub capped: bool,
+    /// Sizes come from a frame header whose payload had not all gone by:
+    /// what the sender announced, not what was seen.
+    pub announced: bool,
+}
+
+impl Message {
+    /// "text" or "binary".
+    pub fn kind(&self) -> &'static str {
+        if self.opcode == 1 {
+            "text"
+        } else {
+            "binary"
+        }
+    }
+}
+
+/// Payload decoding state of one direction.
+#[derive(Default)]
+struct Decode {
+    /// Stream offset of the frame whose payload is being fed.
+    frame_off: Option<u64>,
+    /// Payload position expected next.
+    next: u64,
+    text: bool,
+    compressed: bool,
+    utf8: Utf8Check,
+    /// Bytes of the message were lost to a gap.
+    lost: bool,
+    /// A finding was made about this message already.
+    reported: bool,
+    /// permessage-deflate decoder, once negotiated.
+    inflater: Option<Inflater>,
+    /// A data frame whose header went by and whose payload has not all
+    /// arrived: the message it belongs to, with the sizes its header
+    /// announces.
+    in_flight: Option<Message>,
+}
+
+thread_local! {
+    /// Unmasked payload bytes, per worker thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Frame statistics of one direction.
@@ -82,10 +141,14 @@ pub struct DirFrames {
     pub pings: u64,
     /// Pongs.
     pub pongs: u64,
-    /// Largest complete message.
-    pub largest: Largest,
-    /// Message in progress: opcode and size so far.
-    current: Option<(u8, u64)>,
+    /// Messages sent compressed.
+    pub compressed: u64,
+    /// Largest complete message (by application size).
+    pub largest: Message,
+    /// Message in progress.
+    pub current: Option<Message>,
+    /// The last complete message.
+    pub last: Option<Message>,
 }
 
 /// What was learned about one connection.
@@ -136,11 +199,24 @@ impl Facts {
 
     /// Extensions the server accepted include permessage-deflate.
     pub fn deflate(&self) -> bool {
-        self.response.as_ref().is_some_and(|r| {
-            r.extensions
-                .iter()
-                .any(|e| e.starts_with("permessage-deflate"))
-        })
+        self.deflate_params().is_some()
+    }
+
+    /// The permessage-deflate parameters the server accepted (RFC 7692
+    /// §7.1), if it accepted the extension.
+    pub fn deflate_params(&self) -> Option<Vec<String>> {
+        let r = self.response.as_ref()?;
+        let ext = r.extensions.iter().find(|e| {
+            e.split(';')
+                .next()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case("permessage-deflate"))
+        })?;
+        Some(
+            ext.split(';')
+                .skip(1)
+                .map(|p| p.trim().to_ascii_lowercase())
+                .collect(),
+        )
     }
 }
 
@@ -170,6 +246,7 @@ pub struct Session {
 struct Tracker {
     facts: Facts,
     closed: [bool; 2],
+    dec: [Decode; 2],
     /// permessage-deflate was accepted, so RSV1 is allowed (RFC 7692);
     /// known once the response is read, checked on every frame.
     deflate: bool,
@@ -189,13 +266,120 @@ impl Tracker {
         }
     }
 
+    /// permessage-deflate was accepted: one inflater per direction, reset
+    /// after each message where the parameters say so.
+    fn negotiated(&mut self) {
+        let Some(params) = self.facts.deflate_params() else {
+            return;
+        };
+        self.deflate = true;
+        let has = |p: &str| params.iter().any(|x| x == p);
+        self.dec[0].inflater = Some(Inflater::new(has("client_no_context_takeover")));
+        self.dec[1].inflater = Some(Inflater::new(has("server_no_context_takeover")));
+    }
+
+    /// A data frame that opens a message: reset the decoding state.
+    fn start_message(&mut self, d: usize, h: &FrameHeader, offset: u64) {
+        let dec = &mut self.dec[d];
+        dec.text = h.opcode == Opcode::TEXT;
+        dec.compressed = self.deflate && h.rsv & 0b100 != 0;
+        dec.utf8 = Utf8Check::default();
+        dec.lost = false;
+        dec.reported = false;
+        dec.frame_off = Some(offset);
+        dec.next = 0;
+    }
+
+    fn wants_payload(&mut self, d: usize, h: &FrameHeader, offset: u64, at: At) -> bool {
+        let before = match h.opcode {
+            Opcode::TEXT | Opcode::BINARY => {
+                self.start_message(d, h, offset);
+                Message {
+                    opcode: h.opcode.0,
+                    compressed: self.dec[d].compressed,
+                    ..Message::default()
+                }
+            }
+            Opcode::CONTINUATION => match self.facts.frames[d].current {
+                Some(m) => {
+                    self.dec[d].frame_off = Some(offset);
+                    self.dec[d].next = 0;
+                    m
+                }
+                None => return false,
+            },
+            _ => return false,
+        };
+        let dec = &mut self.dec[d];
+        dec.in_flight = Some(Message {
+            wire: before.wire + h.len,
+            size: if before.compressed {
+                before.size
+            } else {
+                before.wire + h.len
+            },
+            frame: at.frame,
+            ts: at.ts,
+            complete: false,
+            exact: !before.compressed,
+            announced: true,
+            ..before
+        });
+        dec.text || dec.compressed
+    }
+
+    fn payload(&mut self, d: usize, h: &FrameHeader, at: u64, bytes: &[u8]) {
+        let dec = &mut self.dec[d];
+        if at != dec.next {
+            dec.lost = true;
+        }
+        dec.next = at + bytes.len() as u64;
+        if dec.lost {
+            if let Some(inf) = dec.inflater.as_mut() {
+                inf.lose();
+            }
+            return;
+        }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let plain: &[u8] = match h.mask {
+                Some(m) => {
+                    scratch.clear();
+                    unmask_into(&mut scratch, bytes, m, at);
+                    &scratch
+                }
+                None => bytes,
+            };
+            let Decode {
+                text,
+                compressed,
+                utf8,
+                inflater,
+                ..
+            } = dec;
+            if *compressed {
+                if let Some(inf) = inflater.as_mut() {
+                    inf.feed(plain, &mut |out| {
+                        if *text {
+                            utf8.feed(out)
+                        }
+                    });
+                }
+            } else if *text {
+                utf8.feed(plain);
+            }
+        });
+    }
+
     fn item(&mut self, dir: Dir, it: StreamItem, at: At) {
         let d = dir.index();
         match it {
             StreamItem::Frame {
                 header,
+                offset,
                 last_frame,
                 payload_head,
+                payload_lost,
                 ..
             } => {
                 let at = At {
@@ -203,14 +387,13 @@ impl Tracker {
                     ts: at.ts,
                 };
                 self.check(dir, &header, at);
-                let f = &mut self.facts.frames[d];
-                f.frames += 1;
+                self.facts.frames[d].frames += 1;
                 if self.closed[d] && !header.opcode.is_control() {
                     self.facts.data_after_close.get_or_insert((dir, at));
                 }
                 match header.opcode {
                     Opcode::TEXT | Opcode::BINARY => {
-                        if f.current.is_some() {
+                        if self.facts.frames[d].current.is_some() {
                             self.find(
                                 dir,
                                 at,
@@ -218,62 +401,36 @@ impl Tracker {
                                 1002,
                             );
                         }
-                        self.facts.frames[d].current = Some((header.opcode.0, header.len));
-                        if header.fin {
-                            self.end_message(d, at);
+                        if self.dec[d].frame_off != Some(offset) {
+                            self.start_message(d, &header, offset);
                         }
+                        let compressed = self.dec[d].compressed;
+                        let f = &mut self.facts.frames[d];
+                        if compressed {
+                            f.compressed += 1;
+                        }
+                        f.current = Some(Message {
+                            opcode: header.opcode.0,
+                            compressed,
+                            ..Message::default()
+                        });
+                        self.data_frame(dir, &header, payload_lost, at);
                     }
-                    Opcode::CONTINUATION => match f.current.as_mut() {
-                        Some((_, size)) => {
-                            *size += header.len;
-                            if header.fin {
-                                self.end_message(d, at);
-                            }
-                        }
-                        None => self.find(
-                            dir,
-                            at,
-                            "continuation frame without a message to continue".into(),
-                            1002,
-                        ),
-                    },
-                    Opcode::PING => f.pings += 1,
-                    Opcode::PONG => f.pongs += 1,
-                    Opcode::CLOSE => {
-                        let p = payload_head.as_slice();
-                        let code = p.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-                        let reason_bytes = p.get(2..).unwrap_or_default();
-                        let reason_utf8 = std::str::from_utf8(reason_bytes).is_ok();
-                        if header.len == 1 {
-                            self.find(dir, at, "Close frame with a 1-byte payload".into(), 1002);
-                        }
-                        if let Some(c) = code {
-                            // RFC 6455 §7.4.1-2: codes an endpoint may send.
-                            let valid = matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999);
-                            if !valid {
-                                self.find(
-                                    dir,
-                                    at,
-                                    format!("Close frame carries code {c}, which may not be sent"),
-                                    1002,
-                                );
-                            }
-                        }
-                        if !reason_utf8 {
-                            self.find(dir, at, "Close reason is not valid UTF-8".into(), 1007);
-                        }
-                        self.closed[d] = true;
-                        if self.facts.closes.len() < MAX_CLOSES {
-                            self.facts.closes.push(CloseFrame {
+                    Opcode::CONTINUATION => {
+                        if self.facts.frames[d].current.is_some() {
+                            self.data_frame(dir, &header, payload_lost, at);
+                        } else {
+                            self.find(
                                 dir,
-                                code,
-                                reason: String::from_utf8_lossy(reason_bytes).into_owned(),
-                                reason_utf8,
-                                len: header.len,
                                 at,
-                            });
+                                "continuation frame without a message to continue".into(),
+                                1002,
+                            );
                         }
                     }
+                    Opcode::PING => self.facts.frames[d].pings += 1,
+                    Opcode::PONG => self.facts.frames[d].pongs += 1,
+                    Opcode::CLOSE => self.close(dir, &header, &payload_head, at),
                     _ => {}
                 }
             }
@@ -283,19 +440,150 @@ impl Tracker {
         }
     }
 
-    fn end_message(&mut self, d: usize, at: At) {
-        let f = &mut self.facts.frames[d];
-        if let Some((op, size)) = f.current.take() {
-            f.messages += 1;
-            if size >= f.largest.size {
-                f.largest = Largest {
-                    size,
-                    frame: at.frame,
-                    ts: at.ts,
-                    opcode: op,
-                };
+    /// A frame of the message in progress went by: count it, check its
+    /// text, and end the message on its last fragment.
+    fn data_frame(&mut self, dir: Dir, h: &FrameHeader, lost: u64, at: At) {
+        let d = dir.index();
+        self.dec[d].in_flight = None;
+        if lost > 0 {
+            self.dec[d].lost = true;
+            if let Some(inf) = self.dec[d].inflater.as_mut() {
+                inf.lose();
             }
         }
+        let mut done = None;
+        if h.fin {
+            let dec = &mut self.dec[d];
+            if dec.compressed {
+                let Decode {
+                    text,
+                    utf8,
+                    inflater,
+                    ..
+                } = dec;
+                done = inflater.as_mut().map(|inf| {
+                    inf.finish(&mut |out| {
+                        if *text {
+                            utf8.feed(out)
+                        }
+                    })
+                });
+            }
+        }
+        let (so_far, exact) = match (self.dec[d].compressed, &self.dec[d].inflater) {
+            (true, Some(inf)) => (inf.so_far(), inf.inflating()),
+            _ => (0, true),
+        };
+        let dec_compressed = self.dec[d].compressed;
+        let Some(m) = self.facts.frames[d].current.as_mut() else {
+            return;
+        };
+        m.wire += h.len;
+        m.frame = at.frame;
+        m.ts = at.ts;
+        if dec_compressed {
+            m.size = so_far;
+            m.exact = exact;
+        } else {
+            m.size = m.wire;
+            m.exact = true;
+        }
+        if let Some(r) = done {
+            match r {
+                Inflated::Bytes(n) => {
+                    m.size = n;
+                    m.exact = true;
+                }
+                Inflated::MoreThan(n) => {
+                    m.size = n;
+                    m.exact = true;
+                    m.capped = true;
+                }
+                Inflated::Corrupt | Inflated::Unknown => {
+                    m.size = m.wire;
+                    m.exact = false;
+                }
+            }
+            if r == Inflated::Corrupt {
+                self.dec[d].reported = true;
+                self.find(
+                    dir,
+                    at,
+                    "compressed message does not inflate (permessage-deflate)".into(),
+                    1007,
+                );
+            }
+        }
+        let dec = &self.dec[d];
+        let checkable = dec.text && !dec.lost && !dec.reported;
+        let readable = !dec.compressed || matches!(done, Some(Inflated::Bytes(_)));
+        let bad_text = checkable && (dec.utf8.failed() || (h.fin && readable && !dec.utf8.valid()));
+        if bad_text {
+            self.dec[d].reported = true;
+            self.find(dir, at, "text message is not valid UTF-8".into(), 1007);
+        }
+        if h.fin {
+            self.end_message(d);
+        }
+    }
+
+    fn close(
+        &mut self,
+        dir: Dir,
+        h: &FrameHeader,
+        payload: &super::websocket::PayloadHead,
+        at: At,
+    ) {
+        let d = dir.index();
+        let p = payload.as_slice();
+        let code = p.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+        let reason_bytes = p.get(2..).unwrap_or_default();
+        let reason_utf8 = std::str::from_utf8(reason_bytes).is_ok();
+        if h.len == 1 {
+            self.find(dir, at, "Close frame with a 1-byte payload".into(), 1002);
+        }
+        if let Some(c) = code {
+            // RFC 6455 §7.4.1-2: codes an endpoint may send.
+            let valid = matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            if !valid {
+                self.find(
+                    dir,
+                    at,
+                    format!("Close frame carries code {c}, which may not be sent"),
+                    1002,
+                );
+            }
+        }
+        if !reason_utf8 {
+            self.find(dir, at, "Close reason is not valid UTF-8".into(), 1007);
+        }
+        self.closed[d] = true;
+        let peer = &self.facts.frames[1 - d];
+        let peer_message = self.dec[1 - d].in_flight.or(peer.current).or(peer.last);
+        if self.facts.closes.len() < MAX_CLOSES {
+            self.facts.closes.push(CloseFrame {
+                dir,
+                code,
+                reason: String::from_utf8_lossy(reason_bytes).into_owned(),
+                reason_utf8,
+                peer_message,
+                len: h.len,
+                at,
+            });
+        }
+    }
+
+    fn end_message(&mut self, d: usize) {
+        let f = &mut self.facts.frames[d];
+        if let Some(mut m) = f.current.take() {
+            m.complete = true;
+            f.messages += 1;
+            if m.size >= f.largest.size {
+                f.largest = m;
+            }
+            f.last = Some(m);
+        }
+        self.dec[d].frame_off = None;
     }
 
     /// RFC 6455 §5 rules that one frame header can break.
@@ -316,7 +604,19 @@ impl Tracker {
         // §5.2: RSV bits need an extension that defines them; RFC 7692
         // gives RSV1 to permessage-deflate.
         let allowed = if self.deflate { 0b100 } else { 0 };
-        if h.rsv & !allowed != 0 {
+        if self.deflate
+            && h.rsv & 0b100 != 0
+            && (h.opcode.is_control() || h.opcode == Opcode::CONTINUATION)
+        {
+            // RFC 7692 §6.1: RSV1 marks the first frame of a compressed
+            // message, nothing else.
+            self.find(
+                dir,
+                at,
+                format!("RSV1 set on a {} frame", h.opcode.name()),
+                1002,
+            );
+        } else if h.rsv & !allowed != 0 {
             self.find(
                 dir,
                 at,
@@ -340,6 +640,28 @@ impl Tracker {
             };
             self.find(dir, at, what, 1002);
         }
+    }
+}
+
+/// Hands a direction's frames and payload bytes to the tracker.
+struct Sink<'a> {
+    t: &'a mut Tracker,
+    dir: Dir,
+    at: At,
+}
+
+impl FrameSink for Sink<'_> {
+    fn item(&mut self, item: StreamItem) {
+        self.t.item(self.dir, item, self.at);
+    }
+
+    fn wants_payload(&mut self, header: &FrameHeader, offset: u64) -> bool {
+        self.t
+            .wants_payload(self.dir.index(), header, offset, self.at)
+    }
+
+    fn payload(&mut self, header: &FrameHeader, _offset: u64, at: u64, bytes: &[u8]) {
+        self.t.payload(self.dir.index(), header, at, bytes);
     }
 }
 
@@ -372,7 +694,9 @@ impl Session {
                     Head::Done(resp, n) => {
                         let switching = resp.status == 101;
                         self.t.facts.response = Some(resp);
-                        self.t.deflate = self.t.facts.deflate();
+                        if switching {
+                            self.t.negotiated();
+                        }
                         self.t.facts.response_at = Some(at);
                         if let (true, Some(s)) = (switching, self.streams.as_mut()) {
                             s[1] = FrameStream::starting_at(n as u64);
@@ -405,7 +729,7 @@ impl Session {
         let Some(streams) = streams.as_mut() else {
             return;
         };
-        streams[dir.index()].data(bytes, at.frame, &mut |it| t.item(dir, it, at));
+        streams[dir.index()].data(bytes, at.frame, &mut Sink { t, dir, at });
     }
 }
 
@@ -445,7 +769,8 @@ impl Observer for Session {
                 }
                 let Session { t, streams, .. } = self;
                 if let Some(streams) = streams.as_mut() {
-                    streams[d].gap(len, frame, &mut |it| t.item(dir, it, At { frame, ts }));
+                    let at = At { frame, ts };
+                    streams[d].gap(len, frame, &mut Sink { t, dir, at });
                 }
             }
             TcpEvent::Fin { dir, frame, ts } => {

@@ -235,22 +235,20 @@ fn close_frame(
     let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
     // The message that crossed a size limit, for 1009.
     let peer = first.dir.reverse().index();
-    if code == 1009 {
-        let big = f.frames[peer].largest;
-        if big.size > 0 {
-            let kind = if big.opcode == 1 { "text" } else { "binary" };
-            ev.push(ctx.line(
-                At {
-                    frame: big.frame,
-                    ts: big.ts,
-                },
-                format!(
-                    "{} sent a {}-byte {kind} message",
-                    first.dir.reverse().sender(),
-                    big.size
-                ),
-            ));
-        }
+    // The message that crossed a size limit, for 1009: the peer's message
+    // in progress when the Close went out, else its last one.
+    let big = (code == 1009)
+        .then(|| first.peer_message.or(Some(f.frames[peer].largest)))
+        .flatten()
+        .filter(|m| m.wire > 0 || m.size > 0);
+    if let Some(m) = big {
+        ev.push(ctx.line(
+            At {
+                frame: m.frame,
+                ts: m.ts,
+            },
+            format!("{} {}", first.dir.reverse().sender(), message_text(&m)),
+        ));
     }
     let shown = match first.code {
         Some(c) => match &reason {
@@ -283,14 +281,25 @@ fn close_frame(
     }
     end_lines(rec, ctx, &mut ev);
     let mut fix = info.fix.to_string();
-    if code == 1009 {
-        let big = f.frames[peer].largest;
-        if big.size > 0 {
-            fix = format!(
-                "The {} closed after a {}-byte message from the {}: raise the {}'s maximum message size above {} bytes if such messages are legitimate, or split them into smaller messages. Limits to look at: max_size in Python websockets, maxPayload in Node ws, the buffer limits of any proxy in between.",
-                sender, big.size, first.dir.reverse().sender(), sender, big.size
-            );
-        }
+    if let Some(m) = big {
+        let size = if m.announced {
+            format!("{} bytes (announced in its frame header)", m.wire)
+        } else if m.capped || !m.complete {
+            format!("at least {} bytes", m.size)
+        } else {
+            format!("{} bytes", m.size)
+        };
+        let compressed = if m.compressed && m.exact {
+            " The limit applies to the inflated size: permessage-deflate shrank it on the wire, not in the receiver's memory."
+        } else {
+            ""
+        };
+        fix = format!(
+            "The {sender} closed on a {} message of {size} from the {}: raise the {sender}'s maximum message size above {} bytes if such messages are legitimate, or split them into smaller messages.{compressed} Limits to look at: max_size in Python websockets, maxPayload in Node ws, the buffer limits of any proxy in between.",
+            m.kind(),
+            first.dir.reverse().sender(),
+            if m.announced { m.wire } else { m.size }
+        );
     }
     let summary = format!(
         "The {sender} closed the WebSocket with {} ({}){}.",
@@ -314,6 +323,37 @@ fn close_frame(
         summary,
         evidence: ev,
         fix,
+    }
+}
+
+/// "sent a 4000-byte text message"; with the wire size when compressed,
+/// and "had sent ... not finished" for a message still in progress.
+fn message_text(m: &crate::analyzers::session::Message) -> String {
+    let kind = m.kind();
+    let wire = if m.compressed {
+        format!(" ({} bytes compressed on the wire)", m.wire)
+    } else {
+        String::new()
+    };
+    if m.announced {
+        return format!(
+            "started a {kind} message whose frame header announces {} bytes{}; the rest had not arrived when the Close came",
+            m.wire,
+            if m.compressed { " (compressed)" } else { "" }
+        );
+    }
+    match (m.complete, m.compressed && !m.exact, m.capped) {
+        (_, true, _) => format!(
+            "sent a compressed {kind} message of {} bytes on the wire{} (not inflated: bytes of it or before it are missing)",
+            m.wire,
+            if m.complete { "" } else { ", not finished" }
+        ),
+        (true, false, false) => format!("sent a {}-byte {kind} message{wire}", m.size),
+        (true, false, true) => format!("sent a {kind} message of more than {} bytes{wire}", m.size),
+        (false, false, _) => format!(
+            "had sent at least {} bytes of a {kind} message{wire}, not finished",
+            m.size
+        ),
     }
 }
 

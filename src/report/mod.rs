@@ -183,8 +183,13 @@ pub struct DirFramesReport {
     pub pings: u64,
     /// Pongs.
     pub pongs: u64,
-    /// Largest complete message in bytes (as sent, before decompression).
+    /// Messages sent compressed (permessage-deflate).
+    pub compressed_messages: u64,
+    /// Largest complete message in bytes as the application gets it
+    /// (inflated when it was compressed).
     pub largest_message: u64,
+    /// Its payload bytes on the wire.
+    pub largest_message_wire: u64,
     /// Frame that completed it.
     pub largest_message_frame: Option<u64>,
 }
@@ -369,13 +374,14 @@ impl Report {
             for block in self.connections.chunks(WRITE_BLOCK) {
                 let texts = block
                     .par_iter()
-                    .map(|c| serde_json::to_vec_pretty(c).map(|v| indented(&v, b"    ")))
+                    .map(|c| pretty_at(c, 2))
                     .collect::<Result<Vec<_>, _>>()?;
                 for t in texts {
                     if !first {
                         out.write_all(b",\n")?;
                     }
                     first = false;
+                    out.write_all(b"    ")?;
                     out.write_all(&t)?;
                 }
             }
@@ -419,23 +425,101 @@ const WRITE_BLOCK: usize = 1024;
 /// `"key": value` at the first level of a pretty document.
 fn pretty_field(out: &mut impl Write, key: &str, value: &impl Serialize) -> io::Result<()> {
     write!(out, "  \"{key}\": ")?;
-    let v = serde_json::to_vec_pretty(value)?;
-    out.write_all(&indented(&v, b"  ")[2..])
+    out.write_all(&pretty_at(value, 1)?)
 }
 
-/// `text` with `pad` in front of every line. Safe on JSON: a string in it
-/// never holds a raw line break (serde_json escapes them).
-fn indented(text: &[u8], pad: &[u8]) -> Vec<u8> {
-    let lines = text.iter().filter(|&&b| b == b'\n').count() + 1;
-    let mut v = Vec::with_capacity(text.len() + lines * pad.len());
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            v.push(b'\n');
+/// `value` laid out as serde_json's pretty printer lays it out `level`
+/// levels deep (two spaces a level), without indenting its first line.
+fn pretty_at(value: &impl Serialize, level: usize) -> io::Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(4096);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut v,
+        Pretty {
+            level,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut ser)?;
+    Ok(v)
+}
+
+/// serde_json's `PrettyFormatter` with a starting depth, so that parts of
+/// one document can be serialized apart (in parallel) and joined.
+struct Pretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        const SPACES: &[u8] = b"                                                                ";
+        w.write_all(b"\n")?;
+        let mut n = self.level * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
         }
-        v.extend_from_slice(pad);
-        v.extend_from_slice(line);
+        Ok(())
     }
-    v
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 impl Default for Report {
@@ -450,7 +534,9 @@ fn dir_frames(f: &crate::analyzers::session::DirFrames) -> DirFramesReport {
         messages: f.messages,
         pings: f.pings,
         pongs: f.pongs,
+        compressed_messages: f.compressed,
         largest_message: f.largest.size,
+        largest_message_wire: f.largest.wire,
         largest_message_frame: (f.messages > 0).then_some(f.largest.frame),
     }
 }

@@ -223,6 +223,80 @@ pub enum StreamItem {
     },
 }
 
+/// Where a [`FrameStream`] puts what it finds.
+pub trait FrameSink {
+    /// A frame, malformed bytes, or a loss of sync.
+    fn item(&mut self, item: StreamItem);
+
+    /// Whether [`payload`](Self::payload) wants the bytes of a data frame
+    /// with this header (asked once per frame, when its header is read).
+    fn wants_payload(&mut self, _header: &FrameHeader, _offset: u64) -> bool {
+        false
+    }
+
+    /// Payload bytes of the frame whose header starts at stream offset
+    /// `offset`, still masked as on the wire; `at` is their position in the
+    /// payload (a jump means bytes were lost to a gap). Delivered before
+    /// the frame's [`StreamItem::Frame`].
+    fn payload(&mut self, _header: &FrameHeader, _offset: u64, _at: u64, _bytes: &[u8]) {}
+}
+
+impl<F: FnMut(StreamItem)> FrameSink for F {
+    fn item(&mut self, item: StreamItem) {
+        self(item)
+    }
+}
+
+/// `mask` turned to start at payload position `at`, repeated over a word.
+fn mask_word(mask: [u8; 4], at: u64) -> (u64, [u8; 4]) {
+    let r = (at % 4) as usize;
+    let m = [
+        mask[r],
+        mask[(r + 1) % 4],
+        mask[(r + 2) % 4],
+        mask[(r + 3) % 4],
+    ];
+    (
+        u64::from_ne_bytes([m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3]]),
+        m,
+    )
+}
+
+/// Unmask `bytes`, which start at payload position `at`, in place
+/// (RFC 6455 §5.3: octet i XOR mask[i mod 4]).
+pub fn unmask(bytes: &mut [u8], mask: [u8; 4], at: u64) {
+    let (word, m) = mask_word(mask, at);
+    let mut chunks = bytes.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= m[i % 4];
+    }
+}
+
+/// Append `src`, which starts at payload position `at`, unmasked to `dst`
+/// in one pass.
+pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], mask: [u8; 4], at: u64) {
+    let (word, m) = mask_word(mask, at);
+    dst.reserve(src.len());
+    let mut chunks = src.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        dst.extend_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+    }
+    dst.extend(
+        chunks
+            .remainder()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ m[i % 4]),
+    );
+}
+
 #[derive(Debug)]
 enum State {
     /// Collecting header bytes.
@@ -235,6 +309,8 @@ enum State {
         remaining: u64,
         head: PayloadHead,
         lost: u64,
+        /// The sink asked for the payload bytes.
+        wanted: bool,
     },
     /// Stopped for the rest of the direction.
     Stopped,
@@ -287,7 +363,7 @@ impl FrameStream {
     }
 
     /// Feed bytes that follow the previous ones, carried by `frame`.
-    pub fn data(&mut self, mut bytes: &[u8], frame: u64, out: &mut impl FnMut(StreamItem)) {
+    pub fn data(&mut self, mut bytes: &[u8], frame: u64, out: &mut impl FrameSink) {
         while !bytes.is_empty() {
             match &mut self.state {
                 State::Stopped => return,
@@ -305,7 +381,7 @@ impl FrameStream {
                             bytes = &bytes[take..];
                         }
                         Parsed::Malformed(problem) => {
-                            out(StreamItem::Malformed {
+                            out.item(StreamItem::Malformed {
                                 offset: self.at,
                                 problem,
                             });
@@ -318,6 +394,9 @@ impl FrameStream {
                             let offset = self.at;
                             self.at += header.header_len as u64;
                             self.pending.clear();
+                            let wanted = !header.opcode.is_control()
+                                && header.len > 0
+                                && out.wants_payload(&header, offset);
                             self.state = State::Payload {
                                 header,
                                 offset,
@@ -325,6 +404,7 @@ impl FrameStream {
                                 remaining: header.len,
                                 head: PayloadHead::default(),
                                 lost: 0,
+                                wanted,
                             };
                             self.finish_if_done(frame, out);
                         }
@@ -332,13 +412,18 @@ impl FrameStream {
                 }
                 State::Payload {
                     header,
+                    offset,
                     remaining,
                     head,
+                    wanted,
                     ..
                 } => {
                     let n = (*remaining).min(bytes.len() as u64) as usize;
                     let (chunk, rest) = bytes.split_at(n);
                     let done = header.len - *remaining;
+                    if *wanted && n > 0 {
+                        out.payload(header, *offset, done, chunk);
+                    }
                     // Bytes lost to a gap leave the head short: only a
                     // head that is still contiguous grows.
                     if done == head.len as u64 && usize::from(head.len) < KEPT_PAYLOAD {
@@ -354,7 +439,7 @@ impl FrameStream {
     }
 
     /// `len` bytes of the direction are missing.
-    pub fn gap(&mut self, len: u64, frame: u64, out: &mut impl FnMut(StreamItem)) {
+    pub fn gap(&mut self, len: u64, frame: u64, out: &mut impl FrameSink) {
         match &mut self.state {
             State::Stopped => {}
             State::Payload {
@@ -366,13 +451,13 @@ impl FrameStream {
                 self.finish_if_done(frame, out);
             }
             _ => {
-                out(StreamItem::Desynchronized { offset: self.at });
+                out.item(StreamItem::Desynchronized { offset: self.at });
                 self.state = State::Stopped;
             }
         }
     }
 
-    fn finish_if_done(&mut self, frame: u64, out: &mut impl FnMut(StreamItem)) {
+    fn finish_if_done(&mut self, frame: u64, out: &mut impl FrameSink) {
         if let State::Payload { remaining: 0, .. } = self.state {
             if let State::Payload {
                 header,
@@ -383,7 +468,7 @@ impl FrameStream {
                 ..
             } = std::mem::replace(&mut self.state, State::Header)
             {
-                out(StreamItem::Frame {
+                out.item(StreamItem::Frame {
                     header,
                     offset,
                     first_frame,
@@ -431,6 +516,27 @@ mod tests {
             stream.data(piece, i as u64 + 1, &mut |it| out.push(it));
         }
         out
+    }
+
+    #[test]
+    fn unmask_matches_the_rfc_rule_at_any_position() {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let plain: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let wire: Vec<u8> = plain
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[i % 4])
+            .collect();
+        for start in [0usize, 1, 2, 3, 5, 13, 999] {
+            for end in [start, start + 1, (start + 9).min(1000), 1000] {
+                let mut a = wire[start..end].to_vec();
+                unmask(&mut a, mask, start as u64);
+                assert_eq!(a, &plain[start..end]);
+                let mut b = vec![9];
+                unmask_into(&mut b, &wire[start..end], mask, start as u64);
+                assert_eq!(&b[1..], &plain[start..end]);
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! frame stream that survives TCP gaps.
 
 pub mod frame;
+pub mod message;
 
 pub use frame::{
-    parse_header, FrameHeader, FrameProblem, FrameStream, Opcode, Parsed, PayloadHead, StreamItem,
+    parse_header, unmask, unmask_into, FrameHeader, FrameProblem, FrameSink, FrameStream, Opcode,
+    Parsed, PayloadHead, StreamItem,
 };
+pub use message::{Inflated, Inflater, Utf8Check};

@@ -408,3 +408,43 @@ fn killed_server_and_refused_upgrades_from_real_software() {
         );
     }
 }
+
+#[test]
+fn upgrade_after_keep_alive_requests_on_the_same_connection() {
+    // A health check with a body, a HEAD request, then the upgrade, all on
+    // one connection; the server answers each (200 with a body, 200 to
+    // HEAD with a Content-Length but no body, then 101) and closes with
+    // 1000.
+    let mut request =
+        b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /".to_vec();
+    request.extend_from_slice(b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    request.extend_from_slice(UPGRADE);
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n".to_vec();
+    response.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
+    response.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+    response.extend_from_slice(&[0x88, 0x02, 0x03, 0xe8]);
+    let doc = synthetic_report(&request, &response);
+    let c = &doc["connections"][0];
+    assert_eq!(c["transport"], "ws", "{c}");
+    let ws = &c["websocket"];
+    assert_eq!(ws["request"]["path"], "/chat");
+    assert_eq!(ws["response"]["status"], 101);
+    assert_eq!(ws["response"]["accept_valid"], true);
+    assert_eq!(ws["closes"][0]["code"], 1000);
+    assert_eq!(ws["closes"][0]["sender"], "server");
+    assert_eq!(c["disconnect"]["category"], "close_frame");
+    assert!(ws["violations"].as_array().unwrap().is_empty(), "{ws}");
+}
+
+#[test]
+fn chunked_keep_alive_body_stops_the_search_without_inventing_an_upgrade() {
+    let mut request =
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+            .to_vec();
+    request.extend_from_slice(UPGRADE);
+    let doc = synthetic_report(&request, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    let c = &doc["connections"][0];
+    assert_eq!(c["transport"], "http");
+    assert!(c["websocket"].is_null());
+    assert!(c["disconnect"].is_null());
+}

@@ -33,6 +33,35 @@ pub struct Request {
     pub protocols: Vec<String>,
     /// Offered extensions, as written.
     pub extensions: Vec<String>,
+    /// How the body after the head is delimited.
+    #[serde(skip)]
+    pub body: BodyLen,
+}
+
+/// How long the body after a head is (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BodyLen {
+    /// No body, or `Content-Length: 0`.
+    #[default]
+    None,
+    /// `Content-Length`.
+    Bytes(u64),
+    /// Chunked, or until the connection closes: the next head on the
+    /// connection cannot be found without decoding it.
+    Unknown,
+}
+
+fn body_len(content_length: Option<&str>, chunked: bool, until_close: bool) -> BodyLen {
+    if chunked {
+        return BodyLen::Unknown;
+    }
+    match content_length.map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(0)) => BodyLen::None,
+        Some(Ok(n)) => BodyLen::Bytes(n),
+        Some(Err(_)) => BodyLen::Unknown,
+        None if until_close => BodyLen::Unknown,
+        None => BodyLen::None,
+    }
 }
 
 /// The server's response.
@@ -59,6 +88,9 @@ pub struct Response {
     pub body: Option<String>,
     /// Whether the response had `Upgrade: websocket` and `Connection: upgrade`.
     pub upgrade: bool,
+    /// How the body after the head is delimited (for a 101: nothing).
+    #[serde(skip)]
+    pub body_len: BodyLen,
 }
 
 /// Outcome of parsing a head.
@@ -98,9 +130,12 @@ pub fn parse_request(buf: &[u8]) -> Head<Request> {
         ..Request::default()
     };
     let (mut up, mut conn) = (false, false);
+    let (mut length, mut chunked) = (None, false);
     for h in req.headers.iter() {
         let v = String::from_utf8_lossy(h.value);
         match h.name.to_ascii_lowercase().as_str() {
+            "content-length" => length = Some(v.into_owned()),
+            "transfer-encoding" => chunked |= has_token(&v, "chunked"),
             "host" => r.host = Some(v.into_owned()),
             "origin" => r.origin = Some(v.into_owned()),
             "upgrade" => up |= has_token(&v, "websocket"),
@@ -113,6 +148,7 @@ pub fn parse_request(buf: &[u8]) -> Head<Request> {
         }
     }
     r.upgrade = up && conn;
+    r.body = body_len(length.as_deref(), chunked, false);
     Head::Done(r, n)
 }
 
@@ -132,9 +168,12 @@ pub fn parse_response(buf: &[u8], key: Option<&str>) -> Head<Response> {
         ..Response::default()
     };
     let (mut up, mut conn) = (false, false);
+    let (mut length, mut chunked) = (None, false);
     for h in resp.headers.iter() {
         let v = String::from_utf8_lossy(h.value);
         match h.name.to_ascii_lowercase().as_str() {
+            "content-length" => length = Some(v.into_owned()),
+            "transfer-encoding" => chunked |= has_token(&v, "chunked"),
             "sec-websocket-accept" => r.accept = Some(v.trim().to_string()),
             "sec-websocket-protocol" => r.protocol = Some(v.trim().to_string()),
             "sec-websocket-extensions" => r.extensions.extend(header_list(&v)),
@@ -146,6 +185,12 @@ pub fn parse_response(buf: &[u8], key: Option<&str>) -> Head<Response> {
         }
     }
     r.upgrade = up && conn;
+    // 1xx, 204 and 304 never have a body; other responses without a length
+    // run until the connection closes.
+    r.body_len = match r.status {
+        100..=199 | 204 | 304 => BodyLen::None,
+        _ => body_len(length.as_deref(), chunked, true),
+    };
     if r.status == 101 || r.accept.is_some() {
         r.accept_valid = match (key, &r.accept) {
             (Some(k), Some(a)) => Some(accept_for(k) == *a),

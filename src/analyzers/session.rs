@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::capture::Timestamp;
 use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
 
-use super::http::{self, Head, Request, Response, MAX_HEAD};
+use super::http::{self, BodyLen, Head, Request, Response, MAX_HEAD};
 use super::websocket::{
     unmask_into, FrameHeader, FrameSink, FrameStream, Inflated, Inflater, Opcode, StreamItem,
     Utf8Check,
@@ -158,6 +158,8 @@ pub struct Facts {
     pub request: Option<Request>,
     /// Where the request head was.
     pub request_at: Option<At>,
+    /// Keep-alive requests on the connection before the upgrade request.
+    pub earlier_requests: u32,
     /// The server's response head.
     pub response: Option<Response>,
     /// Where it was.
@@ -237,6 +239,18 @@ pub struct Session {
     t: Tracker,
     head: [Vec<u8>; 2],
     head_done: [bool; 2],
+    /// Stream offset of `head[d][0]`.
+    head_at: [u64; 2],
+    /// Body bytes of an earlier keep-alive request or response still to
+    /// skip before the next head.
+    skip: [u64; 2],
+    /// Heads read so far each way (keep-alive requests before an upgrade).
+    heads: [u32; 2],
+    /// Which request (0-based) asked for the upgrade.
+    upgrade_index: Option<u32>,
+    /// The method of each request before the upgrade, for bodies of
+    /// responses to HEAD (none).
+    head_methods: u64,
     streams: Option<[FrameStream; 2]>,
 }
 
@@ -643,6 +657,23 @@ impl Tracker {
     }
 }
 
+/// Heads read per direction before giving up on finding an upgrade.
+const MAX_HEADS: u32 = 64;
+
+/// What reading one head led to.
+enum Step {
+    /// Not all of the head is here yet.
+    NeedMore,
+    /// The last head of the direction: WebSocket bytes (or nothing we
+    /// follow) come after its `n` bytes.
+    Done(usize),
+    /// A keep-alive head of `n` bytes with a body of this many bytes;
+    /// another head follows.
+    Skip(usize, u64),
+    /// Nothing more to read as HTTP.
+    GiveUp,
+}
+
 /// Hands a direction's frames and payload bytes to the tracker.
 struct Sink<'a> {
     t: &'a mut Tracker,
@@ -666,59 +697,148 @@ impl FrameSink for Sink<'_> {
 }
 
 impl Session {
-    fn head_bytes(&mut self, dir: Dir, bytes: &[u8], at: At) {
+    /// Bytes of a direction still in its HTTP part: heads of keep-alive
+    /// requests and responses (and their bodies, skipped by length) until
+    /// the upgrade request and its answer; what follows goes to the frames.
+    fn head_bytes(&mut self, dir: Dir, mut bytes: &[u8], at: At) {
         let d = dir.index();
-        let room = MAX_HEAD.saturating_sub(self.head[d].len());
-        self.head[d].extend_from_slice(&bytes[..bytes.len().min(room)]);
-        let buf = std::mem::take(&mut self.head[d]);
-        let consumed = match dir {
-            Dir::ClientToServer => match http::parse_request(&buf) {
-                Head::Done(req, n) => {
-                    if req.upgrade {
-                        self.streams =
-                            Some([FrameStream::starting_at(n as u64), FrameStream::default()]);
+        loop {
+            if self.skip[d] > 0 {
+                let k = self.skip[d].min(bytes.len() as u64);
+                self.skip[d] -= k;
+                self.head_at[d] += k;
+                bytes = &bytes[k as usize..];
+            }
+            if bytes.is_empty() && self.head[d].is_empty() {
+                return;
+            }
+            let room = MAX_HEAD.saturating_sub(self.head[d].len());
+            let take = bytes.len().min(room);
+            self.head[d].extend_from_slice(&bytes[..take]);
+            let extra = &bytes[take..];
+            let buf = std::mem::take(&mut self.head[d]);
+            match self.head(dir, &buf, at) {
+                Step::NeedMore if buf.len() < MAX_HEAD => {
+                    self.head[d] = buf;
+                    return;
+                }
+                Step::NeedMore | Step::GiveUp => {
+                    self.head_done[d] = true;
+                    return;
+                }
+                Step::Done(n) => {
+                    self.head_done[d] = true;
+                    let rest = buf.get(n..).unwrap_or_default();
+                    if !rest.is_empty() {
+                        self.frames(dir, rest, at);
                     }
+                    if !extra.is_empty() {
+                        self.frames(dir, extra, at);
+                    }
+                    return;
+                }
+                Step::Skip(n, body) => {
+                    // An earlier keep-alive exchange: skip its body and
+                    // read the next head from what is left.
+                    self.head_at[d] += n as u64;
+                    self.skip[d] = body;
+                    let rest = buf.get(n..).unwrap_or_default();
+                    let k = (body.min(rest.len() as u64)) as usize;
+                    self.skip[d] -= k as u64;
+                    self.head_at[d] += k as u64;
+                    self.head[d] = rest[k..].to_vec();
+                    if extra.is_empty() && self.head[d].is_empty() {
+                        return;
+                    }
+                    bytes = extra;
+                }
+            }
+        }
+    }
+
+    /// Read one head at the start of `buf`.
+    fn head(&mut self, dir: Dir, buf: &[u8], at: At) -> Step {
+        let d = dir.index();
+        if self.heads[d] >= MAX_HEADS {
+            return Step::GiveUp;
+        }
+        match dir {
+            Dir::ClientToServer => match http::parse_request(buf) {
+                Head::Done(req, n) => {
+                    let index = self.heads[0];
+                    self.heads[0] += 1;
+                    if req.upgrade {
+                        self.upgrade_index = Some(index);
+                        let start = self.head_at[0] + n as u64;
+                        self.streams =
+                            Some([FrameStream::starting_at(start), FrameStream::default()]);
+                        self.t.facts.request = Some(req);
+                        self.t.facts.request_at = Some(at);
+                        self.t.facts.earlier_requests = index;
+                        return Step::Done(n);
+                    }
+                    if index < 64 && req.method.eq_ignore_ascii_case("HEAD") {
+                        self.head_methods |= 1 << index;
+                    }
+                    let body = req.body;
                     self.t.facts.request = Some(req);
                     self.t.facts.request_at = Some(at);
-                    Some(n)
+                    match body {
+                        BodyLen::None => Step::Skip(n, 0),
+                        BodyLen::Bytes(b) => Step::Skip(n, b),
+                        // The next request cannot be found: what the
+                        // connection did is told by its first request.
+                        BodyLen::Unknown => Step::GiveUp,
+                    }
                 }
-                Head::Partial if buf.len() < MAX_HEAD => None,
-                _ => {
-                    self.t.facts.tls |= buf.first() == Some(&0x16);
-                    Some(buf.len())
+                Head::Partial => Step::NeedMore,
+                Head::NotHttp => {
+                    if self.heads[0] == 0 {
+                        self.t.facts.tls |= buf.first() == Some(&0x16);
+                    }
+                    Step::GiveUp
                 }
             },
             Dir::ServerToClient => {
                 let key = self.t.facts.request.as_ref().and_then(|r| r.key.clone());
-                match http::parse_response(&buf, key.as_deref()) {
+                match http::parse_response(buf, key.as_deref()) {
                     Head::Done(resp, n) => {
+                        // An interim 1xx other than 101 answers nothing.
+                        if resp.status / 100 == 1 && resp.status != 101 {
+                            return Step::Skip(n, 0);
+                        }
+                        let index = self.heads[1];
+                        self.heads[1] += 1;
+                        let answers_upgrade = match self.upgrade_index {
+                            Some(u) => index >= u,
+                            None => resp.status == 101,
+                        };
+                        if !answers_upgrade {
+                            let head_req = index < 64 && self.head_methods & (1 << index) != 0;
+                            return match resp.body_len {
+                                _ if head_req => Step::Skip(n, 0),
+                                BodyLen::None => Step::Skip(n, 0),
+                                BodyLen::Bytes(b) => Step::Skip(n, b),
+                                BodyLen::Unknown => Step::GiveUp,
+                            };
+                        }
                         let switching = resp.status == 101;
                         self.t.facts.response = Some(resp);
                         if switching {
                             self.t.negotiated();
                         }
                         self.t.facts.response_at = Some(at);
+                        let start = self.head_at[1] + n as u64;
                         if let (true, Some(s)) = (switching, self.streams.as_mut()) {
-                            s[1] = FrameStream::starting_at(n as u64);
+                            s[1] = FrameStream::starting_at(start);
                         } else if let Some(s) = self.streams.as_mut() {
                             // No WebSocket from the server after a refusal.
-                            s[1] = FrameStream::stopped_at(n as u64);
+                            s[1] = FrameStream::stopped_at(start);
                         }
-                        Some(n)
+                        Step::Done(n)
                     }
-                    Head::Partial if buf.len() < MAX_HEAD => None,
-                    _ => Some(buf.len()),
-                }
-            }
-        };
-        match consumed {
-            None => self.head[d] = buf,
-            Some(n) => {
-                self.head_done[d] = true;
-                if let Some(rest) = buf.get(n..) {
-                    if !rest.is_empty() {
-                        self.frames(dir, rest, at);
-                    }
+                    Head::Partial => Step::NeedMore,
+                    Head::NotHttp => Step::GiveUp,
                 }
             }
         }
@@ -740,16 +860,20 @@ impl Observer for Session {
         match *ev {
             TcpEvent::Data {
                 dir,
+                offset,
                 bytes,
                 frame,
                 ts,
-                ..
             } => {
                 let at = At { frame, ts };
-                self.t.facts.last_data[dir.index()] = Some(at);
-                if self.head_done[dir.index()] {
+                let d = dir.index();
+                self.t.facts.last_data[d] = Some(at);
+                if self.head_done[d] {
                     self.frames(dir, bytes, at);
                 } else {
+                    if self.head[d].is_empty() && self.skip[d] == 0 {
+                        self.head_at[d] = offset;
+                    }
                     self.head_bytes(dir, bytes, at);
                 }
             }

@@ -33,6 +33,9 @@ pub struct Request {
     pub protocols: Vec<String>,
     /// Offered extensions, as written.
     pub extensions: Vec<String>,
+    /// The first forwarding header (`Via`, `Forwarded`, `X-Forwarded-For`,
+    /// `X-Real-IP`) with its value: the client is a proxy.
+    pub forwarded: Option<String>,
     /// How the body after the head is delimited.
     #[serde(skip)]
     pub body: BodyLen,
@@ -111,6 +114,15 @@ fn header_list(v: &str) -> impl Iterator<Item = String> + '_ {
         .map(String::from)
 }
 
+fn canonical(name: &str) -> &'static str {
+    match name {
+        "via" => "Via",
+        "forwarded" => "Forwarded",
+        "x-forwarded-for" => "X-Forwarded-For",
+        _ => "X-Real-IP",
+    }
+}
+
 fn has_token(v: &str, token: &str) -> bool {
     v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
 }
@@ -136,6 +148,11 @@ pub fn parse_request(buf: &[u8]) -> Head<Request> {
         match h.name.to_ascii_lowercase().as_str() {
             "content-length" => length = Some(v.into_owned()),
             "transfer-encoding" => chunked |= has_token(&v, "chunked"),
+            name @ ("via" | "forwarded" | "x-forwarded-for" | "x-real-ip")
+                if r.forwarded.is_none() =>
+            {
+                r.forwarded = Some(format!("{}: {}", canonical(name), v.trim()));
+            }
             "host" => r.host = Some(v.into_owned()),
             "origin" => r.origin = Some(v.into_owned()),
             "upgrade" => up |= has_token(&v, "websocket"),

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::analyzers::session::{At, CloseFrame, Facts};
 use crate::capture::Timestamp;
-use crate::flow::{ConnRecord, EndedBy};
+use crate::flow::{ConnRecord, Dir, EndedBy};
 use crate::knowledge::lookup;
 
 /// The verdict on how a connection ended.
@@ -357,6 +357,45 @@ fn message_text(m: &crate::analyzers::session::Message) -> String {
     }
 }
 
+/// Proxies that answer WebSocket upgrades in their own name.
+const PROXIES: &[&str] = &[
+    "nginx",
+    "envoy",
+    "haproxy",
+    "traefik",
+    "caddy",
+    "apache",
+    "cloudflare",
+    "awselb",
+    "istio",
+    "openresty",
+    "varnish",
+    "squid",
+    "kong",
+    "tengine",
+];
+
+/// The proxy the server's answer names (`Via`, or a `Server` that is a
+/// known proxy), as "nginx/1.22.1, a reverse proxy".
+fn proxy_in_response(r: &crate::analyzers::http::Response) -> Option<String> {
+    if let Some(v) = &r.via {
+        return Some(format!("a proxy (Via: {v})"));
+    }
+    let server = r.server.as_deref()?;
+    let lower = server.to_ascii_lowercase();
+    PROXIES
+        .iter()
+        .any(|p| lower.contains(p))
+        .then(|| format!("{server}, a reverse proxy"))
+}
+
+/// A proxy on the client side: the request carries forwarding headers.
+fn proxy_in_request(r: &crate::analyzers::http::Request) -> Option<String> {
+    r.forwarded
+        .as_ref()
+        .map(|h| format!("a proxy (the upgrade request carries {h})"))
+}
+
 fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
     let f = &rec.analysis;
     let last = [f.last_data[0], f.last_data[1]];
@@ -383,9 +422,24 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
             let idle = last_any.map(|l| at.ts.since(l.ts)).unwrap_or(0);
             let how = if rst { "reset (RST)" } else { "closed (FIN)" };
             let mut fix = String::new();
-            if idle >= 5_000_000_000 {
+            let proxy = match dir {
+                Dir::ServerToClient => f.response.as_ref().and_then(proxy_in_response),
+                Dir::ClientToServer => f.request.as_ref().and_then(proxy_in_request),
+            };
+            if let (true, Some(p)) = (idle >= 1_000_000_000, &proxy) {
                 fix.push_str(&format!(
-                    "The {} gave up after {} without traffic: an idle timeout is the likely cause (a proxy's read timeout, a load balancer's idle timeout, a NAT mapping, or the peer's own). Send WebSocket pings more often than the shortest idle timeout on the path, or raise that timeout.",
+                    "The {} side of this connection is {p}, and it gave up after {} without traffic: that is a proxy's idle timeout, the likely cause (nginx: proxy_read_timeout, default 60 s; HAProxy: timeout tunnel; Envoy: idle_timeout; AWS ALB: idle timeout, default 60 s). Send WebSocket pings from the application more often than that timeout, or raise the timeout for WebSocket routes.",
+                    dir.sender(),
+                    secs(idle)
+                ));
+            } else if idle >= 5_000_000_000 {
+                let sixty = if (59_000_000_000..=61_000_000_000).contains(&idle) {
+                    " 60 s is the default of nginx's proxy_read_timeout and of AWS load balancers' idle timeout."
+                } else {
+                    ""
+                };
+                fix.push_str(&format!(
+                    "The {} gave up after {} without traffic: an idle timeout is the likely cause (a proxy's read timeout, a load balancer's idle timeout, a NAT mapping, or the peer's own).{sixty} Send WebSocket pings more often than the shortest idle timeout on the path, or raise that timeout.",
                     dir.sender(),
                     secs(idle)
                 ));
@@ -409,8 +463,9 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
                 reason: None,
                 http_status: None,
                 summary: format!(
-                    "The {} {how} the TCP connection {} after the last data, without a Close frame.",
+                    "The {}{} {how} the TCP connection {} after the last data, without a Close frame.",
                     dir.sender(),
+                    proxy.map(|p| format!(" ({p})")).unwrap_or_default(),
                     secs(idle)
                 ),
                 evidence: ev,

@@ -5,23 +5,10 @@
 //! WebSocket dissector loses track under reordering and samples/make/
 //! pcapcheck.py's own decoder confirms a 1000 from each side.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-/// The JSON report of one capture; the run must read it entirely.
-fn json_report(path: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
-        .args(["--format", "json", path])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{path}");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn report(sample: &str) -> Value {
-    json_report(&format!("{}/samples/{sample}", env!("CARGO_MANIFEST_DIR")))
-}
+mod common;
+use common::{json_report, sample_report as report};
 
 /// A Close frame: frame number, sender, code.
 type Close = (u64, &'static str, u16);
@@ -233,8 +220,6 @@ fn message_sizes_and_counts_on_the_lossy_link() {
     }
 }
 
-mod common;
-
 fn synthetic_report(request: &[u8], response: &[u8]) -> Value {
     let frames: Vec<_> = common::simple_conversation(request, response)
         .into_iter()
@@ -307,7 +292,7 @@ fn unmasked_client_frame_without_close_is_a_protocol_violation() {
     assert_eq!(c["transport"], "ws");
     assert_eq!(
         c["websocket"]["violations"][0]["what"],
-        "client sent an unmasked frame"
+        "unmasked frame (clients must mask every frame)"
     );
     let d = &c["disconnect"];
     assert_eq!(d["category"], "protocol_violation");

@@ -604,11 +604,14 @@ impl Tracker {
     fn check(&mut self, dir: Dir, h: &FrameHeader, at: At) {
         // §5.1: clients mask every frame, servers none.
         match (dir, h.mask.is_some()) {
-            (Dir::ClientToServer, false) => {
-                self.find(dir, at, "client sent an unmasked frame".into(), 1002)
-            }
+            (Dir::ClientToServer, false) => self.find(
+                dir,
+                at,
+                "unmasked frame (clients must mask every frame)".into(),
+                1002,
+            ),
             (Dir::ServerToClient, true) => {
-                self.find(dir, at, "server sent a masked frame".into(), 1002)
+                self.find(dir, at, "masked frame (servers must not mask)".into(), 1002)
             }
             _ => {}
         }

@@ -42,7 +42,8 @@ impl Disconnect {
     }
 }
 
-fn secs(ns: i64) -> String {
+/// Nanoseconds as "1.234 s".
+pub fn secs(ns: i64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
 }
 
@@ -98,7 +99,10 @@ fn verdict(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
         return Some(close_frame(rec, &ctx, ev, first));
     }
     if let Some(v) = f.findings.first() {
-        ev.push(ctx.line(v.at, format!("{} {}", v.dir.sender(), v.what)));
+        ev.push(ctx.line(
+            v.at,
+            format!("{} broke RFC 6455: {}", v.dir.sender(), v.what),
+        ));
         end_lines(rec, &ctx, &mut ev);
         let info = lookup(v.code);
         return Some(Disconnect {
@@ -110,7 +114,7 @@ fn verdict(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
             reason: None,
             http_status: None,
             summary: format!(
-                "The {} broke RFC 6455 ({}) and no Close frame followed; a compliant peer closes with {}.",
+                "The {} broke RFC 6455 and no Close frame followed: {}. A compliant peer closes with {}.",
                 v.dir.sender(),
                 v.what,
                 v.code
@@ -258,6 +262,24 @@ fn close_frame(
         None => "Close with no status code".to_string(),
     };
     ev.push(ctx.line(first.at, format!("{sender} sent {shown}")));
+    // What the peer did wrong before the Close, if anything: the reason for
+    // a 1002 or 1007, seen on the wire.
+    for v in f
+        .findings
+        .iter()
+        .filter(|v| v.dir != first.dir && v.at.frame <= first.at.frame)
+        .take(3)
+    {
+        ev.push(ctx.line(
+            v.at,
+            format!(
+                "{} broke RFC 6455: {} (a compliant peer closes with {})",
+                v.dir.sender(),
+                v.what,
+                v.code
+            ),
+        ));
+    }
     let echo = f.closes.iter().find(|c| c.dir != first.dir);
     match echo {
         Some(e) => ev.push(ctx.line(
@@ -377,7 +399,7 @@ const PROXIES: &[&str] = &[
 
 /// The proxy the server's answer names (`Via`, or a `Server` that is a
 /// known proxy), as "nginx/1.22.1, a reverse proxy".
-fn proxy_in_response(r: &crate::analyzers::http::Response) -> Option<String> {
+pub fn proxy_in_response(r: &crate::analyzers::http::Response) -> Option<String> {
     if let Some(v) = &r.via {
         return Some(format!("a proxy (Via: {v})"));
     }

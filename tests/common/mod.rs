@@ -212,3 +212,18 @@ pub fn temp_capture(name: &str, bytes: &[u8]) -> tempfile::TempPath {
     std::io::Write::write_all(&mut f, bytes).unwrap();
     f.into_temp_path()
 }
+
+/// The JSON report of one file; the run must read it entirely (exit 0).
+pub fn json_report(path: &str) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(["--format", "json", path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{path}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// [`json_report`] of a file in `samples/`.
+pub fn sample_report(sample: &str) -> serde_json::Value {
+    json_report(&format!("{}/samples/{sample}", env!("CARGO_MANIFEST_DIR")))
+}

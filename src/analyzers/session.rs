@@ -199,11 +199,6 @@ impl Facts {
             .is_some_and(|r| r.status == 101 && r.accept_valid != Some(false))
     }
 
-    /// Extensions the server accepted include permessage-deflate.
-    pub fn deflate(&self) -> bool {
-        self.deflate_params().is_some()
-    }
-
     /// The permessage-deflate parameters the server accepted (RFC 7692
     /// §7.1), if it accepted the extension.
     pub fn deflate_params(&self) -> Option<Vec<String>> {

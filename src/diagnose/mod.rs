@@ -43,7 +43,7 @@ impl Disconnect {
 }
 
 /// Nanoseconds as "1.234 s".
-pub fn secs(ns: i64) -> String {
+fn secs(ns: i64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
 }
 
@@ -379,6 +379,86 @@ fn message_text(m: &crate::analyzers::session::Message) -> String {
     }
 }
 
+/// What a proxy's idle timeout means and where to change it.
+const PROXY_IDLE: &str = "that is a proxy's idle timeout, the likely cause (nginx: proxy_read_timeout, default 60 s; HAProxy: timeout tunnel; Envoy: idle_timeout; AWS ALB: idle timeout, default 60 s). Send WebSocket pings from the application more often than that timeout, or raise the timeout for WebSocket routes.";
+
+/// Closes of two legs this close together are one proxy's doing.
+const SAME_MOMENT_NS: i64 = 100_000_000;
+
+/// The last data either way.
+fn last_data(f: &Facts) -> Option<At> {
+    f.last_data.iter().flatten().max_by_key(|a| a.ts).copied()
+}
+
+/// A reverse proxy that drops an idle WebSocket closes both of its legs at
+/// once: the client's (where its `Server` header names it) and its own
+/// upstream connection, where it is the client and names itself nowhere.
+/// Find such upstream legs among one capture's connections (same path,
+/// closed by the client within [`SAME_MOMENT_NS`] of the proxy closing a
+/// client's leg) and say so in their verdicts; `verdicts` pairs each record
+/// with its report id and verdict.
+pub fn link_proxy_legs(
+    recs: &[ConnRecord<Facts>],
+    verdicts: &mut [(&str, &mut Option<Disconnect>)],
+) {
+    struct Front<'a> {
+        ts: Timestamp,
+        path: &'a str,
+        proxy: String,
+        id: String,
+    }
+    let fronts: Vec<Front> = recs
+        .iter()
+        .zip(verdicts.iter())
+        .filter_map(|(rec, (id, d))| {
+            let d = d.as_ref()?;
+            if d.category != "tcp_abort" || d.initiator != "server" {
+                return None;
+            }
+            let f = &rec.analysis;
+            Some(Front {
+                ts: f.ends.first()?.2.ts,
+                path: &f.request.as_ref()?.path,
+                proxy: proxy_in_response(f.response.as_ref()?)?,
+                id: id.to_string(),
+            })
+        })
+        .collect();
+    if fronts.is_empty() {
+        return;
+    }
+    for (rec, (_, d)) in recs.iter().zip(verdicts.iter_mut()) {
+        let f = &rec.analysis;
+        let (Some(d), Some(&(Dir::ClientToServer, _, at)), Some(req)) =
+            (d.as_mut(), f.ends.first(), f.request.as_ref())
+        else {
+            continue;
+        };
+        if d.category != "tcp_abort" {
+            continue;
+        }
+        let Some(front) = fronts
+            .iter()
+            .find(|fr| fr.path == req.path && at.ts.since(fr.ts).abs() <= SAME_MOMENT_NS)
+        else {
+            continue;
+        };
+        let idle = secs(last_data(f).map_or(0, |l| at.ts.since(l.ts)));
+        let (id, proxy) = (&front.id, &front.proxy);
+        d.evidence.push(format!(
+            "connection {id}: {proxy} closed the client's leg of {} at the same moment ({} apart)",
+            req.path,
+            secs(at.ts.since(front.ts).abs())
+        ));
+        d.summary = format!(
+            "The client, the proxy's upstream side of connection {id} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
+        );
+        d.fix = format!(
+            "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {PROXY_IDLE}"
+        );
+    }
+}
+
 /// Proxies that answer WebSocket upgrades in their own name.
 const PROXIES: &[&str] = &[
     "nginx",
@@ -399,7 +479,7 @@ const PROXIES: &[&str] = &[
 
 /// The proxy the server's answer names (`Via`, or a `Server` that is a
 /// known proxy), as "nginx/1.22.1, a reverse proxy".
-pub fn proxy_in_response(r: &crate::analyzers::http::Response) -> Option<String> {
+fn proxy_in_response(r: &crate::analyzers::http::Response) -> Option<String> {
     if let Some(v) = &r.via {
         return Some(format!("a proxy (Via: {v})"));
     }
@@ -420,8 +500,7 @@ fn proxy_in_request(r: &crate::analyzers::http::Request) -> Option<String> {
 
 fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
     let f = &rec.analysis;
-    let last = [f.last_data[0], f.last_data[1]];
-    let last_any = last.iter().flatten().max_by_key(|a| a.ts).copied();
+    let last_any = last_data(f);
     if let Some(l) = last_any {
         ev.push(ctx.line(l, "last data on the connection"));
     }
@@ -450,7 +529,7 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
             };
             if let (true, Some(p)) = (idle >= 1_000_000_000, &proxy) {
                 fix.push_str(&format!(
-                    "The {} side of this connection is {p}, and it gave up after {} without traffic: that is a proxy's idle timeout, the likely cause (nginx: proxy_read_timeout, default 60 s; HAProxy: timeout tunnel; Envoy: idle_timeout; AWS ALB: idle timeout, default 60 s). Send WebSocket pings from the application more often than that timeout, or raise the timeout for WebSocket routes.",
+                    "The {} side of this connection is {p}, and it gave up after {} without traffic: {PROXY_IDLE}",
                     dir.sender(),
                     secs(idle)
                 ));

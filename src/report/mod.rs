@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analyzers::session::Facts;
-use crate::diagnose::{diagnose, Disconnect};
+use crate::diagnose::{diagnose, link_proxy_legs, Disconnect};
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, HalfStats};
 
@@ -304,7 +304,11 @@ impl Report {
             conn.disconnect = diagnose(rec);
         });
         let start = self.connections.len() - r.connections.len();
-        link_proxy_legs(&r.connections, &mut self.connections[start..]);
+        let mut verdicts: Vec<(&str, &mut Option<Disconnect>)> = self.connections[start..]
+            .iter_mut()
+            .map(|c| (c.id.as_str(), &mut c.disconnect))
+            .collect();
+        link_proxy_legs(&r.connections, &mut verdicts);
     }
 
     /// Add the capture and its connections; `fill` completes each
@@ -418,90 +422,6 @@ impl Report {
     /// Write the report for a person.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         text::write(self, out)
-    }
-}
-
-/// Closes of two legs this close together are one proxy's doing.
-const SAME_MOMENT_NS: i64 = 100_000_000;
-
-/// A reverse proxy that drops an idle WebSocket closes both of its legs at
-/// once: the client's (where its `Server` header names it) and its own
-/// upstream connection, where it is the client and names itself nowhere.
-/// Find such upstream legs (same path, closed by the client within
-/// [`SAME_MOMENT_NS`] of the proxy closing a client's leg) and say so.
-fn link_proxy_legs(recs: &[ConnRecord<Facts>], conns: &mut [ConnectionReport]) {
-    struct Front {
-        ts: crate::capture::Timestamp,
-        path: String,
-        proxy: String,
-        id: String,
-    }
-    let fronts: Vec<Front> = recs
-        .iter()
-        .zip(conns.iter())
-        .filter_map(|(rec, c)| {
-            let d = c.disconnect.as_ref()?;
-            if d.category != "tcp_abort" || d.initiator != "server" {
-                return None;
-            }
-            let f = &rec.analysis;
-            let proxy = crate::diagnose::proxy_in_response(f.response.as_ref()?)?;
-            let &(_, _, at) = f.ends.first()?;
-            Some(Front {
-                ts: at.ts,
-                path: f.request.as_ref()?.path.clone(),
-                proxy,
-                id: c.id.clone(),
-            })
-        })
-        .collect();
-    if fronts.is_empty() {
-        return;
-    }
-    for (rec, c) in recs.iter().zip(conns.iter_mut()) {
-        let f = &rec.analysis;
-        let Some(d) = c.disconnect.as_mut() else {
-            continue;
-        };
-        let Some(&(dir, _, at)) = f.ends.first() else {
-            continue;
-        };
-        if d.category != "tcp_abort" || dir != Dir::ClientToServer {
-            continue;
-        }
-        let Some(path) = f.request.as_ref().map(|r| r.path.as_str()) else {
-            continue;
-        };
-        let Some(front) = fronts
-            .iter()
-            .find(|fr| fr.path == path && at.ts.since(fr.ts).abs() <= SAME_MOMENT_NS)
-        else {
-            continue;
-        };
-        let idle = [f.last_data[0], f.last_data[1]]
-            .iter()
-            .flatten()
-            .map(|l| at.ts.since(l.ts))
-            .min()
-            .unwrap_or(0);
-        d.evidence.push(format!(
-            "connection {}: {} closed the client's leg of {path} at the same moment ({} apart)",
-            front.id,
-            front.proxy,
-            crate::diagnose::secs(at.ts.since(front.ts).abs())
-        ));
-        d.summary = format!(
-            "The client, the proxy's upstream side of connection {} ({}), closed (FIN or RST) the TCP connection {} after the last data, without a Close frame.",
-            front.id,
-            front.proxy,
-            crate::diagnose::secs(idle)
-        );
-        d.fix = format!(
-            "This is the upstream leg of a reverse proxy: its client is {} (connection {} is the same session's leg to the real client), which closed both legs together after {} without traffic. The proxy's idle timeout is the likely cause (nginx: proxy_read_timeout, default 60 s; HAProxy: timeout tunnel; Envoy: idle_timeout; AWS ALB: idle timeout, default 60 s). Send WebSocket pings more often than that timeout, or raise it for WebSocket routes.",
-            front.proxy,
-            front.id,
-            crate::diagnose::secs(idle)
-        );
     }
 }
 

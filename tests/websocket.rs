@@ -165,21 +165,10 @@ fn every_sample_gets_the_close_frames_and_verdict_the_software_logged() {
             let ws = &c["websocket"];
             assert_eq!(ws["response"]["status"], 101, "{sample}");
             assert_eq!(ws["response"]["accept_valid"], true, "{sample}");
-            let found: Vec<(u64, String, u64)> = ws["closes"]
-                .as_array()
-                .unwrap()
+            let found = common::closes(ws);
+            let want: Vec<(u64, String, Option<u64>)> = closes
                 .iter()
-                .map(|k| {
-                    (
-                        k["frame"].as_u64().unwrap(),
-                        k["sender"].as_str().unwrap().to_string(),
-                        k["code"].as_u64().unwrap(),
-                    )
-                })
-                .collect();
-            let want: Vec<(u64, String, u64)> = closes
-                .iter()
-                .map(|(f, s, c)| (*f, s.to_string(), u64::from(*c)))
+                .map(|(f, s, c)| (*f, s.to_string(), Some(u64::from(*c))))
                 .collect();
             assert_eq!(found, want, "{sample}: close frames");
             assert!(

@@ -13,16 +13,7 @@
 use serde_json::Value;
 
 mod common;
-use common::sample_report as report;
-
-fn evidence(d: &Value) -> Vec<String> {
-    d["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_str().unwrap().to_string())
-        .collect()
-}
+use common::{evidence, sample_report as report};
 
 fn cites(d: &Value, frame: u64) -> bool {
     let p = format!("frame {frame} ");

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 mod common;
-use common::sample_report as report;
+use common::{closes, evidence, sample_report as report};
 
 fn connections(doc: &Value, sample: &str, n: usize) -> Vec<Value> {
     let conns = doc["connections"].as_array().unwrap().clone();
@@ -27,12 +27,7 @@ fn verdict(d: &Value) -> (Option<&str>, Option<u64>, Option<&str>) {
 
 /// Asserts that the evidence has a line for each frame ("frame N ...").
 fn assert_cites(what: &str, d: &Value, frames: &[u64]) {
-    let ev: Vec<&str> = d["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_str().unwrap())
-        .collect();
+    let ev = evidence(d);
     for f in frames {
         let prefix = format!("frame {f} ");
         assert!(
@@ -40,22 +35,6 @@ fn assert_cites(what: &str, d: &Value, frames: &[u64]) {
             "{what}: evidence cites frame {f}: {ev:?}"
         );
     }
-}
-
-/// Close frames found: (frame, sender, code or None).
-fn closes(ws: &Value) -> Vec<(u64, String, Option<u64>)> {
-    ws["closes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["frame"].as_u64().unwrap(),
-                k["sender"].as_str().unwrap().to_string(),
-                k["code"].as_u64(),
-            )
-        })
-        .collect()
 }
 
 fn owned(v: &[(u64, &str, Option<u64>)]) -> Vec<(u64, String, Option<u64>)> {

@@ -227,3 +227,29 @@ pub fn json_report(path: &str) -> serde_json::Value {
 pub fn sample_report(sample: &str) -> serde_json::Value {
     json_report(&format!("{}/samples/{sample}", env!("CARGO_MANIFEST_DIR")))
 }
+
+/// A verdict's evidence lines.
+pub fn evidence(d: &serde_json::Value) -> Vec<String> {
+    d["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A WebSocket object's Close frames: (frame, sender, code or None).
+pub fn closes(ws: &serde_json::Value) -> Vec<(u64, String, Option<u64>)> {
+    ws["closes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["frame"].as_u64().unwrap(),
+                k["sender"].as_str().unwrap().to_string(),
+                k["code"].as_u64(),
+            )
+        })
+        .collect()
+}

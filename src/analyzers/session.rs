@@ -10,6 +10,7 @@ use crate::capture::Timestamp;
 use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
 
 use super::http::{self, BodyLen, Head, Request, Response, MAX_HEAD};
+use super::tls::{self, TlsFacts, TlsSession};
 use super::websocket::{
     unmask_into, FrameHeader, FrameSink, FrameStream, Inflated, Inflater, Opcode, StreamItem,
     Utf8Check,
@@ -22,7 +23,7 @@ const MAX_CLOSES: usize = 4;
 const MAX_FINDINGS: usize = 16;
 
 /// A point in the capture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct At {
     /// Frame number.
     pub frame: u64,
@@ -164,8 +165,9 @@ pub struct Facts {
     pub response: Option<Response>,
     /// Where it was.
     pub response_at: Option<At>,
-    /// The first bytes from the client looked like a TLS record.
-    pub tls: bool,
+    /// The client's first bytes were a TLS handshake record: what TLS
+    /// told.
+    pub tls: Option<Box<TlsFacts>>,
     /// Per direction.
     pub frames: [DirFrames; 2],
     /// Close frames in order.
@@ -247,6 +249,10 @@ pub struct Session {
     /// responses to HEAD (none).
     head_methods: u64,
     streams: Option<[FrameStream; 2]>,
+    /// The connection's first bytes were looked at for TLS.
+    probed: bool,
+    /// The connection is TLS.
+    tls: Option<Box<TlsSession>>,
 }
 
 /// What the frames tell, kept apart from the frame streams so that a
@@ -790,12 +796,7 @@ impl Session {
                     }
                 }
                 Head::Partial => Step::NeedMore,
-                Head::NotHttp => {
-                    if self.heads[0] == 0 {
-                        self.t.facts.tls |= buf.first() == Some(&0x16);
-                    }
-                    Step::GiveUp
-                }
+                Head::NotHttp => Step::GiveUp,
             },
             Dir::ServerToClient => {
                 let key = self.t.facts.request.as_ref().and_then(|r| r.key.clone());
@@ -866,6 +867,16 @@ impl Observer for Session {
                 let at = At { frame, ts };
                 let d = dir.index();
                 self.t.facts.last_data[d] = Some(at);
+                if !self.probed {
+                    self.probed = true;
+                    if dir == Dir::ClientToServer && tls::looks_like_tls(bytes) {
+                        self.tls = Some(Box::default());
+                    }
+                }
+                if let Some(tls) = self.tls.as_mut() {
+                    tls.data(dir, bytes, at);
+                    return;
+                }
                 if self.head_done[d] {
                     self.frames(dir, bytes, at);
                 } else {
@@ -883,6 +894,10 @@ impl Observer for Session {
                 ..
             } => {
                 let d = dir.index();
+                if let Some(tls) = self.tls.as_mut() {
+                    tls.gap(dir, At { frame, ts });
+                    return;
+                }
                 if !self.head_done[d] {
                     // A hole in the head: it cannot be read.
                     self.head_done[d] = true;
@@ -906,6 +921,7 @@ impl Observer for Session {
 
     fn finish(mut self, end: EndedBy) -> Facts {
         self.t.facts.ended_by = Some(end);
+        self.t.facts.tls = self.tls.map(|t| Box::new(t.finish()));
         self.t.facts
     }
 }

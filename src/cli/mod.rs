@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::analyzers::session::SessionFactory;
+use crate::analyzers::tls::cert::TrustStore;
 use crate::engine::{analyze_file, EngineOptions};
 use crate::report::{knowledge_text, Report};
 
@@ -51,6 +52,10 @@ pub struct Args {
     /// Worker threads; default: all cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: Option<u16>,
+    /// PEM file of CA certificates to trust besides Mozilla's roots when
+    /// judging servers' certificate chains (a private or test CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -76,20 +81,29 @@ pub struct Config {
     pub output: Option<PathBuf>,
     /// Engine settings.
     pub engine: EngineOptions,
+    /// Roots certificate chains are judged against.
+    pub trust: TrustStore,
 }
 
-impl From<Args> for Config {
-    fn from(a: Args) -> Config {
+impl TryFrom<Args> for Config {
+    type Error = String;
+    /// Fails when the CA file cannot be read.
+    fn try_from(a: Args) -> Result<Config, String> {
         let mut engine = EngineOptions::default();
         if let Some(j) = a.jobs {
             engine.jobs = usize::from(j);
         }
-        Config {
+        let trust = match &a.ca_file {
+            Some(p) => TrustStore::with_ca_file(p)?,
+            None => TrustStore::default(),
+        };
+        Ok(Config {
             paths: a.paths,
             format: a.format,
             output: a.output,
             engine,
-        }
+            trust,
+        })
     }
 }
 
@@ -106,7 +120,7 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
                     all_read = false;
                     on_error(&e.to_string());
                 }
-                report.add_analyzed(&shown, &r);
+                report.add_analyzed(&shown, &r, &cfg.trust);
             }
             Err(e) => {
                 all_read = false;
@@ -135,7 +149,13 @@ pub fn run() -> i32 {
         }
         None => {}
     }
-    let cfg = Config::from(args);
+    let cfg = match Config::try_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("wsforensics: --ca-file {e}");
+            return 2;
+        }
+    };
     // Report building and writing run on rayon's pool: as many threads as
     // the engine's workers. Fails only if a pool exists already, which
     // then serves as well.

@@ -3,12 +3,17 @@
 //! lines that cite frame numbers and times, and a fix that uses what the
 //! capture shows.
 
+mod tls;
+
 use serde::Serialize;
 
 use crate::analyzers::session::{At, CloseFrame, Facts};
+use crate::analyzers::tls::cert::Judgement;
+
 use crate::capture::Timestamp;
 use crate::flow::{ConnRecord, Dir, EndedBy};
 use crate::knowledge::lookup;
+pub use tls::{problem_text, tls_judgement};
 
 /// The verdict on how a connection ended.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -27,6 +32,11 @@ pub struct Disconnect {
     pub reason: Option<String>,
     /// HTTP status of a failed upgrade.
     pub http_status: Option<u16>,
+    /// For a failed TLS handshake, the cause as one word
+    /// (certificate_expired, unknown_ca, name_mismatch, protocol_version,
+    /// no_shared_cipher, client_certificate_required, encrypted_alert,
+    /// closed_without_alert, ...); null otherwise.
+    pub cause: Option<&'static str>,
     /// One sentence: what happened.
     pub summary: String,
     /// Frames and times that show it.
@@ -61,10 +71,12 @@ impl Ctx {
     }
 }
 
-/// The verdict for a connection, or `None` if it never tried WebSocket.
-/// Evidence lines come out in frame order; lines that cite no frame last.
-pub fn diagnose(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
-    let mut d = verdict(rec)?;
+/// The verdict for a connection, or `None` if it never tried WebSocket or
+/// TLS; `judged` is the server's chain judged by [`tls_judgement`], if it
+/// was seen. Evidence lines come out in frame order; lines that cite no
+/// frame last.
+pub fn diagnose(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option<Disconnect> {
+    let mut d = verdict(rec, judged)?;
     d.evidence.sort_by_key(|line| {
         line.strip_prefix("frame ")
             .and_then(|rest| rest.split(' ').next())
@@ -74,14 +86,17 @@ pub fn diagnose(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
     Some(d)
 }
 
-fn verdict(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
+fn verdict(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option<Disconnect> {
     let f = &rec.analysis;
-    if !f.is_websocket() {
-        return None;
-    }
     let ctx = Ctx {
         start: rec.first_seen,
     };
+    if let Some(t) = &f.tls {
+        return Some(tls::verdict(rec, t, &ctx, judged));
+    }
+    if !f.is_websocket() {
+        return None;
+    }
     let mut ev = Vec::new();
     if let (Some(r), Some(at)) = (&f.request, f.request_at) {
         ev.push(ctx.line(
@@ -113,6 +128,7 @@ fn verdict(rec: &ConnRecord<Facts>) -> Option<Disconnect> {
             observed: false,
             reason: None,
             http_status: None,
+            cause: None,
             summary: format!(
                 "The {} broke RFC 6455 and no Close frame followed: {}. A compliant peer closes with {}.",
                 v.dir.sender(),
@@ -203,6 +219,7 @@ fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Di
         observed: false,
         reason: None,
         http_status: status,
+        cause: None,
         summary,
         evidence: ev,
         fix,
@@ -342,6 +359,7 @@ fn close_frame(
         observed: first.code.is_some(),
         reason,
         http_status: None,
+        cause: None,
         summary,
         evidence: ev,
         fix,
@@ -515,6 +533,7 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
             observed: false,
             reason: None,
             http_status: None,
+            cause: None,
             summary: "The capture stopped while the WebSocket was still open.".to_string(),
             evidence: ev,
             fix: "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
@@ -563,6 +582,7 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
                 observed: false,
                 reason: None,
                 http_status: None,
+                cause: None,
                 summary: format!(
                     "The {}{} {how} the TCP connection {} after the last data, without a Close frame.",
                     dir.sender(),

@@ -3,5 +3,6 @@
 //! the report's names read it.
 
 pub mod close_codes;
+pub mod tls;
 
 pub use close_codes::{lookup, CloseCodeInfo, CodeClass, CLOSE_CODES};

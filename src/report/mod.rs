@@ -3,6 +3,7 @@
 
 pub mod knowledge_text;
 mod text;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -11,7 +12,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analyzers::session::Facts;
-use crate::diagnose::{diagnose, link_proxy_legs, Disconnect};
+use crate::analyzers::tls::cert::TrustStore;
+use crate::diagnose::{diagnose, link_proxy_legs, tls_judgement, Disconnect};
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, HalfStats};
 
@@ -134,8 +136,8 @@ pub struct ConnectionReport {
     pub ended_by: &'static str,
     /// TCP details.
     pub tcp: TcpReport,
-    /// TLS facts (a later layer); null for now.
-    pub tls: Option<serde_json::Value>,
+    /// TLS facts, for connections whose client spoke TLS.
+    pub tls: Option<tls::TlsReport>,
     /// WebSocket facts, for connections that tried an upgrade.
     pub websocket: Option<WebSocketReport>,
     /// The verdict, for connections that carried WebSocket or TLS.
@@ -288,20 +290,28 @@ impl Report {
 
     /// Add a capture analyzed for WebSocket: transport, `websocket` and
     /// the `disconnect` verdict filled in.
-    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>) {
+    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>, trust: &TrustStore) {
         self.add_with(path, r, |conn, rec| {
             let f = &rec.analysis;
+            let judged = f.tls.as_ref().and_then(|t| tls_judgement(t, trust));
             conn.transport = if f.upgraded() {
                 "ws"
             } else if f.request.is_some() {
                 "http"
-            } else if f.tls {
+            } else if f.tls.is_some() {
                 "tls"
             } else {
                 "tcp"
             };
             conn.websocket = websocket(f);
-            conn.disconnect = diagnose(rec);
+            conn.disconnect = diagnose(rec, judged.as_ref());
+            if let Some(t) = &f.tls {
+                let failed = conn
+                    .disconnect
+                    .as_ref()
+                    .is_some_and(|d| d.category == "tls_handshake");
+                conn.tls = Some(tls::report(t, judged.as_ref(), failed));
+            }
         });
         let start = self.connections.len() - r.connections.len();
         let mut verdicts: Vec<(&str, &mut Option<Disconnect>)> = self.connections[start..]
@@ -635,7 +645,7 @@ mod tests {
                 .join(name);
             let r = analyze_file(&path, &SessionFactory, EngineOptions { jobs: 2 })
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            report.add_analyzed(name, &r);
+            report.add_analyzed(name, &r, &TrustStore::default());
         }
         report
     }

@@ -1,0 +1,408 @@
+//! Certificates: what each one says (through `x509-parser`), and a
+//! judgement of the server's chain at the capture's time (through
+//! `rustls-webpki`, against Mozilla's roots from `webpki-roots` and any
+//! CA file the user gives). Time is always the packet's timestamp, never
+//! the clock of the machine running the tool.
+
+use std::path::Path;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use sha2::{Digest, Sha256};
+use webpki::{EndEntityCert, KeyUsage};
+use x509_parser::extensions::GeneralName;
+use x509_parser::objects::{oid2sn, oid_registry};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+/// What one certificate says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertInfo {
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// Serial number, hex bytes joined by colons.
+    pub serial: String,
+    /// Start of validity, seconds since the epoch.
+    pub not_before: i64,
+    /// End of validity, seconds since the epoch.
+    pub not_after: i64,
+    /// Subject alternative names, as "DNS:name" or "IP Address:addr".
+    pub sans: Vec<String>,
+    /// Key type ("RSA", "EC P-256", "Ed25519", ...).
+    pub key_type: String,
+    /// Key size in bits.
+    pub key_bits: u32,
+    /// Signature algorithm, as OpenSSL names it.
+    pub signature_algorithm: String,
+    /// A CA certificate (basicConstraints CA:TRUE).
+    pub is_ca: bool,
+    /// Subject and issuer are the same name.
+    pub self_signed: bool,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Read a certificate; `None` when its DER does not parse.
+pub fn describe(der: &[u8]) -> Option<CertInfo> {
+    let (_, c) = X509Certificate::from_der(der).ok()?;
+    let sans = match c.subject_alternative_name() {
+        Ok(Some(ext)) => ext
+            .value
+            .general_names
+            .iter()
+            .map(|n| match n {
+                GeneralName::DNSName(s) => format!("DNS:{s}"),
+                GeneralName::IPAddress(b) => format!("IP Address:{}", ip(b)),
+                GeneralName::URI(s) => format!("URI:{s}"),
+                GeneralName::RFC822Name(s) => format!("email:{s}"),
+                other => format!("{other}"),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let spki = c.public_key();
+    let reg = oid_registry();
+    let (key_type, key_bits) = match spki.parsed() {
+        Ok(PublicKey::RSA(k)) => ("RSA".to_string(), k.key_size()),
+        Ok(PublicKey::EC(k)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|oid| match oid.to_id_string().as_str() {
+                    "1.2.840.10045.3.1.7" => "P-256".to_string(),
+                    "1.3.132.0.34" => "P-384".to_string(),
+                    "1.3.132.0.35" => "P-521".to_string(),
+                    other => oid2sn(&oid, reg).map_or(other.to_string(), str::to_string),
+                });
+            (
+                format!("EC {}", curve.unwrap_or_default())
+                    .trim()
+                    .to_string(),
+                k.key_size(),
+            )
+        }
+        Ok(PublicKey::DSA(_)) => ("DSA".to_string(), 0),
+        _ => match spki.algorithm.algorithm.to_id_string().as_str() {
+            "1.3.101.112" => ("Ed25519".to_string(), 256),
+            "1.3.101.113" => ("Ed448".to_string(), 456),
+            other => (
+                oid2sn(&spki.algorithm.algorithm, reg).map_or(other.to_string(), str::to_string),
+                0,
+            ),
+        },
+    };
+    let sig = &c.signature_algorithm.algorithm;
+    Some(CertInfo {
+        subject: c.subject().to_string(),
+        issuer: c.issuer().to_string(),
+        serial: c.raw_serial_as_string(),
+        not_before: c.validity().not_before.timestamp(),
+        not_after: c.validity().not_after.timestamp(),
+        sans,
+        key_type,
+        key_bits: key_bits as u32,
+        signature_algorithm: oid2sn(sig, reg).map_or(sig.to_id_string(), str::to_string),
+        is_ca: c.is_ca(),
+        self_signed: c.subject().as_raw() == c.issuer().as_raw(),
+        sha256: hex(&Sha256::digest(der)),
+    })
+}
+
+fn ip(b: &[u8]) -> String {
+    match b.len() {
+        4 => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(b);
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => hex(b),
+    }
+}
+
+/// Roots a chain is checked against: Mozilla's, and those of `--ca-file`.
+#[derive(Clone, Debug, Default)]
+pub struct TrustStore {
+    extra: Vec<TrustAnchor<'static>>,
+    /// Where the extra roots came from.
+    pub extra_source: Option<String>,
+}
+
+impl TrustStore {
+    /// Mozilla's roots and the CA certificates of a PEM file.
+    pub fn with_ca_file(path: &Path) -> Result<TrustStore, String> {
+        let iter =
+            CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut extra = Vec::new();
+        for der in iter {
+            let der = der.map_err(|e| format!("{}: {e}", path.display()))?;
+            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|e| {
+                format!(
+                    "{}: a certificate is not a usable CA: {e:?}",
+                    path.display()
+                )
+            })?;
+            extra.push(anchor.to_owned());
+        }
+        if extra.is_empty() {
+            return Err(format!("{}: no PEM certificate in it", path.display()));
+        }
+        Ok(TrustStore {
+            extra,
+            extra_source: Some(path.display().to_string()),
+        })
+    }
+
+    fn anchors(&self) -> Vec<TrustAnchor<'static>> {
+        let mut all = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        all.extend(self.extra.iter().cloned());
+        all
+    }
+}
+
+/// Something wrong with a server's chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A certificate of the chain had expired at the capture's time.
+    Expired {
+        /// Which one (0 = leaf).
+        index: usize,
+        /// Its end of validity.
+        not_after: i64,
+    },
+    /// A certificate was not valid yet.
+    NotYetValid {
+        /// Which one.
+        index: usize,
+        /// Its start of validity.
+        not_before: i64,
+    },
+    /// The leaf is self-signed.
+    SelfSigned,
+    /// The chain sent ends at a root that is not trusted.
+    UntrustedRoot {
+        /// That root's subject.
+        root: String,
+    },
+    /// The top certificate sent names an issuer that was not sent and is
+    /// not a trusted root: a missing intermediate, or a private CA.
+    UnknownIssuer {
+        /// The issuer named.
+        issuer: String,
+        /// Only the leaf was sent.
+        leaf_only: bool,
+    },
+    /// The leaf does not name the host the client asked for (SNI).
+    NameMismatch {
+        /// The SNI.
+        name: String,
+        /// The names the leaf has.
+        names: Vec<String>,
+    },
+    /// A key too small to be accepted.
+    WeakKey {
+        /// Which certificate.
+        index: usize,
+        /// Its type and size.
+        key: String,
+    },
+    /// The leaf may not be used for a TLS server (extended key usage).
+    NotForServers,
+    /// A signature of the chain is invalid or uses an algorithm nobody
+    /// accepts.
+    BadSignature(String),
+    /// The chain could not be read or checked.
+    Other(String),
+}
+
+/// The verdict on a chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Judgement {
+    /// Every certificate sent, in order.
+    pub certs: Vec<CertInfo>,
+    /// What is wrong, most decisive first; empty when the chain is valid
+    /// for the name at that time.
+    pub problems: Vec<Problem>,
+    /// The chain leads to a trusted root (time aside); `None` when that
+    /// cannot be checked because no moment lies inside every
+    /// certificate's validity.
+    pub trusted: Option<bool>,
+}
+
+/// Judge a server's chain (leaf first) for `sni` at `at` seconds since the
+/// epoch. An expired certificate does not hide a second problem: trust is
+/// also checked at a moment inside every certificate's validity.
+pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) -> Judgement {
+    let certs: Vec<CertInfo> = chain.iter().filter_map(|d| describe(d)).collect();
+    let mut j = Judgement {
+        certs,
+        ..Judgement::default()
+    };
+    let Some(leaf_der) = chain.first() else {
+        return j;
+    };
+    let leaf_der = CertificateDer::from(leaf_der.as_slice());
+    let leaf = match EndEntityCert::try_from(&leaf_der) {
+        Ok(l) => l,
+        Err(e) => {
+            j.problems.push(Problem::Other(format!(
+                "the certificate does not parse ({e:?})"
+            )));
+            return j;
+        }
+    };
+    let inter: Vec<CertificateDer> = chain[1..]
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    let anchors = store.anchors();
+    let verify = |t: i64| {
+        leaf.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &inter,
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(t.max(0) as u64)),
+            KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map(|_| ())
+    };
+    // Time problems are read from the certificates themselves; webpki
+    // is then asked about trust at a moment every certificate was valid.
+    for (index, c) in j.certs.iter().enumerate() {
+        if at > c.not_after {
+            j.problems.push(Problem::Expired {
+                index,
+                not_after: c.not_after,
+            });
+        } else if at < c.not_before {
+            j.problems.push(Problem::NotYetValid {
+                index,
+                not_before: c.not_before,
+            });
+        }
+    }
+    // Trust, time aside: the first moment that verifies decides. Tried in
+    // order: the capture's time, a moment inside every certificate's
+    // window, then inside each one's own (a renewed intermediate may not
+    // overlap an old leaf).
+    let mut times = vec![at];
+    let from = j.certs.iter().map(|c| c.not_before).max().unwrap_or(at);
+    let to = j.certs.iter().map(|c| c.not_after).min().unwrap_or(at);
+    if from <= to {
+        times.push(from + (to - from) / 2);
+    }
+    for c in &j.certs {
+        times.extend([
+            c.not_before.saturating_add(1),
+            c.not_after.saturating_sub(1),
+        ]);
+    }
+    let mut first_error = None;
+    for t in times {
+        match verify(t) {
+            Ok(()) => {
+                j.trusted = Some(true);
+                break;
+            }
+            Err(e) => {
+                if first_error.is_none() && trust_problem(&e, &j.certs).is_some() {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    if j.trusted.is_none() {
+        if let Some(p) = first_error.and_then(|e| trust_problem(&e, &j.certs)) {
+            j.problems.push(p);
+            j.trusted = Some(false);
+        }
+    }
+    if let Some(name) = sni {
+        if let Ok(sn) = ServerName::try_from(name) {
+            if leaf.verify_is_valid_for_subject_name(&sn).is_err() {
+                let names = j.certs.first().map(|c| c.sans.clone()).unwrap_or_default();
+                j.problems.push(Problem::NameMismatch {
+                    name: name.to_string(),
+                    names,
+                });
+            }
+        }
+    }
+    for (index, c) in j.certs.iter().enumerate() {
+        let weak = match c.key_type.as_str() {
+            "RSA" | "DSA" => c.key_bits > 0 && c.key_bits < 2048,
+            t if t.starts_with("EC") => c.key_bits > 0 && c.key_bits < 224,
+            _ => false,
+        };
+        if weak {
+            j.problems.push(Problem::WeakKey {
+                index,
+                key: format!("{} {}", c.key_type, c.key_bits),
+            });
+        }
+    }
+    j
+}
+
+fn trust_problem(e: &webpki::Error, certs: &[CertInfo]) -> Option<Problem> {
+    use webpki::Error as E;
+    Some(match e {
+        E::UnknownIssuer => {
+            let leaf = certs.first()?;
+            if leaf.self_signed && certs.len() == 1 {
+                Problem::SelfSigned
+            } else {
+                let top = top_of_chain(leaf, certs);
+                if top.self_signed {
+                    Problem::UntrustedRoot {
+                        root: top.subject.clone(),
+                    }
+                } else {
+                    Problem::UnknownIssuer {
+                        issuer: top.issuer.clone(),
+                        leaf_only: certs.len() == 1,
+                    }
+                }
+            }
+        }
+        E::RequiredEkuNotFoundContext(_) => Problem::NotForServers,
+        // Time was chosen inside every validity window; these come from
+        // windows that do not overlap.
+        E::CertExpired { .. } | E::CertNotValidYet { .. } => return None,
+        E::InvalidSignatureForPublicKey
+        | E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            Problem::BadSignature(format!("{e}"))
+        }
+        other => Problem::Other(format!("{other}")),
+    })
+}
+
+/// The certificate at the top of the chain as sent: follow issuer names
+/// from the leaf through the certificates sent.
+fn top_of_chain<'a>(leaf: &'a CertInfo, certs: &'a [CertInfo]) -> &'a CertInfo {
+    let mut cur = leaf;
+    for _ in 0..certs.len() {
+        if cur.self_signed {
+            break;
+        }
+        match certs
+            .iter()
+            .find(|c| c.subject == cur.issuer && !std::ptr::eq(*c, cur))
+        {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    cur
+}

@@ -1,0 +1,565 @@
+//! TLS by content. The record layer of both directions is followed across
+//! TCP segments (records split over segments, several records in one,
+//! handshake messages split over records); the plaintext handshake
+//! messages give the hellos, the server's certificates (TLS 1.2) and
+//! whether a client certificate was asked for and sent; plaintext alerts
+//! are read; and the encrypted records that follow are told apart by
+//! their shape: in TLS 1.3 an alert is an application_data record of
+//! exactly 2 + 1 + tag bytes.
+
+pub mod cert;
+pub mod hello;
+
+use crate::flow::Dir;
+
+use super::session::At;
+pub use hello::{is_grease, ClientHello, ServerHello};
+
+/// Longest record RFC 5246 §6.2.3 allows (2^14 + 2048, TLSCiphertext);
+/// a longer length means the bytes are not TLS, or the stream is lost.
+const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Handshake messages longer than this are skipped, not kept (a
+/// certificate chain is a few KB; the protocol allows 16 MB).
+const MAX_HANDSHAKE: usize = 64 << 10;
+/// Certificates kept from one Certificate message.
+const MAX_CERTS: usize = 10;
+/// Alerts kept per connection.
+const MAX_ALERTS: usize = 8;
+
+const CCS: u8 = 20;
+const ALERT: u8 = 21;
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+const HEARTBEAT: u8 = 24;
+
+/// Whether a client's first bytes look like TLS: the record header of a
+/// ClientHello, or, when the capture started after the handshake, of an
+/// application_data record. SSL 2.0 hellos are not recognised.
+pub fn looks_like_tls(first: &[u8]) -> bool {
+    let len = first
+        .get(3..5)
+        .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize);
+    match first {
+        [HANDSHAKE, 3, 0..=4, ..] => first.get(5).is_none_or(|&t| t == 1),
+        [APPLICATION_DATA, 3, 1..=4, _, _, ..] => len > 0 && len <= MAX_RECORD,
+        _ => false,
+    }
+}
+
+/// An alert on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// Who sent it.
+    pub dir: Dir,
+    /// Where.
+    pub at: At,
+    /// 1 warning, 2 fatal; `None` when encrypted.
+    pub level: Option<u8>,
+    /// The description code; `None` when encrypted.
+    pub code: Option<u8>,
+    /// Encrypted: a TLS 1.2 alert record after ChangeCipherSpec, or a
+    /// TLS 1.3 record of an alert's size.
+    pub encrypted: bool,
+}
+
+/// Encrypted records of one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Encrypted {
+    /// application_data records.
+    pub records: u64,
+    /// Their bytes (record bodies).
+    pub bytes: u64,
+    /// The first and the last one.
+    pub first: Option<At>,
+    /// The last one.
+    pub last: Option<At>,
+}
+
+/// What TLS told about one connection.
+#[derive(Clone, Debug, Default)]
+pub struct TlsFacts {
+    /// The first ClientHello.
+    pub client_hello: Option<ClientHello>,
+    /// ClientHellos seen (2 after a HelloRetryRequest).
+    pub client_hellos: u32,
+    /// A HelloRetryRequest.
+    pub hello_retry: Option<ServerHello>,
+    /// The ServerHello.
+    pub server_hello: Option<ServerHello>,
+    /// The server's certificates in the order sent (DER), when the
+    /// Certificate message was plaintext (TLS 1.2 and older).
+    pub certificates: Vec<Vec<u8>>,
+    /// Where the server's Certificate message was.
+    pub certificate_at: Option<At>,
+    /// The server asked for a client certificate (plaintext
+    /// CertificateRequest).
+    pub certificate_request: Option<At>,
+    /// The client's Certificate message and how many certificates it had
+    /// (0: it had none to send).
+    pub client_certificate: Option<(At, usize)>,
+    /// ServerHelloDone: the server's TLS 1.2 flight is complete.
+    pub server_hello_done: Option<At>,
+    /// ChangeCipherSpec each way (TLS 1.2 and older).
+    pub change_cipher_spec: [Option<At>; 2],
+    /// The first encrypted handshake record each way: Finished in TLS
+    /// 1.2; in TLS 1.3 the server's encrypted flight and the client's
+    /// Finished.
+    pub finished: [Option<At>; 2],
+    /// When the handshake completed, as far as the wire shows.
+    pub complete: Option<At>,
+    /// Alerts, in order.
+    pub alerts: Vec<Alert>,
+    /// application_data records each way (after the handshake).
+    pub encrypted: [Encrypted; 2],
+    /// Where the record layer was lost each way (a gap, or a header that
+    /// is not TLS).
+    pub lost: [Option<At>; 2],
+    /// Handshake messages too long to keep.
+    pub skipped: u32,
+}
+
+impl TlsFacts {
+    /// The negotiated version, once the ServerHello was seen.
+    pub fn version(&self) -> Option<u16> {
+        self.server_hello.as_ref().map(ServerHello::version)
+    }
+
+    /// Whether TLS 1.3 was negotiated.
+    pub fn tls13(&self) -> bool {
+        self.version() == Some(0x0304)
+    }
+
+    /// The first fatal (or encrypted) alert, which ends the connection.
+    pub fn first_fatal(&self) -> Option<&Alert> {
+        self.alerts
+            .iter()
+            .find(|a| a.encrypted || a.level == Some(2) || a.code == Some(0))
+    }
+}
+
+/// Record-layer state of one direction.
+#[derive(Default)]
+struct DirState {
+    hdr: [u8; 5],
+    hdr_len: usize,
+    /// Body bytes of the current record still to come.
+    left: usize,
+    ctype: u8,
+    len: usize,
+    /// Records after this point are encrypted.
+    encrypted: bool,
+    /// The record layer is lost for the rest of the direction.
+    stopped: bool,
+    /// Plaintext handshake bytes not yet read as messages.
+    hs: Vec<u8>,
+    /// Bytes of an over-long handshake message still to skip.
+    hs_skip: usize,
+    /// A partial plaintext alert.
+    alert: Vec<u8>,
+}
+
+/// The TLS analyzer of one connection.
+#[derive(Default)]
+pub struct TlsSession {
+    dirs: [DirState; 2],
+    facts: TlsFacts,
+}
+
+impl TlsSession {
+    /// In-order bytes of a direction.
+    pub fn data(&mut self, dir: Dir, mut bytes: &[u8], at: At) {
+        let d = dir.index();
+        while !bytes.is_empty() && !self.dirs[d].stopped {
+            let s = &mut self.dirs[d];
+            if s.hdr_len < 5 {
+                let k = (5 - s.hdr_len).min(bytes.len());
+                s.hdr[s.hdr_len..s.hdr_len + k].copy_from_slice(&bytes[..k]);
+                s.hdr_len += k;
+                bytes = &bytes[k..];
+                if s.hdr_len < 5 {
+                    return;
+                }
+                let len = u16::from_be_bytes([s.hdr[3], s.hdr[4]]) as usize;
+                if !(CCS..=HEARTBEAT).contains(&s.hdr[0]) || s.hdr[1] != 3 || len > MAX_RECORD {
+                    s.stopped = true;
+                    self.facts.lost[d] = Some(at);
+                    return;
+                }
+                (s.ctype, s.len, s.left) = (s.hdr[0], len, len);
+            }
+            let k = s.left.min(bytes.len());
+            let (body, rest) = bytes.split_at(k);
+            bytes = rest;
+            s.left -= k;
+            // A 2-byte alert record is in the clear even after the keys
+            // changed: no cipher makes an alert that short, and a TLS 1.3
+            // client that fails on the server's certificate has not yet
+            // switched its own write keys.
+            if !s.encrypted || (s.ctype == ALERT && s.len == 2) {
+                match s.ctype {
+                    HANDSHAKE => {
+                        let skip = s.hs_skip.min(body.len());
+                        s.hs_skip -= skip;
+                        s.hs.extend_from_slice(&body[skip..]);
+                        self.handshake_messages(dir, at);
+                    }
+                    ALERT => self.dirs[d].alert.extend_from_slice(body),
+                    _ => {}
+                }
+            }
+            let s = &mut self.dirs[d];
+            if s.left == 0 {
+                s.hdr_len = 0;
+                self.record(dir, at);
+            }
+        }
+    }
+
+    /// A hole in a direction: record boundaries are lost from here.
+    pub fn gap(&mut self, dir: Dir, at: At) {
+        let s = &mut self.dirs[dir.index()];
+        if !s.stopped {
+            s.stopped = true;
+            self.facts.lost[dir.index()] = Some(at);
+        }
+    }
+
+    /// The facts, once the connection is over.
+    pub fn finish(self) -> TlsFacts {
+        self.facts
+    }
+
+    /// The size of an encrypted TLS 1.3 alert: 2 bytes, the inner content
+    /// type, and the AEAD tag (8 bytes for the CCM_8 suite, else 16).
+    fn alert_size(&self) -> usize {
+        let tag = match self.facts.server_hello.as_ref().map(|s| s.cipher) {
+            Some(0x1305) => 8,
+            _ => 16,
+        };
+        2 + 1 + tag
+    }
+
+    /// A whole record of a direction went by.
+    fn record(&mut self, dir: Dir, at: At) {
+        let d = dir.index();
+        let (ctype, len, encrypted) = {
+            let s = &self.dirs[d];
+            (s.ctype, s.len, s.encrypted)
+        };
+        let tls13 = self.facts.tls13();
+        match ctype {
+            CCS if !tls13 => {
+                self.dirs[d].encrypted = true;
+                self.facts.change_cipher_spec[d].get_or_insert(at);
+            }
+            ALERT if encrypted && len != 2 => self.alert(Alert {
+                dir,
+                at,
+                level: None,
+                code: None,
+                encrypted: true,
+            }),
+            ALERT => {
+                let bytes = std::mem::take(&mut self.dirs[d].alert);
+                for pair in bytes.chunks_exact(2) {
+                    self.alert(Alert {
+                        dir,
+                        at,
+                        level: Some(pair[0]),
+                        code: Some(pair[1]),
+                        encrypted: false,
+                    });
+                }
+            }
+            HANDSHAKE if encrypted => {
+                // TLS 1.2: Finished, right after ChangeCipherSpec.
+                self.facts.finished[d].get_or_insert(at);
+                self.check_complete(at);
+            }
+            APPLICATION_DATA if tls13 && self.facts.complete.is_none() => {
+                // The encrypted handshake of TLS 1.3.
+                // No handshake message is that short (an empty
+                // EncryptedExtensions is 6 bytes + 17): it is an alert.
+                if len == self.alert_size() {
+                    self.alert(Alert {
+                        dir,
+                        at,
+                        level: None,
+                        code: None,
+                        encrypted: true,
+                    });
+                } else if self.facts.finished[d].is_none() {
+                    self.facts.finished[d] = Some(at);
+                    if dir == Dir::ClientToServer {
+                        // The client's Finished ends the handshake.
+                        self.facts.complete = Some(at);
+                    }
+                }
+            }
+            APPLICATION_DATA => {
+                if tls13 && len == self.alert_size() {
+                    // After the handshake a record of an alert's size is
+                    // close_notify, or an error alert.
+                    self.alert(Alert {
+                        dir,
+                        at,
+                        level: None,
+                        code: None,
+                        encrypted: true,
+                    });
+                    return;
+                }
+                let e = &mut self.facts.encrypted[d];
+                e.records += 1;
+                e.bytes += len as u64;
+                e.first.get_or_insert(at);
+                e.last = Some(at);
+                if self.facts.complete.is_none() && !tls13 {
+                    // Application data without a Finished seen: the
+                    // handshake happened before the capture (or was lost).
+                    self.facts.complete = Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_complete(&mut self, at: At) {
+        if self.facts.complete.is_none() && self.facts.finished.iter().all(Option::is_some) {
+            self.facts.complete = Some(at);
+        }
+    }
+
+    fn alert(&mut self, a: Alert) {
+        if self.facts.alerts.len() < MAX_ALERTS {
+            self.facts.alerts.push(a);
+        }
+    }
+
+    /// Read every complete plaintext handshake message of a direction.
+    fn handshake_messages(&mut self, dir: Dir, at: At) {
+        let d = dir.index();
+        let mut used = 0;
+        loop {
+            let hs = &self.dirs[d].hs[used..];
+            if hs.len() < 4 {
+                break;
+            }
+            let len = u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
+            if len > MAX_HANDSHAKE {
+                // Too long to keep: skip its body as it arrives.
+                let have = hs.len() - 4;
+                let skip = len.min(have);
+                self.facts.skipped += 1;
+                self.dirs[d].hs_skip = len - skip;
+                used += 4 + skip;
+                continue;
+            }
+            if hs.len() < 4 + len {
+                break;
+            }
+            let msg = hs[..4 + len].to_vec();
+            used += 4 + len;
+            self.handshake(dir, &msg, at);
+            if self.dirs[d].encrypted {
+                // The rest of the direction is encrypted (TLS 1.3 after
+                // the ServerHello).
+                used = self.dirs[d].hs.len();
+                break;
+            }
+        }
+        self.dirs[d].hs.drain(..used.min(self.dirs[d].hs.len()));
+    }
+
+    /// One plaintext handshake message (header included).
+    fn handshake(&mut self, dir: Dir, msg: &[u8], at: At) {
+        let f = &mut self.facts;
+        match (dir, msg[0]) {
+            (Dir::ClientToServer, 1) => {
+                f.client_hellos += 1;
+                if f.client_hello.is_none() {
+                    f.client_hello = hello::client_hello(msg, at);
+                }
+            }
+            (Dir::ServerToClient, 2) => {
+                let Some(sh) = hello::server_hello(msg, at) else {
+                    return;
+                };
+                if sh.retry {
+                    f.hello_retry.get_or_insert(sh);
+                    return;
+                }
+                let tls13 = sh.version() == 0x0304;
+                f.server_hello.get_or_insert(sh);
+                if tls13 {
+                    // Everything after the ServerHello is encrypted, both
+                    // ways (the client's next plaintext would only be a
+                    // compatibility ChangeCipherSpec).
+                    self.dirs[0].encrypted = true;
+                    self.dirs[1].encrypted = true;
+                }
+            }
+            (Dir::ServerToClient, 11) => {
+                f.certificate_at.get_or_insert(at);
+                if f.certificates.is_empty() {
+                    f.certificates = certificate_list(msg);
+                }
+            }
+            (Dir::ClientToServer, 11) => {
+                f.client_certificate = Some((at, certificate_list(msg).len()));
+            }
+            (Dir::ServerToClient, 13) => {
+                f.certificate_request.get_or_insert(at);
+            }
+            (Dir::ServerToClient, 14) => {
+                f.server_hello_done.get_or_insert(at);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The certificates of a TLS 1.2 Certificate message (header included):
+/// a 24-bit list length, then 24-bit length + DER for each.
+fn certificate_list(msg: &[u8]) -> Vec<Vec<u8>> {
+    let u24 = |b: &[u8]| -> Option<usize> {
+        Some(u32::from_be_bytes([0, *b.first()?, *b.get(1)?, *b.get(2)?]) as usize)
+    };
+    let mut out = Vec::new();
+    let Some(mut list) = msg.get(7..) else {
+        return out;
+    };
+    while out.len() < MAX_CERTS {
+        let Some(n) = u24(list) else { break };
+        let Some(der) = list.get(3..3 + n) else { break };
+        out.push(der.to_vec());
+        list = &list[3 + n..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(frame: u64) -> At {
+        At {
+            frame,
+            ..At::default()
+        }
+    }
+
+    fn record(ctype: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![ctype, 3, 3];
+        r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[test]
+    fn detects_client_hello_records() {
+        assert!(looks_like_tls(&[22, 3, 1, 0, 200, 1]));
+        assert!(looks_like_tls(&[22, 3, 3]));
+        assert!(!looks_like_tls(b"GET / HTTP/1.1\r\n"));
+        assert!(!looks_like_tls(&[22, 3, 3, 0, 5, 2]));
+        assert!(looks_like_tls(&[23, 3, 3, 0, 40, 0xab]));
+        assert!(!looks_like_tls(&[23, 3, 3, 0xff, 0xff, 0xab]));
+    }
+
+    #[test]
+    fn alerts_split_across_segments() {
+        let mut s = TlsSession::default();
+        let bytes = record(ALERT, &[2, 45]);
+        for (i, b) in bytes.iter().enumerate() {
+            s.data(
+                Dir::ClientToServer,
+                std::slice::from_ref(b),
+                at(i as u64 + 1),
+            );
+        }
+        let f = s.finish();
+        assert_eq!(f.alerts.len(), 1);
+        assert_eq!(f.alerts[0].code, Some(45));
+        assert_eq!(f.alerts[0].level, Some(2));
+        assert_eq!(f.alerts[0].at.frame, 7);
+    }
+
+    #[test]
+    fn handshake_message_over_two_records_and_certificates() {
+        // A Certificate message with two "certificates" of 3 and 2 bytes,
+        // split over two records sent in one segment.
+        let certs = [vec![1u8, 2, 3], vec![4u8, 5]];
+        let mut list = Vec::new();
+        for c in &certs {
+            list.extend_from_slice(&(c.len() as u32).to_be_bytes()[1..]);
+            list.extend_from_slice(c);
+        }
+        let mut body = (list.len() as u32).to_be_bytes()[1..].to_vec();
+        body.extend_from_slice(&list);
+        let mut msg = vec![11];
+        msg.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        msg.extend_from_slice(&body);
+        let mut wire = record(HANDSHAKE, &msg[..5]);
+        wire.extend(record(HANDSHAKE, &msg[5..]));
+        let mut s = TlsSession::default();
+        s.data(Dir::ServerToClient, &wire, at(3));
+        let f = s.finish();
+        assert_eq!(f.certificates, certs.to_vec());
+        assert_eq!(f.certificate_at, Some(at(3)));
+    }
+
+    #[test]
+    fn plaintext_alert_after_tls13_server_hello() {
+        // OpenSSL as a TLS 1.3 client rejects the server's certificate
+        // before it has switched its own keys: the alert is in the clear.
+        let mut s = TlsSession::default();
+        s.dirs[0].encrypted = true;
+        s.dirs[1].encrypted = true;
+        s.data(Dir::ClientToServer, &record(ALERT, &[2, 45]), at(8));
+        s.data(Dir::ServerToClient, &record(ALERT, &[0; 26]), at(9));
+        let f = s.finish();
+        assert_eq!((f.alerts[0].code, f.alerts[0].encrypted), (Some(45), false));
+        assert_eq!((f.alerts[1].code, f.alerts[1].encrypted), (None, true));
+    }
+
+    #[test]
+    fn not_tls_stops_the_direction() {
+        let mut s = TlsSession::default();
+        s.data(Dir::ClientToServer, b"GET / HTTP/1.1\r\n\r\n", at(1));
+        let f = s.finish();
+        assert_eq!(f.lost[0], Some(at(1)));
+    }
+
+    #[test]
+    fn oversized_handshake_message_is_skipped() {
+        let mut s = TlsSession::default();
+        let len = MAX_HANDSHAKE + 10;
+        let mut msg = vec![11];
+        msg.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+        msg.resize(4 + len, 0);
+        let mut wire = Vec::new();
+        for chunk in msg.chunks(1 << 14) {
+            wire.extend(record(HANDSHAKE, chunk));
+        }
+        wire.extend(record(ALERT, &[2, 40]));
+        s.data(Dir::ServerToClient, &wire, at(1));
+        let f = s.finish();
+        assert_eq!(f.skipped, 1);
+        assert!(f.certificates.is_empty());
+        assert_eq!(f.alerts[0].code, Some(40));
+    }
+
+    #[test]
+    fn tls12_completion_after_both_finished() {
+        let mut s = TlsSession::default();
+        s.data(Dir::ClientToServer, &record(CCS, &[1]), at(1));
+        s.data(Dir::ClientToServer, &record(HANDSHAKE, &[0; 40]), at(1));
+        assert!(s.facts.complete.is_none());
+        s.data(Dir::ServerToClient, &record(CCS, &[1]), at(2));
+        s.data(Dir::ServerToClient, &record(HANDSHAKE, &[0; 40]), at(2));
+        s.data(Dir::ServerToClient, &record(ALERT, &[0; 26]), at(3));
+        let f = s.finish();
+        assert_eq!(f.complete, Some(at(2)));
+        assert!(f.alerts[0].encrypted);
+    }
+}

@@ -1,0 +1,746 @@
+//! The verdict for a TLS connection: a handshake that did not complete is
+//! `tls_handshake` (1015) with the cause the evidence allows (the alert,
+//! the certificates judged at the capture's time, the versions and
+//! ciphers offered and chosen, who closed and when), and how sure that
+//! cause is; a completed handshake that ended inside the encrypted stream
+//! is `encrypted`.
+
+use crate::analyzers::session::{At, Facts};
+use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
+use crate::analyzers::tls::{Alert, ClientHello, TlsFacts};
+use crate::capture::Timestamp;
+use crate::flow::{ConnRecord, Dir, EndedBy};
+use crate::knowledge::lookup;
+use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
+
+use super::{end_lines, secs, Ctx, Disconnect};
+
+/// A client that closes this soon after a completed handshake, having
+/// sent nothing, rejected what it saw (Node checks the host name only
+/// after OpenSSL's handshake).
+const QUICK_REJECT_NS: i64 = 1_000_000_000;
+
+/// Cut lists in evidence lines at this many entries.
+const SHOW: usize = 6;
+
+fn date(secs: i64) -> String {
+    Timestamp::from_parts(secs, 0)
+        .to_string()
+        .replace(".000000000Z", "Z")
+}
+
+fn days(from: i64, to: i64) -> String {
+    let d = (to - from).abs() / 86_400;
+    match d {
+        0 => "less than a day".to_string(),
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    }
+}
+
+fn versions(v: &[u16]) -> String {
+    v.iter()
+        .map(|v| version_name(*v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(names: impl Iterator<Item = String>, total: usize) -> String {
+    let shown: Vec<String> = names.take(SHOW).collect();
+    if total > shown.len() {
+        format!("{} and {} more", shown.join(", "), total - shown.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn client_hello_line(ch: &ClientHello) -> String {
+    let sni = ch
+        .sni
+        .as_deref()
+        .map_or("without SNI".to_string(), |s| format!("for {s}"));
+    let alpn = if ch.alpn.is_empty() {
+        String::new()
+    } else {
+        format!(", ALPN {}", ch.alpn.join(", "))
+    };
+    let ciphers = ch
+        .ciphers
+        .iter()
+        .filter(|c| !crate::analyzers::tls::is_grease(**c))
+        .count();
+    format!(
+        "client sent ClientHello {sni} offering {} ({ciphers} cipher suites{alpn})",
+        versions(&ch.offered_versions())
+    )
+}
+
+fn alert_text(a: &Alert) -> String {
+    match (a.code, a.level) {
+        (Some(c), level) => {
+            let name = alert_info(c).map_or("unknown alert", |i| i.name);
+            let level = match level {
+                Some(1) => "warning",
+                Some(2) => "fatal",
+                _ => "alert",
+            };
+            format!("{} sent {level} alert {c} {name}", a.dir.sender())
+        }
+        (None, _) => format!(
+            "{} sent an encrypted alert (a record of an alert's size; its description cannot be read without keys)",
+            a.dir.sender()
+        ),
+    }
+}
+
+/// The server's chain judged for the SNI at the time the Certificate
+/// message was sent (seconds since the epoch, returned with it); `None`
+/// when no certificate was seen in the clear.
+pub fn tls_judgement(t: &TlsFacts, trust: &TrustStore) -> Option<(Judgement, i64)> {
+    if t.certificates.is_empty() {
+        return None;
+    }
+    let when = t
+        .certificate_at
+        .or(t.client_hello.as_ref().map(|c| c.at))
+        .map_or(0, |a| a.ts.0.div_euclid(1_000_000_000));
+    let sni = t.client_hello.as_ref().and_then(|c| c.sni.as_deref());
+    Some((judge(&t.certificates, sni, when, trust), when))
+}
+
+/// One problem of a chain, as a phrase.
+pub fn problem_text(p: &Problem, j: &Judgement, at: i64) -> String {
+    let subject = |i: usize| {
+        j.certs
+            .get(i)
+            .map_or("a certificate".to_string(), |c| c.subject.clone())
+    };
+    match p {
+        Problem::Expired { index, not_after } => format!(
+            "{}certificate {} expired on {} ({} before the capture)",
+            if *index == 0 { "the server's " } else { "the chain's " },
+            subject(*index),
+            date(*not_after),
+            days(*not_after, at)
+        ),
+        Problem::NotYetValid { index, not_before } => format!(
+            "certificate {} is not valid until {} ({} after the capture): a clock is wrong, or it was deployed too early",
+            subject(*index),
+            date(*not_before),
+            days(at, *not_before)
+        ),
+        Problem::SelfSigned => format!("the certificate {} is self-signed", subject(0)),
+        Problem::UntrustedRoot { root } => {
+            format!("the chain ends at root {root}, which is not a trusted root")
+        }
+        Problem::UnknownIssuer { issuer, leaf_only } => {
+            if *leaf_only {
+                format!("the server sent only its own certificate; its issuer {issuer} was not sent and is not a trusted root (a missing intermediate, or a private CA)")
+            } else {
+                format!("the chain's top certificate is issued by {issuer}, which was not sent and is not a trusted root (a missing intermediate, or a private CA)")
+            }
+        }
+        Problem::NameMismatch { name, names } => format!(
+            "the certificate is not valid for {name}: it names {}",
+            if names.is_empty() {
+                "no subject alternative names".to_string()
+            } else {
+                names.join(", ")
+            }
+        ),
+        Problem::WeakKey { index, key } => {
+            format!("certificate {} has a weak key ({key})", subject(*index))
+        }
+        Problem::NotForServers => {
+            "the certificate's extended key usage does not allow TLS servers".to_string()
+        }
+        Problem::BadSignature(e) => format!("a signature in the chain does not verify ({e})"),
+        Problem::Other(e) => format!("the chain could not be checked: {e}"),
+    }
+}
+
+/// One word for a problem, for the `cause` field.
+fn problem_cause(p: &Problem) -> &'static str {
+    match p {
+        Problem::Expired { .. } => "certificate_expired",
+        Problem::NotYetValid { .. } => "certificate_not_yet_valid",
+        Problem::SelfSigned => "self_signed",
+        Problem::UntrustedRoot { .. } => "unknown_ca",
+        Problem::UnknownIssuer { .. } => "unknown_ca",
+        Problem::NameMismatch { .. } => "name_mismatch",
+        Problem::WeakKey { .. } => "weak_key",
+        Problem::NotForServers => "bad_certificate",
+        Problem::BadSignature(_) => "bad_certificate",
+        Problem::Other(_) => "bad_certificate",
+    }
+}
+
+/// What to change for one problem.
+fn problem_fix(p: &Problem) -> &'static str {
+    match p {
+        Problem::Expired { .. } => "Renew the certificate and reload the server (check the renewal job: certbot/ACME timers, cert-manager); if it looks valid, check the clock of the side that judged it.",
+        Problem::NotYetValid { .. } => "Check the clocks (NTP) of client and server; a certificate issued in the future is a clock problem on the issuing side.",
+        Problem::SelfSigned => "Use a certificate from a CA the clients trust, or give the clients this certificate as a trusted root (Node: ca option or NODE_EXTRA_CA_CERTS; Python: ssl context load_verify_locations; curl: --cacert).",
+        Problem::UntrustedRoot { .. } => "Add that root to the clients' trust store (Node: ca / NODE_EXTRA_CA_CERTS; Python: load_verify_locations; curl: --cacert; Java: keytool -importcert), or get a certificate from a public CA.",
+        Problem::UnknownIssuer { .. } => "Serve the full chain: leaf followed by every intermediate (nginx: ssl_certificate pointing to fullchain.pem); if the issuer is a private CA, install its root on the clients.",
+        Problem::NameMismatch { .. } => "Serve a certificate whose subject alternative names include the host name the client connects to, or connect with the name the certificate has; with several sites on one address, check the server's SNI configuration (nginx: server_name per server block).",
+        Problem::WeakKey { .. } => "Reissue the certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key.",
+        Problem::NotForServers => "Reissue the certificate with extendedKeyUsage serverAuth.",
+        Problem::BadSignature(_) => "Reissue the chain: a signature is broken or uses an algorithm clients refuse (SHA-1, MD5, RSA keys under 2048 bits).",
+        Problem::Other(_) => "Check the chain with `openssl s_client -connect HOST:PORT -servername NAME -showcerts`.",
+    }
+}
+
+/// The certificate problem an alert points at, from the judgement.
+fn matching_problem(code: u8, j: &Judgement) -> Option<&Problem> {
+    let pick = |f: &dyn Fn(&Problem) -> bool| j.problems.iter().find(|p| f(p));
+    match code {
+        45 => pick(&|p| matches!(p, Problem::Expired { .. } | Problem::NotYetValid { .. })),
+        48 => pick(&|p| {
+            matches!(
+                p,
+                Problem::UnknownIssuer { .. } | Problem::UntrustedRoot { .. } | Problem::SelfSigned
+            )
+        }),
+        // bad_certificate, unsupported_certificate, certificate_unknown:
+        // whatever is wrong.
+        42 | 43 | 46 => j.problems.first(),
+        _ => None,
+    }
+}
+
+/// The connection's verdict from its TLS facts.
+pub(super) fn verdict(
+    rec: &ConnRecord<Facts>,
+    t: &TlsFacts,
+    ctx: &Ctx,
+    judged: Option<&(Judgement, i64)>,
+) -> Disconnect {
+    let f = &rec.analysis;
+    let mut ev = Vec::new();
+    if let Some(ch) = &t.client_hello {
+        ev.push(ctx.line(ch.at, client_hello_line(ch)));
+    }
+    if let Some(hrr) = &t.hello_retry {
+        ev.push(ctx.line(
+            hrr.at,
+            format!(
+                "server asked the client to retry (HelloRetryRequest) with key share group {}",
+                hrr.key_share
+                    .map_or("?".to_string(), crate::knowledge::tls::group_name)
+            ),
+        ));
+    }
+    if let Some(sh) = &t.server_hello {
+        let alpn = sh
+            .alpn
+            .as_deref()
+            .map(|a| format!(", ALPN {a}"))
+            .unwrap_or_default();
+        ev.push(ctx.line(
+            sh.at,
+            format!(
+                "server chose {} with {}{alpn}",
+                version_name(sh.version()),
+                cipher_name(sh.cipher)
+            ),
+        ));
+    }
+    // The certificates, judged at the time they were sent.
+    let judgement = judged.map(|(j, _)| j);
+    let at_secs = judged.map_or(rec.first_seen.0.div_euclid(1_000_000_000), |(_, at)| *at);
+    if let (Some(j), Some(at)) = (judgement, t.certificate_at) {
+        let leaf = j.certs.first();
+        let state = if j.problems.is_empty() {
+            "valid at the capture's time".to_string()
+        } else {
+            j.problems
+                .iter()
+                .map(|p| problem_text(p, j, at_secs))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        ev.push(ctx.line(
+            at,
+            format!(
+                "server sent {} certificate{} ({}): {state}",
+                t.certificates.len(),
+                if t.certificates.len() == 1 { "" } else { "s" },
+                leaf.map_or("unreadable".to_string(), |c| c.subject.clone())
+            ),
+        ));
+    }
+    if let Some(at) = t.certificate_request {
+        ev.push(ctx.line(
+            at,
+            "server asked for a client certificate (CertificateRequest)",
+        ));
+    }
+    if let Some((at, n)) = t.client_certificate {
+        ev.push(ctx.line(
+            at,
+            if n == 0 {
+                "client answered with an empty Certificate message: it has no certificate to send"
+                    .to_string()
+            } else {
+                format!(
+                    "client sent {n} certificate{}",
+                    if n == 1 { "" } else { "s" }
+                )
+            },
+        ));
+    }
+    for a in t.alerts.iter().take(3) {
+        ev.push(ctx.line(a.at, alert_text(a)));
+    }
+    for (d, at) in t.lost.iter().enumerate() {
+        if let Some(at) = at {
+            let dir = if d == 0 {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            };
+            ev.push(ctx.line(
+                *at,
+                format!(
+                    "{} sent bytes that are not TLS records (or a gap hid the record boundaries)",
+                    dir.sender()
+                ),
+            ));
+        }
+    }
+    end_lines(rec, ctx, &mut ev);
+
+    let failed = handshake_failure(rec, t, judgement, at_secs);
+    match failed {
+        Some(c) => {
+            if let Some(line) = c.extra_evidence {
+                ev.push(line);
+            }
+            Disconnect {
+                code: Some(1015),
+                name: lookup(1015).name.to_string(),
+                category: "tls_handshake",
+                initiator: c.initiator,
+                observed: false,
+                reason: None,
+                http_status: None,
+                cause: Some(c.cause),
+                summary: c.summary,
+                evidence: ev,
+                fix: c.fix,
+            }
+        }
+        None if rec.ended_by == EndedBy::CaptureEnd => Disconnect {
+            code: Some(1006),
+            name: lookup(1006).name.to_string(),
+            category: "capture_end",
+            initiator: "none",
+            observed: false,
+            reason: None,
+            http_status: None,
+            cause: None,
+            summary: "The TLS session was still open when the capture ended.".to_string(),
+            evidence: ev,
+            fix: "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
+        },
+        None => encrypted(f, t, ev),
+    }
+}
+
+/// A handshake that failed: who ended it, why, how to fix it.
+struct Cause {
+    initiator: &'static str,
+    cause: &'static str,
+    summary: String,
+    fix: String,
+    extra_evidence: Option<String>,
+}
+
+/// The first FIN or RST: (who, RST?, where).
+fn first_end(f: &Facts) -> Option<(Dir, bool, At)> {
+    f.ends.first().copied()
+}
+
+fn handshake_failure(
+    rec: &ConnRecord<Facts>,
+    t: &TlsFacts,
+    j: Option<&Judgement>,
+    at: i64,
+) -> Option<Cause> {
+    let f = &rec.analysis;
+    let end = first_end(f);
+    // An alert decides unless the other side had already closed: then it
+    // is the answer to that close.
+    let alert = t
+        .first_fatal()
+        .filter(|a| end.is_none_or(|(d, _, e)| a.dir == d || a.at.frame <= e.frame));
+    if let Some(a) = alert {
+        let before_done = t.complete.is_none_or(|c| a.at.frame <= c.frame)
+            || (a.dir == Dir::ServerToClient && t.encrypted[1].records == 0 && t.tls13());
+        if before_done && a.code != Some(0) {
+            return Some(alert_cause(t, a, j, at));
+        }
+    }
+    if t.complete.is_some() {
+        // Completed, but the client left at once without a byte of data:
+        // it rejected what it saw after the handshake.
+        let (Some(done), Some((Dir::ClientToServer, _, e))) = (t.complete, end) else {
+            return None;
+        };
+        let quiet = t.encrypted[0].records == 0;
+        let quick = e.ts.since(done.ts) <= QUICK_REJECT_NS;
+        let problem = j.and_then(|j| j.problems.first().map(|p| (p, j)));
+        return match (quiet && quick, problem) {
+            (true, Some((p, j))) => Some(Cause {
+                initiator: "client",
+                cause: problem_cause(p),
+                summary: format!(
+                    "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), most likely because {}.",
+                    secs(e.ts.since(done.ts)),
+                    problem_text(p, j, at)
+                ),
+                fix: problem_fix(p).to_string(),
+                extra_evidence: None,
+            }),
+            _ => None,
+        };
+    }
+    // Not completed, no alert that explains it.
+    let initiator = end.map_or("none", |(d, _, _)| d.sender());
+    let how = end.map_or("", |(_, rst, _)| if rst { "reset" } else { "closed" });
+    if t.lost[1].is_some() && t.server_hello.is_none() {
+        return Some(Cause {
+            initiator: "server",
+            cause: "server_not_tls",
+            summary: "The server answered the ClientHello with bytes that are not TLS: it does not speak TLS on this port.".to_string(),
+            fix: "Connect with ws:// (or http://) to this port, or point wss:// at the port where TLS is served; if a proxy terminates TLS, check that the client reaches the proxy and not the plain backend.".to_string(),
+            extra_evidence: None,
+        });
+    }
+    let Some(ch) = &t.client_hello else {
+        // Mid-stream, or not even a hello: nothing to judge.
+        return (t.complete.is_none() && t.encrypted.iter().all(|e| e.records == 0)).then(|| Cause {
+            initiator,
+            cause: "no_handshake_seen",
+            summary: "The connection carried TLS records but no handshake the capture shows; it ended before any application data.".to_string(),
+            fix: "Capture from the start of the connection to see the handshake.".to_string(),
+            extra_evidence: None,
+        });
+    };
+    let Some(sh) = &t.server_hello else {
+        let waited = end.map(|(_, _, a)| a.ts).unwrap_or(rec.last_seen);
+        let silence = secs(waited.since(ch.at.ts));
+        if end.is_none()
+            && rec.ended_by == EndedBy::CaptureEnd
+            && waited.since(ch.at.ts) < 5_000_000_000
+        {
+            return None;
+        }
+        return Some(match end {
+            Some((Dir::ServerToClient, _, _)) => Cause {
+                initiator: "server",
+                cause: "closed_without_alert",
+                summary: format!(
+                    "The server {how} the connection {silence} after the ClientHello without answering it and without an alert: it found nothing it accepts in the hello (protocol version, cipher suites, groups, SNI) on a stack that sends no alert, or it is not a TLS server."
+                ),
+                fix: format!(
+                    "Compare the server's TLS settings with what the client offered ({}); the server's log says which it rejected. Try `openssl s_client -connect HOST:PORT -servername {}` with -tls1_2 or -tls1_3.",
+                    versions(&ch.offered_versions()),
+                    ch.sni.as_deref().unwrap_or("NAME")
+                ),
+                extra_evidence: None,
+            },
+            Some((Dir::ClientToServer, _, _)) => Cause {
+                initiator: "client",
+                cause: "no_server_answer",
+                summary: format!(
+                    "The client gave up {silence} after its ClientHello: the server never answered."
+                ),
+                fix: "The server accepted the TCP connection but never answered the TLS handshake: check that it is a TLS endpoint, is not overloaded (accept queue, worker pool), and that nothing in between drops the ClientHello (a firewall or proxy that inspects SNI).".to_string(),
+                extra_evidence: None,
+            },
+            None => Cause {
+                initiator: "none",
+                cause: "no_server_answer",
+                summary: format!("The server never answered the ClientHello ({silence} until the capture ended)."),
+                fix: "Check that the server is a TLS endpoint and is not overloaded, and that nothing in between drops the ClientHello.".to_string(),
+                extra_evidence: None,
+            },
+        });
+    };
+    // A ServerHello, no completion, no alert.
+    let cert_seen = j.map(|j| (j.problems.first(), j));
+    Some(match end {
+        Some((Dir::ClientToServer, _, e)) => {
+            let (why, fix) = match cert_seen {
+                Some((Some(p), j)) => (
+                    format!("most likely because {}", problem_text(p, j, at)),
+                    problem_fix(p).to_string(),
+                ),
+                Some((None, _)) => (
+                    "although the certificate chain is valid for the name at that time: check what the client trusts and its TLS settings".to_string(),
+                    "Run the client with TLS debugging (Node: NODE_DEBUG=tls; Python: ssl errors in the traceback; curl -v) to see its reason; its trust store may lack the root.".to_string(),
+                ),
+                None if sh.version() == 0x0304 => (
+                    "without an alert; in TLS 1.3 the server's certificate is encrypted, so the usual reason (a certificate the client rejects: expired, unknown CA, wrong name) cannot be confirmed from the capture".to_string(),
+                    "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts`, and the client's error message.".to_string(),
+                ),
+                None => (
+                    "without an alert".to_string(),
+                    "See the client's error message; a capture of the server's certificate (TLS 1.2) would show whether it is the cause.".to_string(),
+                ),
+            };
+            Cause {
+                initiator: "client",
+                cause: "closed_without_alert",
+                summary: format!(
+                    "The client {how} the connection {} after the server's handshake messages, without finishing the handshake, {why}.",
+                    secs(e.ts.since(sh.at.ts))
+                ),
+                fix,
+                extra_evidence: None,
+            }
+        }
+        Some((Dir::ServerToClient, _, _)) => {
+            let cert_req = t.certificate_request.is_some()
+                || t.client_certificate.is_some_and(|(_, n)| n == 0);
+            Cause {
+                initiator: "server",
+                cause: "closed_without_alert",
+                summary: if cert_req {
+                    "The server closed the handshake after asking for a client certificate, without an alert: the client's certificate was missing or rejected.".to_string()
+                } else {
+                    format!(
+                        "The server {how} the connection during the handshake, without an alert."
+                    )
+                },
+                fix: if cert_req {
+                    "Give the client a certificate the server trusts (mutual TLS), or stop requiring one for this endpoint (nginx: ssl_verify_client).".to_string()
+                } else {
+                    "The server's TLS log says why; check its key, certificate and client-certificate settings.".to_string()
+                },
+                extra_evidence: None,
+            }
+        }
+        None => {
+            if rec.ended_by == EndedBy::CaptureEnd {
+                return None;
+            }
+            Cause {
+                initiator: "none",
+                cause: "incomplete",
+                summary: "The TLS handshake did not complete and neither side was seen closing."
+                    .to_string(),
+                fix: "Capture longer, on a point that sees both directions.".to_string(),
+                extra_evidence: None,
+            }
+        }
+    })
+}
+
+/// The cause word of an alert nothing more specific explains: its name
+/// for the alerts that name a cause, else "alert".
+fn alert_cause_name(code: u8) -> &'static str {
+    match code {
+        42 | 43 | 44 | 46 => "bad_certificate",
+        45 => "certificate_expired",
+        48 => "unknown_ca",
+        40 => "handshake_failure",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        112 => "unrecognized_name",
+        116 => "client_certificate_required",
+        120 => "no_application_protocol",
+        _ => "alert",
+    }
+}
+
+/// The cause when an alert ended the handshake.
+fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause {
+    let sender = a.dir.sender();
+    let Some(code) = a.code else {
+        // Encrypted (TLS 1.3): shape and timing only.
+        let before_client_finished = t.finished[0].is_none_or(|f| a.at.frame < f.frame);
+        return match (a.dir, before_client_finished) {
+            (Dir::ClientToServer, _) => Cause {
+                initiator: "client",
+                cause: "encrypted_alert",
+                summary: "The client aborted the TLS 1.3 handshake with an encrypted alert after the server's encrypted handshake messages: it rejected them, most often the server's certificate (expired, unknown CA, wrong host name). TLS 1.3 encrypts both the certificate and the alert, so the capture cannot say which.".to_string(),
+                fix: "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts` (look at 'Verify return code'), and the client's own error message; with a key log (--keylog) the alert can be read.".to_string(),
+                extra_evidence: None,
+            },
+            (Dir::ServerToClient, true) => Cause {
+                initiator: "server",
+                cause: "encrypted_alert",
+                summary: "The server aborted the TLS 1.3 handshake with an encrypted alert before the client finished it.".to_string(),
+                fix: "The server's TLS log says which alert it sent; with a key log (--keylog) the alert can be read.".to_string(),
+                extra_evidence: None,
+            },
+            (Dir::ServerToClient, false) => Cause {
+                initiator: "server",
+                cause: "encrypted_alert",
+                summary: "The server answered the client's last handshake flight with an encrypted alert and no data: it rejected the client's certificate or its absence (certificate_required), the usual reason at this point of TLS 1.3.".to_string(),
+                fix: "If the server requires mutual TLS, give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one (nginx: ssl_verify_client optional/off).".to_string(),
+                extra_evidence: None,
+            },
+        };
+    };
+    let info = alert_info(code);
+    let name = info.map_or("unknown alert", |i| i.name);
+    let generic = info.map_or(
+        "Look up the alert in the sending side's TLS log.".to_string(),
+        |i| i.fix.to_string(),
+    );
+    let ch = t.client_hello.as_ref();
+    // The specific reading of each alert, from the rest of the evidence.
+    let (cause, why, fix) = match code {
+        45 | 48 | 42 | 43 | 46 => match j.and_then(|j| matching_problem(code, j).map(|p| (p, j))) {
+            Some((p, j)) => (
+                problem_cause(p),
+                format!("the {} rejected the server's certificate: {}", sender, problem_text(p, j, at)),
+                problem_fix(p).to_string(),
+            ),
+            None if j.is_some_and(|j| j.problems.is_empty()) => (
+                "bad_certificate",
+                format!("{sender} rejected the server's certificate, which is valid against Mozilla's roots at the capture's time: the {sender}'s trust store or clock differs"),
+                format!("Check the {sender}'s trust store (a private CA not installed, an outdated CA bundle) and its clock. {generic}"),
+            ),
+            _ => (
+                alert_cause_name(code),
+                format!("the {sender} rejected the server's certificate ({name}){}", if t.tls13() { "; TLS 1.3 encrypts the certificate, so the capture cannot show it" } else { "" }),
+                generic.clone(),
+            ),
+        },
+        70 => {
+            let offered = ch.map(|c| c.offered_versions()).unwrap_or_default();
+            let max = ch.map(|c| c.max_version()).unwrap_or(0);
+            let min = offered.iter().copied().min().unwrap_or(0);
+            if a.dir == Dir::ServerToClient {
+                let server = if min >= 0x0304 {
+                    "the server does not accept TLS 1.3: it supports TLS 1.2 at most".to_string()
+                } else if max <= 0x0303 {
+                    format!("the server accepts nothing up to {}: it requires a newer version (likely TLS 1.3 only)", version_name(max))
+                } else {
+                    "the server accepts none of them".to_string()
+                };
+                (
+                    "protocol_version",
+                    format!("no common TLS version: the client offered {} only; {server}", versions(&offered)),
+                    "Make the version ranges overlap: raise the client's maximum or lower the server's minimum (nginx: ssl_protocols; Node: minVersion/maxVersion; Python: ssl.SSLContext.minimum_version/maximum_version; OpenSSL: -tls1_2/-tls1_3, MinProtocol in openssl.cnf; Java: jdk.tls.client.protocols). TLS 1.2 and 1.3 together are the usual setting.".to_string(),
+                )
+            } else {
+                let chosen = t.server_hello.as_ref().map_or("a version".to_string(), |s| version_name(s.version()));
+                (
+                    "protocol_version",
+                    format!("the server chose {chosen}, which the client does not accept (it offered {})", versions(&offered)),
+                    "Make the version ranges overlap (server: nginx ssl_protocols, client: minVersion/minimum_version).".to_string(),
+                )
+            }
+        }
+        40 | 71 if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
+            let n = ch.map_or(0, |c| c.ciphers.iter().filter(|x| !crate::analyzers::tls::is_grease(**x)).count());
+            let names = ch.map_or(String::new(), |c| {
+                list(
+                    c.ciphers.iter().filter(|x| !crate::analyzers::tls::is_grease(**x)).map(|x| cipher_name(*x)),
+                    n,
+                )
+            });
+            (
+                "no_shared_cipher",
+                format!("the server found nothing it accepts in the ClientHello, most often no cipher suite in common (the client offered {n}: {names}), else no common group or signature algorithm"),
+                "Align the cipher suites: modern clients and servers share TLS_AES_*/TLS_CHACHA20_* (TLS 1.3) and ECDHE-*-AES-GCM (TLS 1.2); check the server's list (nginx: ssl_ciphers; OpenSSL: -cipher/-ciphersuites) and that its key type (RSA or ECDSA) matches suites the client offers.".to_string(),
+            )
+        }
+        40 | 116 if a.dir == Dir::ServerToClient && (t.certificate_request.is_some() || code == 116) => (
+            "client_certificate_required",
+            format!(
+                "the server requires a client certificate and {}",
+                match t.client_certificate {
+                    Some((_, 0)) => "the client sent none (empty Certificate message)",
+                    Some(_) => "rejected the one the client sent",
+                    None => "did not get one",
+                }
+            ),
+            "Give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one for this endpoint (nginx: ssl_verify_client optional/off).".to_string(),
+        ),
+        112 => (
+            "unrecognized_name",
+            format!(
+                "the server has no certificate for the requested name {}",
+                ch.and_then(|c| c.sni.clone()).unwrap_or_else(|| "(no SNI sent)".to_string())
+            ),
+            generic.clone(),
+        ),
+        120 => (
+            "no_application_protocol",
+            format!(
+                "no common application protocol: the client offered ALPN {}",
+                ch.map_or(String::new(), |c| c.alpn.join(", "))
+            ),
+            generic.clone(),
+        ),
+        _ => (
+            alert_cause_name(code),
+            format!("the {sender} sent {name}"),
+            generic.clone(),
+        ),
+    };
+    Cause {
+        initiator: sender,
+        cause,
+        summary: format!(
+            "The TLS handshake failed: {why} (alert {code} {name} from the {sender})."
+        ),
+        fix,
+        extra_evidence: None,
+    }
+}
+
+/// A completed handshake that ended inside the encrypted stream.
+fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
+    let notify = t.alerts.iter().find(|a| {
+        a.code == Some(0) || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
+    });
+    let end = first_end(f);
+    let initiator = notify
+        .map(|a| a.dir.sender())
+        .or(end.map(|(d, _, _)| d.sender()))
+        .unwrap_or("none");
+    let how = match (notify, end) {
+        (Some(a), _) => format!(
+            "the {} ended the TLS session (a close_notify{})",
+            a.dir.sender(),
+            if a.encrypted {
+                ", by the size of its encrypted alert record"
+            } else {
+                ""
+            }
+        ),
+        (None, Some((d, true, _))) => format!("the {} reset the TCP connection", d.sender()),
+        (None, Some((d, false, _))) => {
+            format!("the {} closed TCP without a close_notify", d.sender())
+        }
+        (None, None) => "it ended".to_string(),
+    };
+    let data = t.encrypted[0].records + t.encrypted[1].records;
+    ev.push(format!(
+        "{} encrypted application data records went by ({} bytes client to server, {} bytes server to client)",
+        data, t.encrypted[0].bytes, t.encrypted[1].bytes
+    ));
+    Disconnect {
+        code: None,
+        name: "Encrypted".to_string(),
+        category: "encrypted",
+        initiator,
+        observed: false,
+        reason: None,
+        http_status: None,
+        cause: None,
+        summary: format!(
+            "The TLS handshake completed and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."
+        ),
+        evidence: ev,
+        fix: "Give the TLS key log of the client or server (--keylog FILE, or SSLKEYLOGFILE when the capture was made) to read the WebSocket frames inside and get the close code.".to_string(),
+    }
+}

@@ -390,6 +390,46 @@ fn certificate_facts_match_openssl() {
     );
 }
 
+/// An expired leaf does not hide a second problem: without the test root
+/// (no --ca-file), the same chain is also reported as untrusted, while the
+/// verdict still follows the alert on the wire.
+#[test]
+fn expired_leaf_does_not_hide_an_untrusted_chain() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args([
+            "--format",
+            "json",
+            root().join("samples/tls12-expired.pcap").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["connections"][0];
+    let chain = &c["tls"]["chain"];
+    assert_eq!(chain["trusted"], false, "{chain:#}");
+    let problems: Vec<&str> = chain["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("expired on 2025-01-01T00:00:00Z"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("wsforensics Test Root CA")
+            && problems[1].contains("not a trusted root"),
+        "{problems:?}"
+    );
+    assert_eq!(c["disconnect"]["cause"], "certificate_expired");
+    // With the test root the chain itself is fine; only the date is not.
+    let r = report("tls12-expired.pcap");
+    let chain = &r["connections"][0]["tls"]["chain"];
+    assert_eq!(chain["problems"].as_array().unwrap().len(), 1, "{chain:#}");
+}
+
 /// The verdict depends on the capture's time, never the machine's clock:
 /// the expired-certificate sample analysed with the clock moved to 1990
 /// and to 2100 (libfaketime, installed by .ci/run) reads the same.

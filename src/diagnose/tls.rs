@@ -7,7 +7,7 @@
 
 use crate::analyzers::session::{At, Facts};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
-use crate::analyzers::tls::{Alert, ClientHello, TlsFacts};
+use crate::analyzers::tls::{is_grease, Alert, ClientHello, TlsFacts};
 use crate::capture::Timestamp;
 use crate::flow::{ConnRecord, Dir, EndedBy};
 use crate::knowledge::lookup;
@@ -45,6 +45,26 @@ fn versions(v: &[u16]) -> String {
         .join(", ")
 }
 
+/// What a client offered: its supported_versions, or "up to" its
+/// legacy_version when it sent none (a TLS 1.2-or-older client cannot
+/// say its minimum).
+fn offered(ch: &ClientHello) -> String {
+    if ch.supported_versions.iter().any(|v| !is_grease(*v)) {
+        versions(&ch.offered_versions())
+    } else {
+        format!("up to {}", version_name(ch.legacy_version))
+    }
+}
+
+/// Cipher suites a client offered, without GREASE and the signalling
+/// values (renegotiation info, fallback) that are not suites.
+fn real_ciphers(ch: &ClientHello) -> impl Iterator<Item = u16> + '_ {
+    ch.ciphers
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c) && *c != 0x00ff && *c != 0x5600)
+}
+
 fn list(names: impl Iterator<Item = String>, total: usize) -> String {
     let shown: Vec<String> = names.take(SHOW).collect();
     if total > shown.len() {
@@ -64,14 +84,10 @@ fn client_hello_line(ch: &ClientHello) -> String {
     } else {
         format!(", ALPN {}", ch.alpn.join(", "))
     };
-    let ciphers = ch
-        .ciphers
-        .iter()
-        .filter(|c| !crate::analyzers::tls::is_grease(**c))
-        .count();
+    let ciphers = real_ciphers(ch).count();
     format!(
         "client sent ClientHello {sni} offering {} ({ciphers} cipher suites{alpn})",
-        versions(&ch.offered_versions())
+        offered(ch)
     )
 }
 
@@ -446,7 +462,7 @@ fn handshake_failure(
                 ),
                 fix: format!(
                     "Compare the server's TLS settings with what the client offered ({}); the server's log says which it rejected. Try `openssl s_client -connect HOST:PORT -servername {}` with -tls1_2 or -tls1_3.",
-                    versions(&ch.offered_versions()),
+                    offered(ch),
                     ch.sni.as_deref().unwrap_or("NAME")
                 ),
                 extra_evidence: None,
@@ -483,7 +499,7 @@ fn handshake_failure(
                     "Run the client with TLS debugging (Node: NODE_DEBUG=tls; Python: ssl errors in the traceback; curl -v) to see its reason; its trust store may lack the root.".to_string(),
                 ),
                 None if sh.version() == 0x0304 => (
-                    "without an alert; in TLS 1.3 the server's certificate is encrypted, so the usual reason (a certificate the client rejects: expired, unknown CA, wrong name) cannot be confirmed from the capture".to_string(),
+                    "without an alert: Node.js clients close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
                     "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts`, and the client's error message.".to_string(),
                 ),
                 None => (
@@ -613,9 +629,10 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             ),
         },
         70 => {
-            let offered = ch.map(|c| c.offered_versions()).unwrap_or_default();
+            let list = ch.map(|c| c.offered_versions()).unwrap_or_default();
+            let shown = ch.map_or("nothing".to_string(), offered);
             let max = ch.map(|c| c.max_version()).unwrap_or(0);
-            let min = offered.iter().copied().min().unwrap_or(0);
+            let min = list.iter().copied().min().unwrap_or(0);
             if a.dir == Dir::ServerToClient {
                 let server = if min >= 0x0304 {
                     "the server does not accept TLS 1.3: it supports TLS 1.2 at most".to_string()
@@ -626,26 +643,21 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
                 };
                 (
                     "protocol_version",
-                    format!("no common TLS version: the client offered {} only; {server}", versions(&offered)),
+                    format!("no common TLS version: the client offered {shown} only; {server}"),
                     "Make the version ranges overlap: raise the client's maximum or lower the server's minimum (nginx: ssl_protocols; Node: minVersion/maxVersion; Python: ssl.SSLContext.minimum_version/maximum_version; OpenSSL: -tls1_2/-tls1_3, MinProtocol in openssl.cnf; Java: jdk.tls.client.protocols). TLS 1.2 and 1.3 together are the usual setting.".to_string(),
                 )
             } else {
                 let chosen = t.server_hello.as_ref().map_or("a version".to_string(), |s| version_name(s.version()));
                 (
                     "protocol_version",
-                    format!("the server chose {chosen}, which the client does not accept (it offered {})", versions(&offered)),
+                    format!("the server chose {chosen}, which the client does not accept (it offered {shown})"),
                     "Make the version ranges overlap (server: nginx ssl_protocols, client: minVersion/minimum_version).".to_string(),
                 )
             }
         }
         40 | 71 if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
-            let n = ch.map_or(0, |c| c.ciphers.iter().filter(|x| !crate::analyzers::tls::is_grease(**x)).count());
-            let names = ch.map_or(String::new(), |c| {
-                list(
-                    c.ciphers.iter().filter(|x| !crate::analyzers::tls::is_grease(**x)).map(|x| cipher_name(*x)),
-                    n,
-                )
-            });
+            let n = ch.map_or(0, |c| real_ciphers(c).count());
+            let names = ch.map_or(String::new(), |c| list(real_ciphers(c).map(cipher_name), n));
             (
                 "no_shared_cipher",
                 format!("the server found nothing it accepts in the ClientHello, most often no cipher suite in common (the client offered {n}: {names}), else no common group or signature algorithm"),

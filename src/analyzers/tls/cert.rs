@@ -42,6 +42,35 @@ pub struct CertInfo {
     pub self_signed: bool,
     /// SHA-256 of the DER, lower-case hex.
     pub sha256: String,
+    /// The subject Name's DER contents (without its SEQUENCE header), as
+    /// trust anchors hold it.
+    pub subject_der: Vec<u8>,
+    /// The issuer Name's DER contents.
+    pub issuer_der: Vec<u8>,
+}
+
+/// The contents of a DER TLV (tag, length, value): the value, or the
+/// whole input when the header does not parse.
+fn der_contents(tlv: &[u8]) -> &[u8] {
+    let Some(&first) = tlv.get(1) else {
+        return tlv;
+    };
+    let (len, start) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 {
+            return tlv;
+        }
+        let Some(bytes) = tlv.get(2..2 + n) else {
+            return tlv;
+        };
+        (
+            bytes.iter().fold(0usize, |a, b| a << 8 | *b as usize),
+            2 + n,
+        )
+    };
+    tlv.get(start..start.saturating_add(len)).unwrap_or(tlv)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -113,6 +142,8 @@ pub fn describe(der: &[u8]) -> Option<CertInfo> {
         is_ca: c.is_ca(),
         self_signed: c.subject().as_raw() == c.issuer().as_raw(),
         sha256: hex(&Sha256::digest(der)),
+        subject_der: der_contents(c.subject().as_raw()).to_vec(),
+        issuer_der: der_contents(c.issuer().as_raw()).to_vec(),
     })
 }
 
@@ -325,6 +356,11 @@ pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) 
         if let Some(p) = first_error.and_then(|e| trust_problem(&e, &j.certs)) {
             j.problems.push(p);
             j.trusted = Some(false);
+        } else if let Some(p) = untrusted_by_name(&j.certs, &anchors) {
+            // No moment to verify at (validity windows that do not
+            // overlap): the names still show a chain no root vouches for.
+            j.problems.push(p);
+            j.trusted = Some(false);
         }
     }
     if let Some(name) = sni {
@@ -385,6 +421,30 @@ fn trust_problem(e: &webpki::Error, certs: &[CertInfo]) -> Option<Problem> {
             Problem::BadSignature(format!("{e}"))
         }
         other => Problem::Other(format!("{other}")),
+    })
+}
+
+/// When no root's name is the issuer of the top of the chain (or the top
+/// itself, for a root that was sent), the problem that makes; `None` when
+/// a root with that name exists.
+fn untrusted_by_name(certs: &[CertInfo], anchors: &[TrustAnchor<'_>]) -> Option<Problem> {
+    let leaf = certs.first()?;
+    let top = top_of_chain(leaf, certs);
+    let named = |name: &[u8]| anchors.iter().any(|a| a.subject.as_ref() == name);
+    if named(&top.issuer_der) || named(&top.subject_der) {
+        return None;
+    }
+    Some(if leaf.self_signed && certs.len() == 1 {
+        Problem::SelfSigned
+    } else if top.self_signed {
+        Problem::UntrustedRoot {
+            root: top.subject.clone(),
+        }
+    } else {
+        Problem::UnknownIssuer {
+            issuer: top.issuer.clone(),
+            leaf_only: certs.len() == 1,
+        }
     })
 }
 

@@ -213,4 +213,33 @@ fn codes_lists_the_catalogue_and_explain_gives_meaning_when_and_fix() {
     );
     assert_eq!(wsf(&["explain", "close"]).0, 2);
     assert_eq!(wsf(&["explain", "70000"]).0, 2);
+    assert_eq!(wsf(&["explain", "alert:3"]).0, 2);
+}
+
+#[test]
+fn alerts_lists_tls_alerts_and_explain_takes_a_name_or_number() {
+    let (code, out, _) = wsf(&["alerts"]);
+    assert_eq!(code, 0);
+    for (n, name) in [
+        (0, "close_notify"),
+        (45, "certificate_expired"),
+        (48, "unknown_ca"),
+        (70, "protocol_version"),
+        (116, "certificate_required"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("{n} ")) && l.contains(name)),
+            "alerts lacks {n} {name}:\n{out}"
+        );
+    }
+    let (code, by_name, _) = wsf(&["explain", "certificate_expired"]);
+    assert_eq!(code, 0);
+    assert!(
+        by_name.starts_with("TLS alert 45 certificate_expired"),
+        "{by_name}"
+    );
+    assert!(by_name.contains("What it means") && by_name.contains("How to fix it"));
+    let (_, by_number, _) = wsf(&["explain", "alert:45"]);
+    assert_eq!(by_name, by_number);
 }

@@ -34,7 +34,7 @@ pub enum OutputFormat {
     long_about = None,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "A capture file named like a subcommand (codes, explain) can be given as ./codes."
+    after_help = "A capture file named like a subcommand (codes, alerts, explain) can be given as ./codes."
 )]
 pub struct Args {
     /// Something other than analyzing captures.
@@ -63,11 +63,46 @@ pub struct Args {
 pub enum Command {
     /// List every WebSocket close code and range: name, class, who sends it.
     Codes,
-    /// Explain one close code: what it means, when you see it, how to fix it.
+    /// List every TLS alert: code, name, who usually sends it.
+    Alerts,
+    /// Explain a close code or a TLS alert: what it means, when you see
+    /// it, how to fix it.
     Explain {
-        /// The close code, 0 to 65535.
-        code: u16,
+        /// A close code (0 to 65535), or a TLS alert as alert:N or by
+        /// name (certificate_expired, unknown_ca, ...).
+        #[arg(value_parser = parse_topic)]
+        code: Topic,
     },
+}
+
+/// What `explain` explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// A WebSocket close code.
+    Close(u16),
+    /// A TLS alert description.
+    Alert(u8),
+}
+
+fn parse_topic(s: &str) -> Result<Topic, String> {
+    if let Ok(code) = s.parse::<u16>() {
+        return Ok(Topic::Close(code));
+    }
+    let alert = s
+        .strip_prefix("alert:")
+        .and_then(|n| n.parse::<u8>().ok())
+        .or_else(|| {
+            crate::knowledge::tls::ALERTS
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(s))
+                .map(|a| a.code)
+        });
+    match alert {
+        Some(code) if crate::knowledge::tls::alert(code).is_some() => Ok(Topic::Alert(code)),
+        _ => Err(format!(
+            "'{s}' is neither a close code (0-65535) nor a TLS alert (alert:N or a name such as certificate_expired; `wsforensics alerts` lists them)"
+        )),
+    }
 }
 
 /// What a run does, validated.
@@ -144,9 +179,13 @@ pub fn run() -> i32 {
     };
     match args.command {
         Some(Command::Codes) => return print_stdout(|out| knowledge_text::codes(out)),
-        Some(Command::Explain { code }) => {
-            return print_stdout(|out| knowledge_text::explain(code, out))
-        }
+        Some(Command::Alerts) => return print_stdout(|out| knowledge_text::alerts(out)),
+        Some(Command::Explain {
+            code: Topic::Close(code),
+        }) => return print_stdout(|out| knowledge_text::explain(code, out)),
+        Some(Command::Explain {
+            code: Topic::Alert(code),
+        }) => return print_stdout(|out| knowledge_text::explain_alert(code, out)),
         None => {}
     }
     let cfg = match Config::try_from(args) {

@@ -1,5 +1,5 @@
-//! `wsforensics codes` and `wsforensics explain CODE`: the close-code
-//! knowledge base rendered for a person.
+//! `wsforensics codes`, `wsforensics alerts` and `wsforensics explain`:
+//! the close-code and TLS alert knowledge base rendered for a person.
 
 use std::io::{self, Write};
 
@@ -53,4 +53,33 @@ pub fn explain(code: u16, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "When you see it\n  {}", c.when)?;
     writeln!(out)?;
     writeln!(out, "How to fix it\n  {}", c.fix)
+}
+
+/// Every TLS alert, one line each.
+pub fn alerts(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{:<5}  {:<32}  usually sent by", "alert", "name")?;
+    for a in crate::knowledge::tls::ALERTS {
+        writeln!(out, "{:<5}  {:<32}  {}", a.code, a.name, a.sent_by)?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "wsforensics explain NAME (or alert:N) tells what an alert means, when you see it and how to fix it."
+    )
+}
+
+/// One TLS alert in full; the caller checked that it exists.
+pub fn explain_alert(code: u8, out: &mut dyn Write) -> io::Result<()> {
+    let Some(a) = crate::knowledge::tls::alert(code) else {
+        return writeln!(out, "alert {code}: not a registered TLS alert");
+    };
+    writeln!(out, "TLS alert {} {}", a.code, a.name)?;
+    writeln!(out, "sent by:   {}", a.sent_by)?;
+    writeln!(out, "reference: {}", a.reference)?;
+    writeln!(out)?;
+    writeln!(out, "What it means\n  {}", a.meaning)?;
+    writeln!(out)?;
+    writeln!(out, "When you see it\n  {}", a.when)?;
+    writeln!(out)?;
+    writeln!(out, "How to fix it\n  {}", a.fix)
 }

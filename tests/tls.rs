@@ -214,6 +214,19 @@ fn verdicts_match_what_the_software_logged() {
         assert_eq!(d["code"].as_u64(), code, "{capture}: {d:#}");
         assert_eq!(d["initiator"], initiator, "{capture}: {d:#}");
         assert_eq!(d["cause"].as_str(), cause, "{capture}: {d:#}");
+        // A plaintext alert makes the cause certain; shapes and silences
+        // make it at most likely.
+        let plain_alert = c["tls"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| !a["encrypted"].as_bool().unwrap() && a["code"] != 0);
+        let want = match (cause, plain_alert) {
+            (None, _) => None,
+            (Some(_), true) => Some("certain"),
+            (Some(_), false) => Some("likely"),
+        };
+        assert_eq!(d["confidence"].as_str(), want, "{capture}: {d:#}");
         assert_eq!(d["observed"], false, "{capture}");
         assert!(!d["fix"].as_str().unwrap().is_empty());
     }

@@ -37,6 +37,10 @@ pub struct Disconnect {
     /// no_shared_cipher, client_certificate_required, encrypted_alert,
     /// closed_without_alert, ...); null otherwise.
     pub cause: Option<&'static str>,
+    /// How sure the cause is: certain (the wire says it, e.g. an alert in
+    /// the clear), likely (the usual reason for what the wire shows), or
+    /// unclear; null when there is no cause.
+    pub confidence: Option<&'static str>,
     /// One sentence: what happened.
     pub summary: String,
     /// Frames and times that show it.
@@ -129,6 +133,7 @@ fn verdict(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option
             reason: None,
             http_status: None,
             cause: None,
+            confidence: None,
             summary: format!(
                 "The {} broke RFC 6455 and no Close frame followed: {}. A compliant peer closes with {}.",
                 v.dir.sender(),
@@ -220,6 +225,7 @@ fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Di
         reason: None,
         http_status: status,
         cause: None,
+        confidence: None,
         summary,
         evidence: ev,
         fix,
@@ -360,6 +366,7 @@ fn close_frame(
         reason,
         http_status: None,
         cause: None,
+        confidence: None,
         summary,
         evidence: ev,
         fix,
@@ -477,6 +484,195 @@ pub fn link_proxy_legs(
     }
 }
 
+/// The server ports that carry WebSocket or TLS in a capture, for
+/// [`refused`].
+pub fn service_ports(recs: &[ConnRecord<Facts>]) -> std::collections::BTreeSet<u16> {
+    recs.iter()
+        .filter(|r| r.analysis.is_websocket() || r.analysis.tls.is_some())
+        .map(|r| r.meta.server.port)
+        .collect()
+}
+
+/// The verdict for a connection that never got past the SYN, to a port
+/// that carries WebSocket or TLS elsewhere in the capture (`ports`, from
+/// [`service_ports`]): `tcp_refused`, 1006. `None` for anything else.
+pub fn refused(
+    rec: &ConnRecord<Facts>,
+    ports: &std::collections::BTreeSet<u16>,
+) -> Option<Disconnect> {
+    let [c, s] = &rec.stats;
+    if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 || !ports.contains(&rec.meta.server.port)
+    {
+        return None;
+    }
+    let ctx = Ctx {
+        start: rec.first_seen,
+    };
+    let syn = At {
+        frame: rec.first_frame,
+        ts: rec.first_seen,
+    };
+    let tries = if c.syns > 1 {
+        format!(
+            " ({} SYNs: the first and {} retransmission{})",
+            c.syns,
+            c.syns - 1,
+            if c.syns == 2 { "" } else { "s" }
+        )
+    } else {
+        String::new()
+    };
+    let mut ev = vec![ctx.line(
+        syn,
+        format!("client sent SYN to {}{tries}", rec.meta.server),
+    )];
+    let rst = rec
+        .analysis
+        .ends
+        .iter()
+        .find(|(d, rst, _)| *d == Dir::ServerToClient && *rst)
+        .map(|e| e.2);
+    let (initiator, summary, fix) = match rst {
+        Some(at) => {
+            ev.push(ctx.line(
+                at,
+                "server answered with RST: nothing accepts connections on that port",
+            ));
+            (
+                "server",
+                format!("The connection to {} was refused: the SYN was answered by RST, so no process listened on that port at that moment.", rec.meta.server),
+                "The WebSocket/TLS server was not running or not listening on that address and port (a restart, a crash, a deploy in progress, or a client configured with the wrong port or address family, e.g. IPv6 while the server listens on IPv4 only). Check the server's process and its listen address; a load balancer should take such a backend out of rotation.".to_string(),
+            )
+        }
+        None => {
+            let waited = secs(rec.last_seen.since(rec.first_seen));
+            (
+                "none",
+                format!("The SYN to {} was never answered ({waited} of silence{tries}): the host is down or unreachable, or a firewall drops the traffic.", rec.meta.server),
+                "Nothing answered at all, not even a refusal: check that the server host is up and routable from the client, and firewall or security-group rules for that port (a DROP rule looks exactly like this).".to_string(),
+            )
+        }
+    };
+    Some(Disconnect {
+        code: Some(1006),
+        name: lookup(1006).name.to_string(),
+        category: "tcp_refused",
+        initiator,
+        observed: false,
+        reason: None,
+        http_status: None,
+        cause: None,
+        confidence: None,
+        summary,
+        evidence: ev,
+        fix,
+    })
+}
+
+/// Retries this soon after a failed attempt are linked to it (DESIGN.md:
+/// attempts of one client to one server within a second).
+const RETRY_NS: i64 = 1_000_000_000;
+
+/// The host name a connection asked for: TLS SNI, else the Host header
+/// without its port.
+fn asked_name(f: &Facts) -> Option<&str> {
+    if let Some(sni) = f
+        .tls
+        .as_ref()
+        .and_then(|t| t.client_hello.as_ref()?.sni.as_deref())
+    {
+        return Some(sni);
+    }
+    let host = f.request.as_ref()?.host.as_deref()?;
+    // "[v6]:port", "name:port", or a bare name or address.
+    Some(match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None if host.matches(':').count() == 1 => host.split(':').next().unwrap_or(host),
+        None => host,
+    })
+}
+
+/// Link the attempts of one client to one server: a connection that
+/// starts within [`RETRY_NS`] after a failed one from the same client
+/// address to the same server address and port ends, or one to the same
+/// host name and port over the other address family that starts within
+/// [`RETRY_NS`] of it (happy eyeballs). Both verdicts get a line naming the
+/// other; `verdicts` pairs each record with its report id and verdict.
+pub fn link_attempts(recs: &[ConnRecord<Facts>], verdicts: &mut [(&str, &mut Option<Disconnect>)]) {
+    let failed: Vec<bool> = verdicts
+        .iter()
+        .map(|(_, d)| {
+            d.as_ref()
+                .is_some_and(|d| d.abnormal() && d.category != "capture_end")
+        })
+        .collect();
+    if !failed.iter().any(|f| *f) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..recs.len())
+        .filter(|&i| verdicts[i].1.is_some())
+        .collect();
+    order.sort_by_key(|&i| (recs[i].first_seen, i));
+    // (earlier, later, gap in ns, same family)
+    let mut links: Vec<(usize, usize, i64, bool)> = Vec::new();
+    for (k, &a) in order.iter().enumerate() {
+        if !failed[a] {
+            continue;
+        }
+        let (ra, ma) = (&recs[a], &recs[a].meta);
+        let name_a = asked_name(&ra.analysis);
+        for &b in &order[k + 1..] {
+            let rb = &recs[b];
+            let mb = &rb.meta;
+            let since_start = rb.first_seen.since(ra.first_seen);
+            if since_start > RETRY_NS.saturating_add(ra.last_seen.since(ra.first_seen)) {
+                break;
+            }
+            let same = ma.client.ip == mb.client.ip && ma.server == mb.server;
+            let after_end = rb.first_seen.since(ra.last_seen);
+            if same && (0..=RETRY_NS).contains(&after_end) {
+                links.push((a, b, after_end, true));
+                break;
+            }
+            let other_family = ma.client.ip.is_ipv4() != mb.client.ip.is_ipv4();
+            if other_family
+                && ma.server.port == mb.server.port
+                && name_a.is_some()
+                && name_a == asked_name(&rb.analysis)
+                && since_start <= RETRY_NS
+            {
+                links.push((a, b, since_start, false));
+                break;
+            }
+        }
+    }
+    for (a, b, gap, same) in links {
+        let (ida, idb) = (verdicts[a].0.to_string(), verdicts[b].0.to_string());
+        let what = verdicts[a]
+            .1
+            .as_ref()
+            .map(|d| {
+                d.code
+                    .map_or(d.category.to_string(), |c| format!("{c}, {}", d.category))
+            })
+            .unwrap_or_default();
+        if let Some(d) = verdicts[a].1.as_mut() {
+            d.evidence.push(if same {
+                format!("connection {idb}: the same client connected to the same server again {} after this one ended (a retry)", secs(gap))
+            } else {
+                format!("connection {idb}: a connection to the same name and port over the other address family started {} after this one (happy eyeballs: probably the same client)", secs(gap))
+            });
+        }
+        if let Some(d) = verdicts[b].1.as_mut() {
+            d.evidence.push(if same {
+                format!("connection {ida}: the previous attempt of this client to this server ended {} before this one ({what})", secs(gap))
+            } else {
+                format!("connection {ida}: an attempt to the same name and port over the other address family started {} before this one ({what})", secs(gap))
+            });
+        }
+    }
+}
+
 /// Proxies that answer WebSocket upgrades in their own name.
 const PROXIES: &[&str] = &[
     "nginx",
@@ -534,6 +730,7 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
             reason: None,
             http_status: None,
             cause: None,
+            confidence: None,
             summary: "The capture stopped while the WebSocket was still open.".to_string(),
             evidence: ev,
             fix: "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
@@ -583,6 +780,7 @@ fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconne
                 reason: None,
                 http_status: None,
                 cause: None,
+                confidence: None,
                 summary: format!(
                     "The {}{} {how} the TCP connection {} after the last data, without a Close frame.",
                     dir.sender(),

@@ -342,6 +342,7 @@ pub(super) fn verdict(
                 reason: None,
                 http_status: None,
                 cause: Some(c.cause),
+                confidence: Some(c.confidence),
                 summary: c.summary,
                 evidence: ev,
                 fix: c.fix,
@@ -356,6 +357,7 @@ pub(super) fn verdict(
             reason: None,
             http_status: None,
             cause: None,
+            confidence: None,
             summary: "The TLS session was still open when the capture ended.".to_string(),
             evidence: ev,
             fix: "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
@@ -368,6 +370,9 @@ pub(super) fn verdict(
 struct Cause {
     initiator: &'static str,
     cause: &'static str,
+    /// certain (the wire says it), likely (the usual reason for what the
+    /// wire shows), or unclear.
+    confidence: &'static str,
     summary: String,
     fix: String,
     extra_evidence: Option<String>,
@@ -411,6 +416,7 @@ fn handshake_failure(
             (true, Some((p, j))) => Some(Cause {
                 initiator: "client",
                 cause: problem_cause(p),
+                confidence: "likely",
                 summary: format!(
                     "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), most likely because {}.",
                     secs(e.ts.since(done.ts)),
@@ -429,6 +435,7 @@ fn handshake_failure(
         return Some(Cause {
             initiator: "server",
             cause: "server_not_tls",
+            confidence: "certain",
             summary: "The server answered the ClientHello with bytes that are not TLS: it does not speak TLS on this port.".to_string(),
             fix: "Connect with ws:// (or http://) to this port, or point wss:// at the port where TLS is served; if a proxy terminates TLS, check that the client reaches the proxy and not the plain backend.".to_string(),
             extra_evidence: None,
@@ -439,6 +446,7 @@ fn handshake_failure(
         return (t.complete.is_none() && t.encrypted.iter().all(|e| e.records == 0)).then(|| Cause {
             initiator,
             cause: "no_handshake_seen",
+            confidence: "unclear",
             summary: "The connection carried TLS records but no handshake the capture shows; it ended before any application data.".to_string(),
             fix: "Capture from the start of the connection to see the handshake.".to_string(),
             extra_evidence: None,
@@ -457,6 +465,7 @@ fn handshake_failure(
             Some((Dir::ServerToClient, _, _)) => Cause {
                 initiator: "server",
                 cause: "closed_without_alert",
+                confidence: "unclear",
                 summary: format!(
                     "The server {how} the connection {silence} after the ClientHello without answering it and without an alert: it found nothing it accepts in the hello (protocol version, cipher suites, groups, SNI) on a stack that sends no alert, or it is not a TLS server."
                 ),
@@ -470,6 +479,7 @@ fn handshake_failure(
             Some((Dir::ClientToServer, _, _)) => Cause {
                 initiator: "client",
                 cause: "no_server_answer",
+                confidence: "certain",
                 summary: format!(
                     "The client gave up {silence} after its ClientHello: the server never answered."
                 ),
@@ -479,6 +489,7 @@ fn handshake_failure(
             None => Cause {
                 initiator: "none",
                 cause: "no_server_answer",
+                confidence: "certain",
                 summary: format!("The server never answered the ClientHello ({silence} until the capture ended)."),
                 fix: "Check that the server is a TLS endpoint and is not overloaded, and that nothing in between drops the ClientHello.".to_string(),
                 extra_evidence: None,
@@ -489,27 +500,36 @@ fn handshake_failure(
     let cert_seen = j.map(|j| (j.problems.first(), j));
     Some(match end {
         Some((Dir::ClientToServer, _, e)) => {
-            let (why, fix) = match cert_seen {
+            let (cause, confidence, why, fix) = match cert_seen {
                 Some((Some(p), j)) => (
+                    problem_cause(p),
+                    "likely",
                     format!("most likely because {}", problem_text(p, j, at)),
                     problem_fix(p).to_string(),
                 ),
                 Some((None, _)) => (
+                    "closed_without_alert",
+                    "unclear",
                     "although the certificate chain is valid for the name at that time: check what the client trusts and its TLS settings".to_string(),
                     "Run the client with TLS debugging (Node: NODE_DEBUG=tls; Python: ssl errors in the traceback; curl -v) to see its reason; its trust store may lack the root.".to_string(),
                 ),
                 None if sh.version() == 0x0304 => (
+                    "closed_without_alert",
+                    "likely",
                     "without an alert: Node.js clients close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
                     "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts`, and the client's error message.".to_string(),
                 ),
                 None => (
+                    "closed_without_alert",
+                    "unclear",
                     "without an alert".to_string(),
                     "See the client's error message; a capture of the server's certificate (TLS 1.2) would show whether it is the cause.".to_string(),
                 ),
             };
             Cause {
                 initiator: "client",
-                cause: "closed_without_alert",
+                cause,
+                confidence,
                 summary: format!(
                     "The client {how} the connection {} after the server's handshake messages, without finishing the handshake, {why}.",
                     secs(e.ts.since(sh.at.ts))
@@ -523,7 +543,12 @@ fn handshake_failure(
                 || t.client_certificate.is_some_and(|(_, n)| n == 0);
             Cause {
                 initiator: "server",
-                cause: "closed_without_alert",
+                cause: if cert_req {
+                    "client_certificate_required"
+                } else {
+                    "closed_without_alert"
+                },
+                confidence: if cert_req { "likely" } else { "unclear" },
                 summary: if cert_req {
                     "The server closed the handshake after asking for a client certificate, without an alert: the client's certificate was missing or rejected.".to_string()
                 } else {
@@ -546,6 +571,7 @@ fn handshake_failure(
             Cause {
                 initiator: "none",
                 cause: "incomplete",
+                confidence: "unclear",
                 summary: "The TLS handshake did not complete and neither side was seen closing."
                     .to_string(),
                 fix: "Capture longer, on a point that sees both directions.".to_string(),
@@ -582,6 +608,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             (Dir::ClientToServer, _) => Cause {
                 initiator: "client",
                 cause: "encrypted_alert",
+                confidence: "likely",
                 summary: "The client aborted the TLS 1.3 handshake with an encrypted alert after the server's encrypted handshake messages: it rejected them, most often the server's certificate (expired, unknown CA, wrong host name). TLS 1.3 encrypts both the certificate and the alert, so the capture cannot say which.".to_string(),
                 fix: "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts` (look at 'Verify return code'), and the client's own error message; with a key log (--keylog) the alert can be read.".to_string(),
                 extra_evidence: None,
@@ -589,6 +616,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             (Dir::ServerToClient, true) => Cause {
                 initiator: "server",
                 cause: "encrypted_alert",
+                confidence: "unclear",
                 summary: "The server aborted the TLS 1.3 handshake with an encrypted alert before the client finished it.".to_string(),
                 fix: "The server's TLS log says which alert it sent; with a key log (--keylog) the alert can be read.".to_string(),
                 extra_evidence: None,
@@ -596,6 +624,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             (Dir::ServerToClient, false) => Cause {
                 initiator: "server",
                 cause: "encrypted_alert",
+                confidence: "likely",
                 summary: "The server answered the client's last handshake flight with an encrypted alert and no data: it rejected the client's certificate or its absence (certificate_required), the usual reason at this point of TLS 1.3.".to_string(),
                 fix: "If the server requires mutual TLS, give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one (nginx: ssl_verify_client optional/off).".to_string(),
                 extra_evidence: None,
@@ -701,6 +730,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
     Cause {
         initiator: sender,
         cause,
+        confidence: "certain",
         summary: format!(
             "The TLS handshake failed: {why} (alert {code} {name} from the {sender})."
         ),
@@ -749,6 +779,7 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         reason: None,
         http_status: None,
         cause: None,
+        confidence: None,
         summary: format!(
             "The TLS handshake completed and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."
         ),

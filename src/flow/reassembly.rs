@@ -61,6 +61,8 @@ pub struct HalfStats {
     pub conflicting_overlaps: u64,
     /// Times a cap on the out-of-order store forced a hole to become a gap.
     pub forced_gaps: u64,
+    /// SYN segments (SYN-ACK from the server), retransmissions included.
+    pub syns: u64,
 }
 
 #[derive(Debug)]
@@ -147,6 +149,7 @@ impl HalfStream {
 
     /// Start the sequence space at a SYN.
     pub fn syn(&mut self, isn: u32) {
+        self.stats.syns += 1;
         if !self.started {
             self.started = true;
             self.next_seq = isn.wrapping_add(1);

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::analyzers::session::Facts;
 use crate::analyzers::tls::cert::TrustStore;
-use crate::diagnose::{diagnose, link_proxy_legs, tls_judgement, Disconnect};
+use crate::diagnose::{
+    diagnose, link_attempts, link_proxy_legs, refused, service_ports, tls_judgement, Disconnect,
+};
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, HalfStats};
 
@@ -291,6 +293,7 @@ impl Report {
     /// Add a capture analyzed for WebSocket: transport, `websocket` and
     /// the `disconnect` verdict filled in.
     pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>, trust: &TrustStore) {
+        let ports = service_ports(&r.connections);
         self.add_with(path, r, |conn, rec| {
             let f = &rec.analysis;
             let judged = f.tls.as_ref().and_then(|t| tls_judgement(t, trust));
@@ -304,7 +307,7 @@ impl Report {
                 "tcp"
             };
             conn.websocket = websocket(f);
-            conn.disconnect = diagnose(rec, judged.as_ref());
+            conn.disconnect = diagnose(rec, judged.as_ref()).or_else(|| refused(rec, &ports));
             if let Some(t) = &f.tls {
                 let failed = conn
                     .disconnect
@@ -319,6 +322,7 @@ impl Report {
             .map(|c| (c.id.as_str(), &mut c.disconnect))
             .collect();
         link_proxy_legs(&r.connections, &mut verdicts);
+        link_attempts(&r.connections, &mut verdicts);
     }
 
     /// Add the capture and its connections; `fill` completes each

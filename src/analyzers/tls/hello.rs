@@ -335,12 +335,17 @@ impl ClientHello {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The ClientHello of RFC 8448 §3 ("Simple 1-RTT Handshake"), whose
     /// JA3 string follows from its listed values.
     const RFC8448_CH: &str = "010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7000006130113031302010000910000000b0009000006736572766572ff01000100000a00140012001d0017001800190100010101020103010400230000003300260024001d002099381de560e4bd43d23d8e435a7dbafeb3c06e51c13cae4d5413691e529aaf2c002b0003020304000d0020001e040305030603020308040805080604010501060102010402050206020202002d00020101001c00024001";
+
+    /// The RFC 8448 ClientHello, for other modules' tests.
+    pub fn rfc8448_client_hello_bytes() -> Vec<u8> {
+        unhex(RFC8448_CH)
+    }
 
     fn unhex(s: &str) -> Vec<u8> {
         (0..s.len())

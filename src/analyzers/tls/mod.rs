@@ -562,4 +562,86 @@ mod tests {
         assert_eq!(f.complete, Some(at(2)));
         assert!(f.alerts[0].encrypted);
     }
+
+    proptest::proptest! {
+        /// Any bytes, cut anywhere, in both directions: no panic, and
+        /// what is kept stays within its caps.
+        #[test]
+        fn arbitrary_records_never_panic(
+            c2s in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+            s2c in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+            cuts in proptest::collection::vec(1usize..700, 1..20),
+            tls13 in proptest::bool::ANY,
+        ) {
+            let mut s = TlsSession::default();
+            // Start as a real connection would: a handshake record header.
+            let mut c = record(HANDSHAKE, &[]);
+            c.truncate(5);
+            c[3..5].copy_from_slice(&(c2s.len().min(MAX_RECORD) as u16).to_be_bytes());
+            c.extend_from_slice(&c2s);
+            if tls13 {
+                s.dirs[0].encrypted = true;
+                s.dirs[1].encrypted = true;
+            }
+            let (mut i, mut j, mut k) = (0, 0, 0);
+            while i < c.len() || j < s2c.len() {
+                let n = cuts[k % cuts.len()];
+                k += 1;
+                let a = (i + n).min(c.len());
+                s.data(Dir::ClientToServer, &c[i..a], at(k as u64));
+                i = a;
+                let b = (j + n).min(s2c.len());
+                s.data(Dir::ServerToClient, &s2c[j..b], at(k as u64));
+                j = b;
+            }
+            let f = s.finish();
+            proptest::prop_assert!(f.alerts.len() <= MAX_ALERTS);
+            proptest::prop_assert!(f.certificates.len() <= MAX_CERTS);
+            if let Some(ch) = &f.client_hello {
+                let _ = (ch.ja3(), ch.ja4(), ch.offered_versions());
+            }
+        }
+
+        /// A real ClientHello (RFC 8448) with bytes flipped, in one record,
+        /// cut anywhere: no panic.
+        #[test]
+        fn mutated_client_hello_never_panics(
+            flips in proptest::collection::vec((0usize..200, proptest::num::u8::ANY), 1..6),
+            cut in 1usize..300,
+        ) {
+            let mut msg = hello::tests::rfc8448_client_hello_bytes();
+            for (i, b) in flips {
+                let n = msg.len();
+                msg[i % n] ^= b;
+            }
+            let wire = record(HANDSHAKE, &msg);
+            let mut s = TlsSession::default();
+            for (i, part) in wire.chunks(cut).enumerate() {
+                s.data(Dir::ClientToServer, part, at(i as u64 + 1));
+            }
+            let f = s.finish();
+            if let Some(ch) = &f.client_hello {
+                let _ = (ch.ja3(), ch.ja4(), ch.max_version());
+            }
+        }
+
+        /// Certificates made of mutated bytes of a real one: describing and
+        /// judging them never panics.
+        #[test]
+        fn mutated_certificates_never_panic(
+            flips in proptest::collection::vec((0usize..2000, proptest::num::u8::ANY), 0..8),
+            cut in 0usize..2000,
+        ) {
+            let pem = include_str!("../../../samples/tls-pki/leaf-ec.pem");
+            let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            let mut der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap();
+            for (i, b) in flips {
+                let n = der.len();
+                der[i % n] ^= b;
+            }
+            der.truncate(cut.max(1));
+            let _ = cert::describe(&der);
+            let _ = cert::judge(&[der.clone(), der], Some("localhost"), 1_800_000_000, &cert::TrustStore::default());
+        }
+    }
 }

@@ -433,7 +433,7 @@ fn expired_leaf_does_not_hide_an_untrusted_chain() {
     );
     assert!(
         problems[1].contains("wsforensics Test Root CA")
-            && problems[1].contains("not a trusted root"),
+            && problems[1].contains("not among the trusted roots"),
         "{problems:?}"
     );
     assert_eq!(c["disconnect"]["cause"], "certificate_expired");

@@ -147,13 +147,13 @@ pub fn problem_text(p: &Problem, j: &Judgement, at: i64) -> String {
         ),
         Problem::SelfSigned => format!("the certificate {} is self-signed", subject(0)),
         Problem::UntrustedRoot { root } => {
-            format!("the chain ends at root {root}, which is not a trusted root")
+            format!("the chain ends at root {root}, which is not among the trusted roots (Mozilla's, and --ca-file's)")
         }
         Problem::UnknownIssuer { issuer, leaf_only } => {
             if *leaf_only {
-                format!("the server sent only its own certificate; its issuer {issuer} was not sent and is not a trusted root (a missing intermediate, or a private CA)")
+                format!("the server sent only its own certificate; its issuer {issuer} was not sent and is not among the trusted roots (a missing intermediate, or a private CA; give its root with --ca-file if the clients trust it)")
             } else {
-                format!("the chain's top certificate is issued by {issuer}, which was not sent and is not a trusted root (a missing intermediate, or a private CA)")
+                format!("the chain's top certificate is issued by {issuer}, which was not sent and is not among the trusted roots (a missing intermediate, or a private CA; give its root with --ca-file if the clients trust it)")
             }
         }
         Problem::NameMismatch { name, names } => format!(

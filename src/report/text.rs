@@ -52,10 +52,16 @@ fn disconnects(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
             last_code = Some(d.code);
         }
-        let status = d
+        let mut status = d
             .http_status
             .map(|s| format!(", HTTP {s}"))
             .unwrap_or_default();
+        if let Some(cause) = d.cause {
+            status.push_str(&format!("; cause: {cause}"));
+            if let Some(conf) = d.confidence {
+                status.push_str(&format!(" ({conf})"));
+            }
+        }
         writeln!(
             out,
             "\n  #{} {} -> {} [{}; {}; closed by {}{status}]",

@@ -387,6 +387,15 @@ pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) 
             });
         }
     }
+    // Facts about the certificates first, trust last: the client may trust
+    // a private root this tool was not given.
+    j.problems.sort_by_key(|p| match p {
+        Problem::Expired { .. } | Problem::NotYetValid { .. } => 0,
+        Problem::NameMismatch { .. } => 1,
+        Problem::WeakKey { .. } | Problem::BadSignature(_) | Problem::NotForServers => 2,
+        Problem::SelfSigned | Problem::UntrustedRoot { .. } | Problem::UnknownIssuer { .. } => 3,
+        Problem::Other(_) => 4,
+    });
     j
 }
 

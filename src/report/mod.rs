@@ -139,7 +139,7 @@ pub struct ConnectionReport {
     /// TCP details.
     pub tcp: TcpReport,
     /// TLS facts, for connections whose client spoke TLS.
-    pub tls: Option<tls::TlsReport>,
+    pub tls: Option<Box<tls::TlsReport>>,
     /// WebSocket facts, for connections that tried an upgrade.
     pub websocket: Option<WebSocketReport>,
     /// The verdict, for connections that carried WebSocket or TLS.
@@ -313,7 +313,7 @@ impl Report {
                     .disconnect
                     .as_ref()
                     .is_some_and(|d| d.category == "tls_handshake");
-                conn.tls = Some(tls::report(t, judged.as_ref(), failed));
+                conn.tls = Some(Box::new(tls::report(t, judged.as_ref(), failed)));
             }
         });
         let start = self.connections.len() - r.connections.len();

@@ -106,6 +106,7 @@ const EXPECTED: &[Expected] = &[
         "client",
         Some("encrypted_alert"),
     ),
+    ("tls13-hello-retry.pcap", "encrypted", None, "server", None),
     (
         "tls13-expired.pcap",
         "tls_handshake",
@@ -269,6 +270,12 @@ fn handshake_facts_match_tshark() {
             if !sv.is_empty() {
                 let non_grease = sv.iter().filter(|v| hex(v) & 0x0f0f != 0x0a0a).count();
                 assert_eq!(offered, non_grease, "{capture}");
+            }
+            match fc["hello_retry_request"].as_object() {
+                Some(hrr) => {
+                    assert_eq!(t["hello_retry_request"]["frame"], hrr["frame"], "{capture}")
+                }
+                None => assert!(t["hello_retry_request"].is_null(), "{capture}"),
             }
             let sh = &t["server_hello"];
             match fc["server_hello"].as_object() {

@@ -12,7 +12,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$(cd "$HERE/.." && pwd)"
 NAMES="${*:-tls12-expired tls13-expired tls13-expired-gnutls tls-unknown-ca tls-name-mismatch
 tls-name-mismatch-13 tls13-only-client tls12-only-client tls-no-shared-cipher tls-client-cert-required
-tls13-client-cert-required wss-clean wss-asyncio-reject tls-curl-nginx-ok tls-nginx-no-client-cert}"
+tls13-client-cert-required wss-clean wss-asyncio-reject tls-curl-nginx-ok tls-nginx-no-client-cert
+tls13-hello-retry}"
 FACTS=()
 TLS=()
 for n in $NAMES; do

@@ -17,7 +17,10 @@
 #   wss-asyncio-reject.pcap         Node ws with no `ca` (Node's own roots) -> Python websockets (wss)
 #   tls-curl-nginx-ok.pcap          curl --tlsv1.3 -> nginx, one GET, 200
 #   tls-nginx-no-client-cert.pcap   curl without a cert -> nginx with ssl_verify_client on
-# (ports: 8840-8853 in this order, 8854 for tls13-expired-gnutls; 8879 for an
+#   tls13-hello-retry.pcap          curl (groups P-256, X25519; key share P-256) -> s_server
+#                                   -groups X25519: HelloRetryRequest, then a 200
+# (ports: 8840-8853 in this order, 8854 for tls13-expired-gnutls, 8855 for
+# tls13-hello-retry; 8879 for an
 # uncaptured rerun of wss-asyncio-reject with asyncio out of debug mode)
 # With arguments, makes only the captures named (e.g. `tls-samples.sh tls12-expired`).
 #
@@ -245,6 +248,13 @@ nginx_conf tls-nginx-no-client-cert 8853 "$P/leaf-ec-chain.pem" "$P/leaf-ec.key"
     "ssl_verify_client on; ssl_client_certificate $P/root.pem;"
 case_ tls-nginx-no-client-cert 8853 "${NGX[@]}" -- \
     "${CURL[@]}" --resolve localhost:8853:127.0.0.1 https://localhost:8853/
+
+# 13. A HelloRetryRequest: curl offers P-256 first (its key share), the
+# server accepts only X25519 and asks again; then an ordinary GET.
+case_ tls13-hello-retry 8855 \
+    "${SERVER[@]}" -accept 127.0.0.1:8855 -tls1_3 -groups X25519 \
+        -cert "$P/leaf-ec.pem" -key "$P/leaf-ec.key" -cert_chain "$P/intermediate.pem" -- \
+    "${CURL[@]}" --tlsv1.3 --curves P-256:X25519 --resolve localhost:8855:127.0.0.1 https://localhost:8855/
 
 # The certificates these captures carry, without their keys.
 for n in root intermediate leaf-ec leaf-rsa expired wrong-name rogue-root rogue-leaf client; do

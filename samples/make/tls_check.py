@@ -88,17 +88,16 @@ def main():
                tshark_fields(cap, "tls.handshake.type == 2", ["frame.number", "tls.handshake.ciphersuite",
                                                               "tls.handshake.extensions.supported_version",
                                                               "tls.handshake.version"])]
-        want = [(c["server_hello"]["frame"], c["server_hello"]["cipher"], c["server_hello"]["version"])
-                for c in conns if c["server_hello"]]
+        want = sorted((h["frame"], h["cipher"], h["version"])
+                      for c in conns for h in (c.get("hello_retry_request"), c["server_hello"]) if h)
         check("server hellos", got, want)
         # ClientHello.
         got = [(int(f), sni or None, ja3, cs.split(";"), [int(e) for e in ext.split(";")]) for f, sni, ja3, cs, ext in
                tshark_fields(cap, "tls.handshake.type == 1", ["frame.number", "tls.handshake.extensions_server_name",
                                                               "tls.handshake.ja3", "tls.handshake.ciphersuite",
                                                               "tls.handshake.extension.type"])]
-        want = [(c["client_hello"]["frame"], c["client_hello"]["sni"], c["client_hello"]["ja3"],
-                 c["client_hello"]["cipher_suites"], c["client_hello"]["extensions"])
-                for c in conns if c["client_hello"]]
+        want = sorted((h["frame"], h["sni"], h["ja3"], h["cipher_suites"], h["extensions"])
+                      for c in conns for h in (c["client_hello"], c.get("client_hello_2")) if h)
         check("client hellos", got, want)
         # Certificates.
         rows = tshark_fields(cap, "tls.handshake.certificate", ["frame.number", "tls.handshake.certificate"])

@@ -330,6 +330,7 @@ def main():
         client, server = s["client"] or s["first"]
         c = {"stream": idx, "client": client, "server": server, "tls_version": None,
              "client_hello": None, "server_hello": None,
+             "hello_retry_request": None, "client_hello_2": None,
              "certificates_frame": None, "certificates_sha256": [],
              "certificates_sha256_with_keylog": None,
              "certificate_request_frame": None, "client_certificates": None,
@@ -369,9 +370,16 @@ def main():
                     t = int(first(hs, "tls.handshake.type"))
                     if t == 1 and sender == "client" and c["client_hello"] is None:
                         c["client_hello"] = client_hello(f["frame"], hs)
+                    elif t == 1 and sender == "client" and c["client_hello_2"] is None:
+                        # The second ClientHello, after a HelloRetryRequest.
+                        c["client_hello_2"] = client_hello(f["frame"], hs)
                     elif t == 2 and sender == "server" and c["server_hello"] is None:
-                        c["server_hello"] = server_hello(f["frame"], hs, cipher_names)
-                        c["tls_version"] = c["server_hello"]["version"]
+                        sh = server_hello(f["frame"], hs, cipher_names)
+                        if sh["hello_retry_request"] and c["hello_retry_request"] is None:
+                            c["hello_retry_request"] = sh
+                        else:
+                            c["server_hello"] = sh
+                            c["tls_version"] = sh["version"]
                     elif t == 11 and sender == "server" and c["certificates_frame"] is None:
                         c["certificates_frame"] = f["frame"]
                         c["certificates_sha256"] = [

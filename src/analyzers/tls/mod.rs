@@ -247,8 +247,11 @@ impl TlsSession {
             (s.ctype, s.len, s.encrypted)
         };
         let tls13 = self.facts.tls13();
+        // After a HelloRetryRequest (TLS 1.3 only) both sides may send the
+        // compatibility ChangeCipherSpec before the real hellos.
+        let compat = tls13 || self.facts.hello_retry.is_some();
         match ctype {
-            CCS if !tls13 => {
+            CCS if !compat => {
                 self.dirs[d].encrypted = true;
                 self.facts.change_cipher_spec[d].get_or_insert(at);
             }

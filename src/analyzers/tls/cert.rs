@@ -4,7 +4,9 @@
 //! CA file the user gives). Time is always the packet's timestamp, never
 //! the clock of the machine running the tool.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
@@ -159,12 +161,19 @@ fn ip(b: &[u8]) -> String {
     }
 }
 
-/// Roots a chain is checked against: Mozilla's, and those of `--ca-file`.
+/// Chains judged so far, by [`cache_key`]; cleared when it holds this many.
+const MAX_CACHED: usize = 4096;
+
+/// Roots a chain is checked against: Mozilla's, and those of `--ca-file`;
+/// and the judgements already made, since one server's chain comes back in
+/// every connection to it and checking its signatures is the costly part.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     extra: Vec<TrustAnchor<'static>>,
     /// Where the extra roots came from.
     pub extra_source: Option<String>,
+    all: OnceLock<Vec<TrustAnchor<'static>>>,
+    judged: Arc<Mutex<HashMap<[u8; 32], Judgement>>>,
 }
 
 impl TrustStore {
@@ -189,14 +198,44 @@ impl TrustStore {
         Ok(TrustStore {
             extra,
             extra_source: Some(path.display().to_string()),
+            ..TrustStore::default()
         })
     }
 
-    fn anchors(&self) -> Vec<TrustAnchor<'static>> {
-        let mut all = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-        all.extend(self.extra.iter().cloned());
-        all
+    fn anchors(&self) -> &[TrustAnchor<'static>] {
+        self.all.get_or_init(|| {
+            let mut all = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+            all.extend(self.extra.iter().cloned());
+            all
+        })
     }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Judgement> {
+        self.judged.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: [u8; 32], j: &Judgement) {
+        if let Ok(mut m) = self.judged.lock() {
+            if m.len() >= MAX_CACHED {
+                m.clear();
+            }
+            m.insert(key, j.clone());
+        }
+    }
+}
+
+/// What identifies a judgement apart from time: the name asked for and
+/// every certificate, each length-prefixed.
+fn cache_key(chain: &[Vec<u8>], sni: Option<&str>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let name = sni.unwrap_or("").as_bytes();
+    h.update((name.len() as u64).to_be_bytes());
+    h.update(name);
+    for der in chain {
+        h.update((der.len() as u64).to_be_bytes());
+        h.update(der);
+    }
+    h.finalize().into()
 }
 
 /// Something wrong with a server's chain.
@@ -270,8 +309,45 @@ pub struct Judgement {
 
 /// Judge a server's chain (leaf first) for `sni` at `at` seconds since the
 /// epoch. An expired certificate does not hide a second problem: trust is
-/// also checked at a moment inside every certificate's validity.
+/// checked at moments inside the certificates' validity, whatever `at` is.
 pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) -> Judgement {
+    let key = cache_key(chain, sni);
+    let mut j = match store.cached(&key) {
+        Some(j) => j,
+        None => {
+            let j = judge_timeless(chain, sni, store);
+            store.remember(key, &j);
+            j
+        }
+    };
+    for (index, c) in j.certs.iter().enumerate() {
+        if at > c.not_after {
+            j.problems.push(Problem::Expired {
+                index,
+                not_after: c.not_after,
+            });
+        } else if at < c.not_before {
+            j.problems.push(Problem::NotYetValid {
+                index,
+                not_before: c.not_before,
+            });
+        }
+    }
+    // Facts about the certificates first, trust last: the client may trust
+    // a private root this tool was not given.
+    j.problems.sort_by_key(|p| match p {
+        Problem::Expired { .. } | Problem::NotYetValid { .. } => 0,
+        Problem::NameMismatch { .. } => 1,
+        Problem::WeakKey { .. } | Problem::BadSignature(_) | Problem::NotForServers => 2,
+        Problem::SelfSigned | Problem::UntrustedRoot { .. } | Problem::UnknownIssuer { .. } => 3,
+        Problem::Other(_) => 4,
+    });
+    j
+}
+
+/// Everything about a chain but the dates: trust (at moments inside the
+/// certificates' validity), the name, the keys.
+fn judge_timeless(chain: &[Vec<u8>], sni: Option<&str>, store: &TrustStore) -> Judgement {
     let certs: Vec<CertInfo> = chain.iter().filter_map(|d| describe(d)).collect();
     let mut j = Judgement {
         certs,
@@ -298,7 +374,7 @@ pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) 
     let verify = |t: i64| {
         leaf.verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
+            anchors,
             &inter,
             UnixTime::since_unix_epoch(std::time::Duration::from_secs(t.max(0) as u64)),
             KeyUsage::server_auth(),
@@ -307,28 +383,12 @@ pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) 
         )
         .map(|_| ())
     };
-    // Time problems are read from the certificates themselves; webpki
-    // is then asked about trust at a moment every certificate was valid.
-    for (index, c) in j.certs.iter().enumerate() {
-        if at > c.not_after {
-            j.problems.push(Problem::Expired {
-                index,
-                not_after: c.not_after,
-            });
-        } else if at < c.not_before {
-            j.problems.push(Problem::NotYetValid {
-                index,
-                not_before: c.not_before,
-            });
-        }
-    }
     // Trust, time aside: the first moment that verifies decides. Tried in
-    // order: the capture's time, a moment inside every certificate's
-    // window, then inside each one's own (a renewed intermediate may not
-    // overlap an old leaf).
-    let mut times = vec![at];
-    let from = j.certs.iter().map(|c| c.not_before).max().unwrap_or(at);
-    let to = j.certs.iter().map(|c| c.not_after).min().unwrap_or(at);
+    // order: a moment inside every certificate's window, then inside each
+    // one's own (a renewed intermediate may not overlap an old leaf).
+    let mut times = Vec::new();
+    let from = j.certs.iter().map(|c| c.not_before).max().unwrap_or(0);
+    let to = j.certs.iter().map(|c| c.not_after).min().unwrap_or(0);
     if from <= to {
         times.push(from + (to - from) / 2);
     }
@@ -356,7 +416,7 @@ pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) 
         if let Some(p) = first_error.and_then(|e| trust_problem(&e, &j.certs)) {
             j.problems.push(p);
             j.trusted = Some(false);
-        } else if let Some(p) = untrusted_by_name(&j.certs, &anchors) {
+        } else if let Some(p) = untrusted_by_name(&j.certs, anchors) {
             // No moment to verify at (validity windows that do not
             // overlap): the names still show a chain no root vouches for.
             j.problems.push(p);
@@ -387,15 +447,6 @@ pub fn judge(chain: &[Vec<u8>], sni: Option<&str>, at: i64, store: &TrustStore) 
             });
         }
     }
-    // Facts about the certificates first, trust last: the client may trust
-    // a private root this tool was not given.
-    j.problems.sort_by_key(|p| match p {
-        Problem::Expired { .. } | Problem::NotYetValid { .. } => 0,
-        Problem::NameMismatch { .. } => 1,
-        Problem::WeakKey { .. } | Problem::BadSignature(_) | Problem::NotForServers => 2,
-        Problem::SelfSigned | Problem::UntrustedRoot { .. } | Problem::UnknownIssuer { .. } => 3,
-        Problem::Other(_) => 4,
-    });
     j
 }
 

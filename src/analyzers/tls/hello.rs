@@ -377,6 +377,39 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn grease_is_left_out_of_the_fingerprints() {
+        // A Chrome-like hello: GREASE in ciphers, extensions, groups and
+        // versions, as RFC 8701 has clients send them.
+        let ch = ClientHello {
+            legacy_version: 0x0303,
+            sni: Some("example.com".into()),
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            supported_versions: vec![0x3a3a, 0x0304, 0x0303],
+            ciphers: vec![0x8a8a, 0x1301, 0x1302, 0xc02b],
+            extensions: vec![0xdada, 0, 16, 43, 10, 13, 0x1a1a],
+            groups: vec![0x4a4a, 0x001d, 0x0017],
+            signature_algorithms: vec![0x0403, 0x0804],
+            ec_point_formats: vec![0],
+            ..ClientHello::default()
+        };
+        assert_eq!(ch.ja3_full(), "771,4865-4866-49195,0-16-43-10-13,29-23,0");
+        assert_eq!(ch.max_version(), 0x0304);
+        assert_eq!(ch.offered_versions(), vec![0x0304, 0x0303]);
+        let ja4 = ch.ja4();
+        // 3 suites, 5 extensions (SNI and ALPN counted), ALPN "h2".
+        assert!(ja4.starts_with("t13d0305h2_"), "{ja4}");
+        let same_without_grease = ClientHello {
+            supported_versions: vec![0x0304, 0x0303],
+            ciphers: vec![0x1301, 0x1302, 0xc02b],
+            extensions: vec![0, 16, 43, 10, 13],
+            groups: vec![0x001d, 0x0017],
+            ..ch.clone()
+        };
+        assert_eq!(ja4, same_without_grease.ja4());
+        assert_eq!(ch.ja3(), same_without_grease.ja3());
+    }
+
+    #[test]
     fn truncated_hellos_are_none() {
         let ch = unhex(RFC8448_CH);
         for n in 0..ch.len() {

@@ -548,7 +548,7 @@ pub fn refused(
             let waited = secs(rec.last_seen.since(rec.first_seen));
             (
                 "none",
-                format!("The SYN to {} was never answered ({waited} of silence{tries}): the host is down or unreachable, or a firewall drops the traffic.", rec.meta.server),
+                format!("The SYN to {} was never answered: {waited} of silence{}. The host is down or unreachable, or a firewall drops the traffic.", rec.meta.server, if c.syns > 1 { format!(" and {} SYNs", c.syns) } else { String::new() }),
                 "Nothing answered at all, not even a refusal: check that the server host is up and routable from the client, and firewall or security-group rules for that port (a DROP rule looks exactly like this).".to_string(),
             )
         }
@@ -572,6 +572,11 @@ pub fn refused(
 /// Retries this soon after a failed attempt are linked to it (DESIGN.md:
 /// attempts of one client to one server within a second).
 const RETRY_NS: i64 = 1_000_000_000;
+
+/// RFC 8305's recommended delay between happy-eyeballs attempts is 250 ms;
+/// an attempt over the other family this soon after a failed one that
+/// named no host is taken for the same client's next try.
+const HAPPY_EYEBALLS_NS: i64 = 300_000_000;
 
 /// The host name a connection asked for: TLS SNI, else the Host header
 /// without its port.
@@ -635,12 +640,13 @@ pub fn link_attempts(recs: &[ConnRecord<Facts>], verdicts: &mut [(&str, &mut Opt
                 break;
             }
             let other_family = ma.client.ip.is_ipv4() != mb.client.ip.is_ipv4();
-            if other_family
-                && ma.server.port == mb.server.port
-                && name_a.is_some()
-                && name_a == asked_name(&rb.analysis)
-                && since_start <= RETRY_NS
-            {
+            // A refused or unanswered SYN names no host: then only a
+            // start within one happy-eyeballs delay ties the two.
+            let same_name = match name_a {
+                Some(n) => Some(n) == asked_name(&rb.analysis) && since_start <= RETRY_NS,
+                None => since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS,
+            };
+            if other_family && ma.server.port == mb.server.port && same_name {
                 links.push((a, b, since_start, false));
                 break;
             }
@@ -660,14 +666,14 @@ pub fn link_attempts(recs: &[ConnRecord<Facts>], verdicts: &mut [(&str, &mut Opt
             d.evidence.push(if same {
                 format!("connection {idb}: the same client connected to the same server again {} after this one ended (a retry)", secs(gap))
             } else {
-                format!("connection {idb}: a connection to the same name and port over the other address family started {} after this one (happy eyeballs: probably the same client)", secs(gap))
+                format!("connection {idb}: a connection to the same port over the other address family started {} after this one (happy eyeballs: probably the same client trying the host's other address)", secs(gap))
             });
         }
         if let Some(d) = verdicts[b].1.as_mut() {
             d.evidence.push(if same {
                 format!("connection {ida}: the previous attempt of this client to this server ended {} before this one ({what})", secs(gap))
             } else {
-                format!("connection {ida}: an attempt to the same name and port over the other address family started {} before this one ({what})", secs(gap))
+                format!("connection {ida}: an attempt to the same port over the other address family started {} before this one ({what}; happy eyeballs: probably this client's first try)", secs(gap))
             });
         }
     }

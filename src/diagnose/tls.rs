@@ -516,7 +516,7 @@ fn handshake_failure(
                 None if sh.version() == 0x0304 => (
                     "closed_without_alert",
                     "likely",
-                    "without an alert: Node.js clients close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
+                    "without an alert: Node.js clients, and Python asyncio clients (which drop the alert OpenSSL made), close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
                     "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts`, and the client's error message.".to_string(),
                 ),
                 None => (

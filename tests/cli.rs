@@ -243,3 +243,117 @@ fn alerts_lists_tls_alerts_and_explain_takes_a_name_or_number() {
     let (_, by_number, _) = wsf(&["explain", "alert:45"]);
     assert_eq!(by_name, by_number);
 }
+
+/// A directory as a platform team keeps one: nested folders, compressed
+/// captures under names that say nothing, a tar.gz of captures with a
+/// README in it, a corrupt capture, a text file, a hidden folder and a
+/// symlink loop. Every connection of every good capture is reported once,
+/// named by its file or archive member; the corrupt file is listed with its
+/// error; the exit status is 1.
+#[test]
+fn archive_directory_is_walked_and_read() {
+    use std::io::Write;
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("host1/eth0")).unwrap();
+    std::fs::create_dir_all(root.join("host2")).unwrap();
+    std::fs::create_dir_all(root.join(".cache")).unwrap();
+    let read = |name: &str| std::fs::read(samples.join(name)).unwrap();
+    // Plain, under a name without an extension.
+    std::fs::write(root.join("host1/eth0/rotated-0001"), read("ws-1008.pcap")).unwrap();
+    // gzip and zstd.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&read("ws-1009.pcap")).unwrap();
+    std::fs::write(
+        root.join("host1/eth0/rotated-0002.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
+    let zst = zstd::encode_all(&read("ws-two-interfaces.pcapng")[..], 3).unwrap();
+    std::fs::write(root.join("host2/dump.zst"), zst).unwrap();
+    // A tar.gz of two captures and a README.
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in [
+        ("day1/ws-403.pcap", read("ws-403.pcap")),
+        ("day1/README", b"not a capture\n".to_vec()),
+        ("day2/tls12-expired.pcap", read("tls12-expired.pcap")),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, &bytes[..]).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    std::fs::write(root.join("host2/archive.tar.gz"), gz.finish().unwrap()).unwrap();
+    // A capture whose second record claims 2 GB.
+    let mut corrupt = read("ws-1011.pcap");
+    let second = 24 + 16 + u32::from_le_bytes(corrupt[32..36].try_into().unwrap()) as usize;
+    corrupt[second + 8..second + 12].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+    std::fs::write(root.join("host2/corrupt.pcap"), corrupt).unwrap();
+    // Not captures, or not to be read.
+    std::fs::write(root.join("host1/notes.txt"), "hello").unwrap();
+    std::fs::write(root.join(".cache/hidden.pcap"), read("ws-1012.pcap")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("host1/eth0/loop")).unwrap();
+
+    let (code, r, err) = json(&[root.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let paths: Vec<String> = r["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["path"]
+                .as_str()
+                .unwrap()
+                .replace(root.to_str().unwrap(), "")
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/host1/eth0/rotated-0001",
+            "/host1/eth0/rotated-0002.gz",
+            "/host2/archive.tar.gz:day1/ws-403.pcap",
+            "/host2/archive.tar.gz:day2/tls12-expired.pcap",
+            "/host2/corrupt.pcap",
+            "/host2/dump.zst",
+        ]
+    );
+    let corrupt = &r["captures"][4];
+    assert!(
+        corrupt["error"].as_str().unwrap().contains("corrupt.pcap"),
+        "{corrupt}"
+    );
+    assert!(err.contains("corrupt.pcap"), "{err}");
+    // Each good capture's connections, once each, under its name.
+    let per: Vec<(String, usize)> = r["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let p = c["path"].as_str().unwrap();
+            let n = r["connections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["capture"] == p)
+                .count();
+            (p.replace(root.to_str().unwrap(), ""), n)
+        })
+        .collect();
+    let want = [1, 1, 1, 1, 1, 2];
+    for ((p, n), w) in per.iter().zip(want) {
+        if !p.ends_with("corrupt.pcap") {
+            assert_eq!(*n, w, "{p}");
+        }
+    }
+    assert_eq!(r["summary"]["skipped_files"], 2, "notes.txt and the README");
+    assert_eq!(r["connections"][2]["disconnect"]["http_status"], 403);
+    assert_eq!(
+        r["connections"][3]["disconnect"]["cause"],
+        "certificate_expired"
+    );
+}

@@ -7,6 +7,7 @@
 //! [`CaptureError`] (the file cannot be read further) or warnings (something
 //! was skipped but reading went on).
 
+pub mod inputs;
 mod pcapng;
 mod readahead;
 mod source;
@@ -119,6 +120,26 @@ pub struct CaptureError {
     pub offset: Option<u64>,
     /// What went wrong.
     pub kind: CaptureErrorKind,
+}
+
+impl CaptureError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, e: std::io::Error) -> CaptureError {
+        CaptureError {
+            path: path.to_path_buf(),
+            offset: None,
+            kind: CaptureErrorKind::Io(e.to_string()),
+        }
+    }
+
+    /// The bytes are not a capture at all (or there are none), as opposed
+    /// to a capture that is damaged.
+    pub fn is_not_a_capture(&self) -> bool {
+        matches!(
+            self.kind,
+            CaptureErrorKind::NotACapture { .. } | CaptureErrorKind::Empty
+        )
+    }
 }
 
 /// The kinds of [`CaptureError`].
@@ -236,6 +257,20 @@ impl CaptureReader {
             .map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
         let (src, compression) =
             source::sniff(file).map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
+        Self::from_reader(path, src, compression)
+    }
+
+    /// Read a capture from a byte stream that may be gzip- or
+    /// zstd-compressed (an archive member); `path` names it in messages.
+    pub fn from_stream(
+        path: &Path,
+        src: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
+        let (src, compression) = source::sniff(src).map_err(|e| CaptureError {
+            path: path.to_path_buf(),
+            offset: None,
+            kind: CaptureErrorKind::Io(e.to_string()),
+        })?;
         Self::from_reader(path, src, compression)
     }
 

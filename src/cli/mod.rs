@@ -5,13 +5,16 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::analyzers::session::Facts;
 use crate::analyzers::session::SessionFactory;
 use crate::analyzers::tls::cert::TrustStore;
-use crate::engine::{analyze_file, EngineOptions};
+use crate::capture::inputs::{self, Item, Member};
+use crate::capture::{CaptureError, CaptureReader};
+use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
 use crate::report::{knowledge_text, Report};
 
 /// Output formats.
@@ -40,7 +43,9 @@ pub struct Args {
     /// Something other than analyzing captures.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Capture files (pcap or pcapng, also gzip- or zstd-compressed).
+    /// Capture files (pcap or pcapng, also gzip- or zstd-compressed),
+    /// directories (walked; captures found by their magic bytes) and tar
+    /// archives (.tar, .tar.gz, .tar.zst), read without unpacking.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Report format.
@@ -143,24 +148,76 @@ impl TryFrom<Args> for Config {
 }
 
 /// Analyze every input and build the report; the flag says whether every
-/// input was read entirely.
+/// input was read entirely. Directories are walked and tar archives read
+/// member by member (see [`inputs`]).
 pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bool) {
     let mut report = Report::new();
     let mut all_read = true;
-    for path in &cfg.paths {
-        let shown = path.display().to_string();
-        match analyze_file(path, &SessionFactory, cfg.engine) {
+    let expanded = inputs::expand(&cfg.paths);
+    report.summary.skipped_files += expanded.skipped;
+    let mut add =
+        |report: &mut Report, shown: &str, r: Result<CaptureResult<Facts>, CaptureError>| match r {
             Ok(r) => {
                 if let Some(e) = &r.error {
                     all_read = false;
                     on_error(&e.to_string());
                 }
-                report.add_analyzed(&shown, &r, &cfg.trust);
+                report.add_analyzed(shown, &r, &cfg.trust);
             }
             Err(e) => {
                 all_read = false;
                 on_error(&e.to_string());
-                report.add_unreadable(&shown, e.to_string());
+                report.add_unreadable(shown, e.to_string());
+            }
+        };
+    for item in &expanded.items {
+        match item {
+            Item::Unreadable(path, e) => {
+                let shown = path.display().to_string();
+                let err = CaptureError::io(path, io::Error::other(e.clone()));
+                add(&mut report, &shown, Err(err));
+            }
+            Item::File(path) => {
+                let shown = path.display().to_string();
+                add(
+                    &mut report,
+                    &shown,
+                    analyze_file(path, &SessionFactory, cfg.engine),
+                );
+            }
+            Item::Tar(path) => {
+                let members = match inputs::tar_members(path) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let shown = path.display().to_string();
+                        add(&mut report, &shown, Err(CaptureError::io(path, e)));
+                        continue;
+                    }
+                };
+                for m in members {
+                    match m {
+                        Member::File { name, reader } => {
+                            let shown = format!("{}:{name}", path.display());
+                            let at = Path::new(&shown);
+                            match CaptureReader::from_stream(at, Box::new(reader)) {
+                                // Members that are not captures (a README,
+                                // a checksum list) are skipped, as in a
+                                // directory.
+                                Err(e) if e.is_not_a_capture() => report.summary.skipped_files += 1,
+                                Err(e) => add(&mut report, &shown, Err(e)),
+                                Ok(r) => {
+                                    let res = analyze_reader(at, r, &SessionFactory, cfg.engine);
+                                    add(&mut report, &shown, Ok(res));
+                                }
+                            }
+                        }
+                        Member::Error(e) => {
+                            let shown = path.display().to_string();
+                            let err = CaptureError::io(path, io::Error::other(e));
+                            add(&mut report, &shown, Err(err));
+                        }
+                    }
+                }
             }
         }
     }

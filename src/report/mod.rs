@@ -250,6 +250,8 @@ pub struct Summary {
     pub abnormal: u64,
     /// Connections per way they ended.
     pub by_ended_by: BTreeMap<&'static str, u64>,
+    /// Files in directories and archive members that are not captures.
+    pub skipped_files: u64,
 }
 
 impl Report {

@@ -1,0 +1,279 @@
+//! What the command line's paths stand for: capture files; directories,
+//! walked recursively in name order (hidden entries skipped, each
+//! directory visited once so symlink loops end), where captures are found
+//! by their magic bytes and not their names; and tar archives (plain,
+//! gzip or zstd), read as a stream on their own thread without unpacking
+//! anything to disk, each member named `ARCHIVE:MEMBER`.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use super::source;
+
+/// Bytes of a tar member handed over at a time.
+const CHUNK: usize = 256 << 10;
+
+/// One thing to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A file to read as a capture (given by name, or found in a
+    /// directory by its magic bytes).
+    File(PathBuf),
+    /// A tar archive whose members are captures.
+    Tar(PathBuf),
+    /// A path that could not be read (missing, no permission, a dangling
+    /// link), in its place in the order.
+    Unreadable(PathBuf, String),
+}
+
+/// The paths expanded.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// In the order given, directories in name order.
+    pub items: Vec<Item>,
+    /// Files in directories that are neither captures nor archives.
+    pub skipped: u64,
+}
+
+/// What the first bytes of a file say it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// pcap or pcapng, possibly gzip- or zstd-compressed.
+    Capture,
+    /// A tar archive, possibly compressed.
+    Tar,
+    /// Anything else.
+    Other,
+}
+
+/// Whether `head` (the first decompressed bytes) starts a capture or a
+/// tar archive.
+pub fn kind_of(head: &[u8]) -> Kind {
+    let magic = head
+        .get(..4)
+        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+    match magic {
+        Some(super::pcapng::SHB_MAGIC)
+        | Some(0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1) => {
+            Kind::Capture
+        }
+        // POSIX ustar and GNU tar: "ustar" at offset 257.
+        _ if head.get(257..262) == Some(b"ustar") => Kind::Tar,
+        _ => Kind::Other,
+    }
+}
+
+/// Read up to `n` bytes (fewer only at the end of the stream).
+fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = vec![0; n];
+    let mut got = 0;
+    while got < n {
+        match r.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(got);
+    Ok(head)
+}
+
+/// What a file is, from its first (decompressed) bytes.
+pub fn kind_of_file(path: &Path) -> io::Result<Kind> {
+    let (mut r, _) = source::sniff(File::open(path)?)?;
+    Ok(kind_of(&read_head(&mut r, 512)?))
+}
+
+/// Expand the command line's paths.
+pub fn expand(paths: &[PathBuf]) -> Expanded {
+    let mut out = Expanded::default();
+    let mut seen = HashSet::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => walk(p, &mut seen, &mut out),
+            // A file named explicitly is read whatever it is: if it is no
+            // capture, the reader says so.
+            Ok(_) => match kind_of_file(p) {
+                Ok(Kind::Tar) => out.items.push(Item::Tar(p.clone())),
+                _ => out.items.push(Item::File(p.clone())),
+            },
+            Err(e) => out.items.push(Item::Unreadable(p.clone(), e.to_string())),
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Expanded) {
+    // A directory reached twice (a symlink loop, or two paths to one
+    // place) is read once.
+    match std::fs::canonicalize(dir) {
+        Ok(c) => {
+            if !seen.insert(c) {
+                return;
+            }
+        }
+        Err(e) => {
+            out.items
+                .push(Item::Unreadable(dir.to_path_buf(), e.to_string()));
+            return;
+        }
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            out.items
+                .push(Item::Unreadable(dir.to_path_buf(), e.to_string()));
+            return;
+        }
+    };
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    for p in names {
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => walk(&p, seen, out),
+            Ok(m) if m.is_file() => match kind_of_file(&p) {
+                Ok(Kind::Capture) => out.items.push(Item::File(p)),
+                Ok(Kind::Tar) => out.items.push(Item::Tar(p)),
+                Ok(Kind::Other) => out.skipped += 1,
+                Err(e) => out.items.push(Item::Unreadable(p, e.to_string())),
+            },
+            // Sockets, fifos, devices: not captures.
+            Ok(_) => out.skipped += 1,
+            // A dangling symlink.
+            Err(e) => out.items.push(Item::Unreadable(p, e.to_string())),
+        }
+    }
+}
+
+/// The bytes of one tar member, as they are read from the archive on its
+/// own thread.
+pub struct MemberReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for MemberReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The archive thread is done with this member.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A member of an archive, or why the archive could not be read further.
+pub enum Member {
+    /// A regular file: its path inside the archive and its bytes.
+    File {
+        /// Path inside the archive.
+        name: String,
+        /// Its bytes.
+        reader: MemberReader,
+    },
+    /// The archive is broken from here on.
+    Error(String),
+}
+
+/// Read a tar archive (plain, gzip or zstd) on its own thread; its
+/// regular-file members come out in archive order. A member whose reader
+/// is dropped early is skipped; memory stays at a few chunks.
+pub fn tar_members(path: &Path) -> io::Result<Receiver<Member>> {
+    let (src, _) = source::sniff(File::open(path)?)?;
+    let (tx, rx) = bounded(1);
+    std::thread::Builder::new()
+        .name("wsf-tar".into())
+        .spawn(move || read_tar(src, tx))?;
+    Ok(rx)
+}
+
+fn read_tar(src: Box<dyn Read + Send>, tx: Sender<Member>) {
+    let mut archive = tar::Archive::new(src);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = tx.send(Member::Error(e.to_string()));
+            return;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = tx.send(Member::Error(e.to_string()));
+                return;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| String::from_utf8_lossy(&entry.path_bytes()).into_owned());
+        let (btx, brx) = bounded(4);
+        let member = Member::File {
+            name,
+            reader: MemberReader {
+                rx: brx,
+                cur: Vec::new(),
+                pos: 0,
+            },
+        };
+        if tx.send(member).is_err() {
+            return;
+        }
+        loop {
+            let chunk = match read_head(&mut entry, CHUNK) {
+                Ok(c) if c.is_empty() => break,
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = btx.send(Err(e));
+                    return;
+                }
+            };
+            if btx.send(Ok(chunk)).is_err() {
+                // The reader gave up on this member; the archive reader
+                // skips the rest of it.
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_bytes_decide() {
+        assert_eq!(kind_of(&[0xd4, 0xc3, 0xb2, 0xa1, 0, 0]), Kind::Capture);
+        assert_eq!(kind_of(&0x0A0D_0D0Au32.to_le_bytes()), Kind::Capture);
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(kind_of(&tar), Kind::Tar);
+        assert_eq!(kind_of(b"hello world"), Kind::Other);
+        assert_eq!(kind_of(&[]), Kind::Other);
+    }
+}

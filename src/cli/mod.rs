@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rayon::prelude::*;
 
 use crate::analyzers::session::Facts;
 use crate::analyzers::session::SessionFactory;
@@ -147,6 +148,13 @@ impl TryFrom<Args> for Config {
     }
 }
 
+/// Files smaller than this are read several at a time (one thread each)
+/// when they come in a row; bigger ones are split across all workers.
+const BIG_FILE: u64 = 64 << 20;
+/// Files read at once in a run of small ones: their results wait to be
+/// added in order, so this bounds what is held.
+const FILES_AT_ONCE: usize = 64;
+
 /// Analyze every input and build the report; the flag says whether every
 /// input was read entirely. Directories are walked and tar archives read
 /// member by member (see [`inputs`]).
@@ -170,7 +178,31 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
                 report.add_unreadable(shown, e.to_string());
             }
         };
-    for item in &expanded.items {
+    // Runs of small files are read several at a time, one thread each; a
+    // big file gets every worker to itself. Results go into the report in
+    // input order either way.
+    let small_file = |item: &Item| match item {
+        Item::File(p) if std::fs::metadata(p).is_ok_and(|m| m.len() < BIG_FILE) => Some(p.clone()),
+        _ => None,
+    };
+    let mut i = 0;
+    while i < expanded.items.len() {
+        let run: Vec<PathBuf> = expanded.items[i..].iter().map_while(small_file).collect();
+        if run.len() > 1 && cfg.engine.jobs > 1 {
+            for chunk in run.chunks(FILES_AT_ONCE) {
+                let results: Vec<_> = chunk
+                    .par_iter()
+                    .map(|path| analyze_file(path, &SessionFactory, EngineOptions { jobs: 1 }))
+                    .collect();
+                for (path, r) in chunk.iter().zip(results) {
+                    add(&mut report, &path.display().to_string(), r);
+                }
+            }
+            i += run.len();
+            continue;
+        }
+        let item = &expanded.items[i];
+        i += 1;
         match item {
             Item::Unreadable(path, e) => {
                 let shown = path.display().to_string();

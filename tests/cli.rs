@@ -357,3 +357,44 @@ fn archive_directory_is_walked_and_read() {
         "certificate_expired"
     );
 }
+
+/// --only, --code, --server, --since/--until keep what they say and the
+/// summary counts only what is kept; --fail-on abnormal exits 3.
+#[test]
+fn filters_and_fail_on() {
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    let (_, all, _) = json(&[&samples]);
+    let total = all["summary"]["connections"].as_u64().unwrap();
+    let (code, r, _) = json(&["--only", "abnormal", "--code", "1015,1006", &samples]);
+    assert_eq!(code, 0);
+    let conns = r["connections"].as_array().unwrap();
+    assert!(!conns.is_empty());
+    for c in conns {
+        let d = &c["disconnect"];
+        assert!(d["code"] == 1015 || d["code"] == 1006, "{d}");
+    }
+    assert_eq!(
+        r["summary"]["connections"].as_u64().unwrap(),
+        conns.len() as u64
+    );
+    assert_eq!(
+        r["summary"]["filtered_out"].as_u64().unwrap() + conns.len() as u64,
+        total
+    );
+    // By the name the client asked for, with the port.
+    let (_, r, _) = json(&["--server", "localhost:8840", &samples]);
+    let conns = r["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0]["server"], "127.0.0.1:8840");
+    // By address, and a time window that holds nothing.
+    let (_, r, _) = json(&["--server", "10.77.8.3", &samples]);
+    assert_eq!(r["connections"].as_array().unwrap().len(), 1);
+    let (_, r, _) = json(&["--until", "2000-01-01T00:00:00Z", &samples]);
+    assert_eq!(r["summary"]["connections"], 0);
+    let one = format!("{samples}/ws-loopback.pcap");
+    let bad = format!("{samples}/ws-1011.pcap");
+    assert_eq!(wsf(&["--fail-on", "abnormal", &one]).0, 0);
+    assert_eq!(wsf(&["--fail-on", "abnormal", &bad]).0, 3);
+    assert_eq!(wsf(&["--code", "12x", &one]).0, 2);
+    assert_eq!(wsf(&["--since", "yesterday", &one]).0, 2);
+}

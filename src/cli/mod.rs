@@ -14,8 +14,10 @@ use crate::analyzers::session::Facts;
 use crate::analyzers::session::SessionFactory;
 use crate::analyzers::tls::cert::TrustStore;
 use crate::capture::inputs::{self, Item, Member};
+use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
+use crate::report::filter::{self, Filter};
 use crate::report::{knowledge_text, Report};
 
 /// Output formats.
@@ -62,6 +64,43 @@ pub struct Args {
     /// judging servers' certificate chains (a private or test CA).
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Report only abnormal disconnects.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub only: Option<Only>,
+    /// Report only these disconnect codes (comma-separated; `null` for a
+    /// connection that ended inside TLS).
+    #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_code)]
+    pub code: Vec<Option<u16>>,
+    /// Report only connections to this server: an address or the name the
+    /// client asked for (SNI, Host), with or without :PORT. Repeatable.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: Vec<String>,
+    /// Report only connections still open at or after this RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = filter::parse_time)]
+    pub since: Option<Timestamp>,
+    /// Report only connections that began at or before this RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = filter::parse_time)]
+    pub until: Option<Timestamp>,
+    /// Exit with status 3 when the report has abnormal disconnects (for CI
+    /// and monitoring).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub fail_on: Option<Only>,
+}
+
+/// `--only` and `--fail-on` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Only {
+    /// Disconnects other than a clean 1000 or 1001 Close.
+    Abnormal,
+}
+
+fn parse_code(s: &str) -> Result<Option<u16>, String> {
+    if s == "null" {
+        return Ok(None);
+    }
+    s.parse::<u16>()
+        .map(Some)
+        .map_err(|_| format!("'{s}' is not a close code (0-65535) or null"))
 }
 
 /// The subcommands.
@@ -124,6 +163,10 @@ pub struct Config {
     pub engine: EngineOptions,
     /// Roots certificate chains are judged against.
     pub trust: TrustStore,
+    /// Which connections to report.
+    pub filter: Filter,
+    /// Exit 3 when abnormal disconnects are reported.
+    pub fail_on_abnormal: bool,
 }
 
 impl TryFrom<Args> for Config {
@@ -144,6 +187,14 @@ impl TryFrom<Args> for Config {
             output: a.output,
             engine,
             trust,
+            filter: Filter {
+                only_abnormal: a.only == Some(Only::Abnormal),
+                codes: a.code,
+                servers: a.server,
+                since: a.since,
+                until: a.until,
+            },
+            fail_on_abnormal: a.fail_on == Some(Only::Abnormal),
         })
     }
 }
@@ -160,6 +211,7 @@ const FILES_AT_ONCE: usize = 64;
 /// member by member (see [`inputs`]).
 pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bool) {
     let mut report = Report::new();
+    report.filter = cfg.filter.clone();
     let mut all_read = true;
     let expanded = inputs::expand(&cfg.paths);
     report.summary.skipped_files += expanded.skipped;
@@ -314,7 +366,9 @@ pub fn run() -> i32 {
             return 1;
         }
     }
-    if all_read {
+    if cfg.fail_on_abnormal && report.summary.abnormal > 0 {
+        3
+    } else if all_read {
         0
     } else {
         1

@@ -1,6 +1,7 @@
 //! Report layer: the serde model of DESIGN.md's JSON contract, built from
 //! engine results, and the writers (text, JSON, NDJSON) that only render it.
 
+pub mod filter;
 pub mod knowledge_text;
 mod text;
 pub mod tls;
@@ -35,6 +36,12 @@ pub struct Report {
     pub connections: Vec<ConnectionReport>,
     /// Totals.
     pub summary: Summary,
+    /// Which connections are kept.
+    #[serde(skip)]
+    pub filter: filter::Filter,
+    /// Id of the next connection added.
+    #[serde(skip)]
+    next_id: u64,
 }
 
 /// Name and version of this program.
@@ -252,6 +259,8 @@ pub struct Summary {
     pub by_ended_by: BTreeMap<&'static str, u64>,
     /// Files in directories and archive members that are not captures.
     pub skipped_files: u64,
+    /// Connections left out by --only, --code, --server, --since, --until.
+    pub filtered_out: u64,
 }
 
 impl Report {
@@ -266,6 +275,8 @@ impl Report {
             captures: Vec::new(),
             connections: Vec::new(),
             summary: Summary::default(),
+            filter: filter::Filter::default(),
+            next_id: 1,
         }
     }
 
@@ -289,7 +300,9 @@ impl Report {
 
     /// Add a capture and its connections.
     pub fn add_capture<T: Sync>(&mut self, path: &str, r: &CaptureResult<T>) {
+        let start = self.connections.len();
         self.add_with(path, r, |_, _| {});
+        self.keep_and_count(start, r);
     }
 
     /// Add a capture analyzed for WebSocket: transport, `websocket` and
@@ -325,6 +338,35 @@ impl Report {
             .collect();
         link_proxy_legs(&r.connections, &mut verdicts);
         link_attempts(&r.connections, &mut verdicts);
+        self.keep_and_count(start, r);
+    }
+
+    /// Drop the connections from `start` on that the filter does not keep
+    /// (`r` holds their records, in the same order), and count the rest in
+    /// the summary.
+    fn keep_and_count<T>(&mut self, start: usize, r: &CaptureResult<T>) {
+        if !self.filter.is_empty() {
+            let mut tail = self.connections.split_off(start);
+            let mut recs = r.connections.iter();
+            let before = tail.len();
+            tail.retain(|c| {
+                recs.next()
+                    .is_some_and(|rec| self.filter.keeps(c, rec.first_seen, rec.last_seen))
+            });
+            self.summary.filtered_out += (before - tail.len()) as u64;
+            self.connections.append(&mut tail);
+        }
+        for conn in &self.connections[start..] {
+            self.summary.connections += 1;
+            *self.summary.by_ended_by.entry(conn.ended_by).or_insert(0) += 1;
+            if let Some(d) = &conn.disconnect {
+                let key = d.code.map_or("null".to_string(), |c| c.to_string());
+                *self.summary.by_code.entry(key).or_insert(0) += 1;
+                if d.abnormal() {
+                    self.summary.abnormal += 1;
+                }
+            }
+        }
     }
 
     /// Add the capture and its connections; `fill` completes each
@@ -356,24 +398,14 @@ impl Report {
             warnings: r.warnings.clone(),
             error: r.error.as_ref().map(|e| e.to_string()),
         });
-        let start = self.connections.len();
+        let first_id = self.next_id;
+        self.next_id += r.connections.len() as u64;
         self.connections
             .par_extend(r.connections.par_iter().enumerate().map(|(i, rec)| {
-                let mut conn = connection((start + i + 1).to_string(), path, rec);
+                let mut conn = connection((first_id + i as u64).to_string(), path, rec);
                 fill(&mut conn, rec);
                 conn
             }));
-        for conn in &self.connections[start..] {
-            self.summary.connections += 1;
-            *self.summary.by_ended_by.entry(conn.ended_by).or_insert(0) += 1;
-            if let Some(d) = &conn.disconnect {
-                let key = d.code.map_or("null".to_string(), |c| c.to_string());
-                *self.summary.by_code.entry(key).or_insert(0) += 1;
-                if d.abnormal() {
-                    self.summary.abnormal += 1;
-                }
-            }
-        }
     }
 
     /// Write the report as one JSON document, laid out as

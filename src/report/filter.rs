@@ -1,0 +1,116 @@
+//! Which connections a report keeps: `--only abnormal`, `--code`,
+//! `--server` and `--since`/`--until`. The summary counts what is kept.
+
+use crate::capture::Timestamp;
+
+use super::ConnectionReport;
+
+/// What to keep; the default keeps everything.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only connections whose disconnect is abnormal.
+    pub only_abnormal: bool,
+    /// Only these disconnect codes (`None` stands for a null code).
+    pub codes: Vec<Option<u16>>,
+    /// Only these servers: `HOST` or `HOST:PORT`, where HOST is an address
+    /// or the name the client asked for (SNI or Host header).
+    pub servers: Vec<String>,
+    /// Only connections still open at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only connections that began at or before this time.
+    pub until: Option<Timestamp>,
+}
+
+/// Split `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address.
+fn host_port(s: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, tail) = rest.split_once(']').unwrap_or((rest, ""));
+        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (s, None),
+        },
+        _ => (s, None),
+    }
+}
+
+/// Parse an RFC 3339 time (`2026-11-23T10:00:00Z`, offsets allowed).
+pub fn parse_time(s: &str) -> Result<Timestamp, String> {
+    let t = humantime::parse_rfc3339_weak(s)
+        .map_err(|e| format!("'{s}' is not an RFC 3339 time ({e}); e.g. 2026-11-23T10:00:00Z"))?;
+    let d = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("'{s}' is before 1970"))?;
+    Ok(Timestamp::from_parts(
+        d.as_secs() as i64,
+        d.subsec_nanos() as u64,
+    ))
+}
+
+impl Filter {
+    /// Whether it keeps everything.
+    pub fn is_empty(&self) -> bool {
+        !self.only_abnormal
+            && self.codes.is_empty()
+            && self.servers.is_empty()
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+
+    /// Whether `c`, seen from `first` to `last`, is kept.
+    pub fn keeps(&self, c: &ConnectionReport, first: Timestamp, last: Timestamp) -> bool {
+        let d = c.disconnect.as_ref();
+        if self.only_abnormal && !d.is_some_and(|d| d.abnormal()) {
+            return false;
+        }
+        if !self.codes.is_empty() && !d.is_some_and(|d| self.codes.contains(&d.code)) {
+            return false;
+        }
+        if self.since.is_some_and(|t| last < t) || self.until.is_some_and(|t| first > t) {
+            return false;
+        }
+        if !self.servers.is_empty() {
+            let (addr, port) = host_port(&c.server);
+            let name = c
+                .tls
+                .as_ref()
+                .and_then(|t| t.client_hello.as_ref()?.sni.clone())
+                .or_else(|| {
+                    let host = c.websocket.as_ref()?.request.host.as_deref()?;
+                    Some(host_port(host).0.to_string())
+                });
+            let hit = self.servers.iter().any(|want| {
+                let (h, p) = host_port(want);
+                let host_ok = h.eq_ignore_ascii_case(addr)
+                    || name.as_deref().is_some_and(|n| h.eq_ignore_ascii_case(n));
+                host_ok && p.is_none_or(|p| Some(p) == port)
+            });
+            if !hit {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_ports() {
+        assert_eq!(host_port("10.0.0.1:443"), ("10.0.0.1", Some(443)));
+        assert_eq!(host_port("example.com"), ("example.com", None));
+        assert_eq!(host_port("[2001:db8::1]:8080"), ("2001:db8::1", Some(8080)));
+        assert_eq!(host_port("2001:db8::1"), ("2001:db8::1", None));
+    }
+
+    #[test]
+    fn times() {
+        let t = parse_time("2026-11-23T10:00:00Z").unwrap();
+        assert_eq!(t.to_string(), "2026-11-23T10:00:00.000000000Z");
+        assert!(parse_time("yesterday").is_err());
+    }
+}

@@ -398,3 +398,51 @@ fn filters_and_fail_on() {
     assert_eq!(wsf(&["--code", "12x", &one]).0, 2);
     assert_eq!(wsf(&["--since", "yesterday", &one]).0, 2);
 }
+
+/// The batch summary: disconnects by server, capture and hour, and the
+/// servers with the most abnormal disconnects first.
+#[test]
+fn batch_summary_by_server_capture_and_hour() {
+    let s = |n: &str| format!("{}/samples/{n}", env!("CARGO_MANIFEST_DIR"));
+    let (_, r, _) = json(&[
+        &s("tls12-expired.pcap"),
+        &s("ws-retry-refused.pcap"),
+        &s("wss-retry-expired.pcap"),
+    ]);
+    let sum = &r["summary"];
+    let top: Vec<(&str, u64)> = sum["top_abnormal_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["server"].as_str().unwrap(),
+                t["abnormal"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        top,
+        [
+            ("127.0.0.1:8861", 4),
+            ("127.0.0.1:8860", 3),
+            ("127.0.0.1:8840", 1)
+        ]
+    );
+    assert_eq!(sum["top_abnormal_servers"][0]["codes"][0], "1015 x4");
+    let refused = &sum["by_server"]["127.0.0.1:8860"];
+    assert_eq!(refused["disconnects"], 4);
+    assert_eq!(refused["by_code"]["1006"], 3);
+    assert_eq!(refused["by_code"]["1000"], 1);
+    assert_eq!(
+        sum["by_capture"][s("wss-retry-expired.pcap")]["abnormal"],
+        4
+    );
+    let hours: u64 = sum["by_hour"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["disconnects"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hours, sum["connections"].as_u64().unwrap());
+}

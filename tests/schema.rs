@@ -113,6 +113,9 @@ fn declared(schema: &Value, node: &Value, path: &str, out: &mut BTreeSet<String>
     if let Some(items) = node.get("items") {
         declared(schema, items, &format!("{path}[]"), out, depth + 1);
     }
+    if let Some(values) = node.get("additionalProperties").filter(|v| v.is_object()) {
+        declared(schema, values, &format!("{path}.*"), out, depth + 1);
+    }
 }
 
 /// Property paths present in a report; maps keyed by data (summary counts)
@@ -120,7 +123,21 @@ fn declared(schema: &Value, node: &Value, path: &str, out: &mut BTreeSet<String>
 fn present(node: &Value, path: &str, out: &mut BTreeSet<String>) {
     match node {
         Value::Object(m) => {
-            if path == ".summary.by_code" || path == ".summary.by_ended_by" {
+            if path == ".summary.by_code"
+                || path == ".summary.by_ended_by"
+                || path.ends_with(".by_code")
+            {
+                return;
+            }
+            // Keyed by server, capture or hour: the values are checked as
+            // `.*`.
+            if matches!(
+                path,
+                ".summary.by_server" | ".summary.by_capture" | ".summary.by_hour"
+            ) {
+                for v in m.values() {
+                    present(v, &format!("{path}.*"), out);
+                }
                 return;
             }
             for (k, v) in m {

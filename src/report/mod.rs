@@ -42,6 +42,9 @@ pub struct Report {
     /// Id of the next connection added.
     #[serde(skip)]
     next_id: u64,
+    /// First and last abnormal disconnect per server.
+    #[serde(skip)]
+    abnormal_span: BTreeMap<String, (String, String)>,
 }
 
 /// Name and version of this program.
@@ -261,6 +264,54 @@ pub struct Summary {
     pub skipped_files: u64,
     /// Connections left out by --only, --code, --server, --since, --until.
     pub filtered_out: u64,
+    /// Disconnects per server (`ip:port`).
+    pub by_server: BTreeMap<String, Tally>,
+    /// Disconnects per capture.
+    pub by_capture: BTreeMap<String, Tally>,
+    /// Disconnects per hour they happened in (UTC, `2026-11-23T10`).
+    pub by_hour: BTreeMap<String, Tally>,
+    /// The servers with the most abnormal disconnects, most first (at most
+    /// [`TOP_SERVERS`]).
+    pub top_abnormal_servers: Vec<TopServer>,
+}
+
+/// Servers listed in `top_abnormal_servers`.
+pub const TOP_SERVERS: usize = 10;
+
+/// Disconnects of one server, capture or hour.
+#[derive(Debug, Default, Serialize)]
+pub struct Tally {
+    /// Connections with a verdict.
+    pub disconnects: u64,
+    /// Of which abnormal.
+    pub abnormal: u64,
+    /// Per close code (`null` for a connection that ended inside TLS).
+    pub by_code: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, code: &str, abnormal: bool) {
+        self.disconnects += 1;
+        self.abnormal += u64::from(abnormal);
+        *self.by_code.entry(code.to_string()).or_insert(0) += 1;
+    }
+}
+
+/// A server with abnormal disconnects.
+#[derive(Debug, Serialize)]
+pub struct TopServer {
+    /// `ip:port`.
+    pub server: String,
+    /// Abnormal disconnects.
+    pub abnormal: u64,
+    /// Of all its disconnects.
+    pub disconnects: u64,
+    /// Its abnormal codes, most frequent first.
+    pub codes: Vec<String>,
+    /// First and last abnormal disconnect (RFC 3339).
+    pub first: String,
+    /// Last.
+    pub last: String,
 }
 
 impl Report {
@@ -277,6 +328,7 @@ impl Report {
             summary: Summary::default(),
             filter: filter::Filter::default(),
             next_id: 1,
+            abnormal_span: BTreeMap::new(),
         }
     }
 
@@ -361,12 +413,75 @@ impl Report {
             *self.summary.by_ended_by.entry(conn.ended_by).or_insert(0) += 1;
             if let Some(d) = &conn.disconnect {
                 let key = d.code.map_or("null".to_string(), |c| c.to_string());
-                *self.summary.by_code.entry(key).or_insert(0) += 1;
-                if d.abnormal() {
+                let abnormal = d.abnormal();
+                *self.summary.by_code.entry(key.clone()).or_insert(0) += 1;
+                if abnormal {
                     self.summary.abnormal += 1;
+                }
+                let s = &mut self.summary;
+                s.by_server
+                    .entry(conn.server.clone())
+                    .or_default()
+                    .add(&key, abnormal);
+                s.by_capture
+                    .entry(conn.capture.clone())
+                    .or_default()
+                    .add(&key, abnormal);
+                // "2026-11-23T10" from "2026-11-23T10:20:53.157597000Z".
+                let hour = conn
+                    .last_seen
+                    .get(..13)
+                    .unwrap_or(&conn.last_seen)
+                    .to_string();
+                s.by_hour.entry(hour).or_default().add(&key, abnormal);
+                if abnormal {
+                    let span = self
+                        .abnormal_span
+                        .entry(conn.server.clone())
+                        .or_insert_with(|| (conn.last_seen.clone(), conn.last_seen.clone()));
+                    if conn.last_seen < span.0 {
+                        span.0 = conn.last_seen.clone();
+                    }
+                    if conn.last_seen > span.1 {
+                        span.1 = conn.last_seen.clone();
+                    }
                 }
             }
         }
+        self.rank_servers();
+    }
+
+    /// Recompute `top_abnormal_servers` from `by_server`.
+    fn rank_servers(&mut self) {
+        let mut top: Vec<TopServer> = self
+            .summary
+            .by_server
+            .iter()
+            .filter(|(_, t)| t.abnormal > 0)
+            .map(|(server, t)| {
+                let mut codes: Vec<(&String, &u64)> = t
+                    .by_code
+                    .iter()
+                    .filter(|(c, _)| !matches!(c.as_str(), "1000" | "1001"))
+                    .collect();
+                codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let (first, last) = self.abnormal_span.get(server).cloned().unwrap_or_default();
+                TopServer {
+                    server: server.clone(),
+                    abnormal: t.abnormal,
+                    disconnects: t.disconnects,
+                    codes: codes
+                        .into_iter()
+                        .map(|(c, n)| format!("{c} x{n}"))
+                        .collect(),
+                    first,
+                    last,
+                }
+            })
+            .collect();
+        top.sort_by(|a, b| b.abnormal.cmp(&a.abnormal).then(a.server.cmp(&b.server)));
+        top.truncate(TOP_SERVERS);
+        self.summary.top_abnormal_servers = top;
     }
 
     /// Add the capture and its connections; `fill` completes each

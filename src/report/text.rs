@@ -199,6 +199,30 @@ pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             r.summary.abnormal
         )?;
     }
+    if !r.summary.top_abnormal_servers.is_empty() {
+        writeln!(out, "top abnormal servers:")?;
+        for t in &r.summary.top_abnormal_servers {
+            writeln!(
+                out,
+                "  {:<28} {} of {} abnormal: {} ({} .. {})",
+                t.server,
+                t.abnormal,
+                t.disconnects,
+                t.codes.join(", "),
+                t.first,
+                t.last
+            )?;
+        }
+    }
+    if r.summary.by_hour.len() > 1 {
+        let hours: Vec<String> = r
+            .summary
+            .by_hour
+            .iter()
+            .map(|(h, t)| format!("{h}h {} ({} abnormal)", t.disconnects, t.abnormal))
+            .collect();
+        writeln!(out, "disconnects by hour (UTC): {}", hours.join(", "))?;
+    }
     let ends: Vec<String> = r
         .summary
         .by_ended_by

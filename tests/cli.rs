@@ -446,3 +446,32 @@ fn batch_summary_by_server_capture_and_hour() {
         .sum();
     assert_eq!(hours, sum["connections"].as_u64().unwrap());
 }
+
+/// --shard K/N over the same inputs: the shards are disjoint and together
+/// read every capture once.
+#[test]
+fn shards_partition_the_inputs() {
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    let (_, all, _) = json(&[&samples]);
+    let paths = |r: &serde_json::Value| -> Vec<String> {
+        r["captures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let (code, r, _) = json(&["--shard", &format!("{k}/3"), &samples]);
+        assert_eq!(code, 0);
+        let p = paths(&r);
+        assert!(!p.is_empty(), "shard {k} is empty");
+        seen.extend(p);
+    }
+    let mut want = paths(&all);
+    seen.sort();
+    want.sort();
+    assert_eq!(seen, want);
+    assert_eq!(wsf(&["--shard", "0/3", &samples]).0, 2);
+}

@@ -85,6 +85,32 @@ pub struct Args {
     /// and monitoring).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub fail_on: Option<Only>,
+    /// Read only share K of N of the inputs (1-based), chosen by a hash of
+    /// each file's path: N hosts running 1/N .. N/N together read each
+    /// input exactly once.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("'{s}' is not K/N with 1 <= K <= N (e.g. 3/8)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n) = (
+        k.parse::<u64>().map_err(|_| bad())?,
+        n.parse::<u64>().map_err(|_| bad())?,
+    );
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// Which shard (0-based) a path belongs to among `n`: the first 8 bytes of
+/// the SHA-256 of the path as given, so every host computes the same.
+fn shard_of(path: &Path, n: u64) -> u64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) % n
 }
 
 /// `--only` and `--fail-on` values.
@@ -167,6 +193,8 @@ pub struct Config {
     pub filter: Filter,
     /// Exit 3 when abnormal disconnects are reported.
     pub fail_on_abnormal: bool,
+    /// Only share K of N of the inputs (1-based K).
+    pub shard: Option<(u64, u64)>,
 }
 
 impl TryFrom<Args> for Config {
@@ -195,6 +223,7 @@ impl TryFrom<Args> for Config {
                 until: a.until,
             },
             fail_on_abnormal: a.fail_on == Some(Only::Abnormal),
+            shard: a.shard,
         })
     }
 }
@@ -213,7 +242,13 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
     let mut report = Report::new();
     report.filter = cfg.filter.clone();
     let mut all_read = true;
-    let expanded = inputs::expand(&cfg.paths);
+    let mut expanded = inputs::expand(&cfg.paths);
+    if let Some((k, n)) = cfg.shard {
+        expanded.items.retain(|item| {
+            let (Item::File(p) | Item::Tar(p) | Item::Unreadable(p, _)) = item;
+            shard_of(p, n) == k - 1
+        });
+    }
     report.summary.skipped_files += expanded.skipped;
     let mut add =
         |report: &mut Report, shown: &str, r: Result<CaptureResult<Facts>, CaptureError>| match r {

@@ -604,6 +604,7 @@ fn asked_name(f: &Facts) -> Option<&str> {
 /// [`RETRY_NS`] of it (happy eyeballs). Both verdicts get a line naming the
 /// other; `verdicts` pairs each record with its report id and verdict.
 pub fn link_attempts(recs: &[ConnRecord<Facts>], verdicts: &mut [(&str, &mut Option<Disconnect>)]) {
+    use std::collections::HashMap;
     let failed: Vec<bool> = verdicts
         .iter()
         .map(|(_, d)| {
@@ -614,39 +615,62 @@ pub fn link_attempts(recs: &[ConnRecord<Facts>], verdicts: &mut [(&str, &mut Opt
     if !failed.iter().any(|f| *f) {
         return;
     }
+    // Connections with a verdict, in start order, indexed two ways: by
+    // client address and server (retries), and by server port and address
+    // family (happy eyeballs), so each failed one looks only at its own.
     let mut order: Vec<usize> = (0..recs.len())
         .filter(|&i| verdicts[i].1.is_some())
         .collect();
     order.sort_by_key(|&i| (recs[i].first_seen, i));
+    let mut by_pair: HashMap<(std::net::IpAddr, crate::decode::Endpoint), Vec<usize>> =
+        HashMap::new();
+    let mut by_port: HashMap<(u16, bool), Vec<usize>> = HashMap::new();
+    for &i in &order {
+        let m = &recs[i].meta;
+        by_pair.entry((m.client.ip, m.server)).or_default().push(i);
+        by_port
+            .entry((m.server.port, m.client.ip.is_ipv4()))
+            .or_default()
+            .push(i);
+    }
     // (earlier, later, gap in ns, same family)
     let mut links: Vec<(usize, usize, i64, bool)> = Vec::new();
-    for (k, &a) in order.iter().enumerate() {
+    for &a in &order {
         if !failed[a] {
             continue;
         }
         let (ra, ma) = (&recs[a], &recs[a].meta);
-        let name_a = asked_name(&ra.analysis);
-        for &b in &order[k + 1..] {
-            let rb = &recs[b];
-            let mb = &rb.meta;
-            let since_start = rb.first_seen.since(ra.first_seen);
-            if since_start > RETRY_NS.saturating_add(ra.last_seen.since(ra.first_seen)) {
-                break;
-            }
-            let same = ma.client.ip == mb.client.ip && ma.server == mb.server;
-            let after_end = rb.first_seen.since(ra.last_seen);
-            if same && (0..=RETRY_NS).contains(&after_end) {
+        // The same client to the same server, next in start order.
+        let same = &by_pair[&(ma.client.ip, ma.server)];
+        let pos = same.partition_point(|&i| (recs[i].first_seen, i) <= (ra.first_seen, a));
+        if let Some(&b) = same.get(pos) {
+            let after_end = recs[b].first_seen.since(ra.last_seen);
+            if (0..=RETRY_NS).contains(&after_end) {
                 links.push((a, b, after_end, true));
+                continue;
+            }
+        }
+        // The other family, same port, starting soon after.
+        let Some(other) = by_port.get(&(ma.server.port, !ma.client.ip.is_ipv4())) else {
+            continue;
+        };
+        let name_a = asked_name(&ra.analysis);
+        let from = other.partition_point(|&i| recs[i].first_seen < ra.first_seen);
+        // A busy port has many starts in a second: look at the first few.
+        for &b in other[from..].iter().take(64) {
+            let rb = &recs[b];
+            let since_start = rb.first_seen.since(ra.first_seen);
+            if since_start > RETRY_NS {
                 break;
             }
-            let other_family = ma.client.ip.is_ipv4() != mb.client.ip.is_ipv4();
+            let after_end = rb.first_seen.since(ra.last_seen);
             // A refused or unanswered SYN names no host: then only a
             // start within one happy-eyeballs delay ties the two.
-            let same_name = match name_a {
-                Some(n) => Some(n) == asked_name(&rb.analysis) && since_start <= RETRY_NS,
+            let tied = match name_a {
+                Some(n) => Some(n) == asked_name(&rb.analysis),
                 None => since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS,
             };
-            if other_family && ma.server.port == mb.server.port && same_name {
+            if tied {
                 links.push((a, b, since_start, false));
                 break;
             }

@@ -50,6 +50,33 @@ pub struct Disconnect {
 }
 
 impl Disconnect {
+    /// A verdict whose code was inferred, not read from a Close frame, with
+    /// no reason, HTTP status or cause; `None` for a code means the session
+    /// ended inside encryption.
+    fn inferred(
+        code: Option<u16>,
+        category: &'static str,
+        initiator: &'static str,
+        summary: String,
+        evidence: Vec<String>,
+        fix: String,
+    ) -> Disconnect {
+        Disconnect {
+            code,
+            name: code.map_or("Encrypted".to_string(), |c| lookup(c).name.to_string()),
+            category,
+            initiator,
+            observed: false,
+            reason: None,
+            http_status: None,
+            cause: None,
+            confidence: None,
+            summary,
+            evidence,
+            fix,
+        }
+    }
+
     /// Anything but a clean 1000 or 1001 close.
     pub fn abnormal(&self) -> bool {
         !(self.category == "close_frame" && matches!(self.code, Some(1000 | 1001)))
@@ -553,20 +580,14 @@ pub fn refused(
             )
         }
     };
-    Some(Disconnect {
-        code: Some(1006),
-        name: lookup(1006).name.to_string(),
-        category: "tcp_refused",
+    Some(Disconnect::inferred(
+        Some(1006),
+        "tcp_refused",
         initiator,
-        observed: false,
-        reason: None,
-        http_status: None,
-        cause: None,
-        confidence: None,
         summary,
-        evidence: ev,
+        ev,
         fix,
-    })
+    ))
 }
 
 /// Retries this soon after a failed attempt are linked to it (DESIGN.md:

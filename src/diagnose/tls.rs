@@ -10,7 +10,6 @@ use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
 use crate::analyzers::tls::{is_grease, Alert, ClientHello, TlsFacts};
 use crate::capture::Timestamp;
 use crate::flow::{ConnRecord, Dir, EndedBy};
-use crate::knowledge::lookup;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
 
 use super::{end_lines, secs, Ctx, Disconnect};
@@ -334,34 +333,26 @@ pub(super) fn verdict(
                 ev.push(line);
             }
             Disconnect {
-                code: Some(1015),
-                name: lookup(1015).name.to_string(),
-                category: "tls_handshake",
-                initiator: c.initiator,
-                observed: false,
-                reason: None,
-                http_status: None,
                 cause: Some(c.cause),
                 confidence: Some(c.confidence),
-                summary: c.summary,
-                evidence: ev,
-                fix: c.fix,
+                ..Disconnect::inferred(
+                    Some(1015),
+                    "tls_handshake",
+                    c.initiator,
+                    c.summary,
+                    ev,
+                    c.fix,
+                )
             }
         }
-        None if rec.ended_by == EndedBy::CaptureEnd => Disconnect {
-            code: Some(1006),
-            name: lookup(1006).name.to_string(),
-            category: "capture_end",
-            initiator: "none",
-            observed: false,
-            reason: None,
-            http_status: None,
-            cause: None,
-            confidence: None,
-            summary: "The TLS session was still open when the capture ended.".to_string(),
-            evidence: ev,
-            fix: "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
-        },
+        None if rec.ended_by == EndedBy::CaptureEnd => Disconnect::inferred(
+            Some(1006),
+            "capture_end",
+            "none",
+            "The TLS session was still open when the capture ended.".to_string(),
+            ev,
+            "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
+        ),
         None => encrypted(f, t, ev),
     }
 }
@@ -770,20 +761,14 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         "{} encrypted application data records went by ({} bytes client to server, {} bytes server to client)",
         data, t.encrypted[0].bytes, t.encrypted[1].bytes
     ));
-    Disconnect {
-        code: None,
-        name: "Encrypted".to_string(),
-        category: "encrypted",
+    Disconnect::inferred(
+        None,
+        "encrypted",
         initiator,
-        observed: false,
-        reason: None,
-        http_status: None,
-        cause: None,
-        confidence: None,
-        summary: format!(
+        format!(
             "The TLS handshake completed and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."
         ),
-        evidence: ev,
-        fix: "Give the TLS key log of the client or server (--keylog FILE, or SSLKEYLOGFILE when the capture was made) to read the WebSocket frames inside and get the close code.".to_string(),
-    }
+        ev,
+        "Give the TLS key log of the client or server (--keylog FILE, or SSLKEYLOGFILE when the capture was made) to read the WebSocket frames inside and get the close code.".to_string(),
+    )
 }

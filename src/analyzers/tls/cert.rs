@@ -453,24 +453,7 @@ fn judge_timeless(chain: &[Vec<u8>], sni: Option<&str>, store: &TrustStore) -> J
 fn trust_problem(e: &webpki::Error, certs: &[CertInfo]) -> Option<Problem> {
     use webpki::Error as E;
     Some(match e {
-        E::UnknownIssuer => {
-            let leaf = certs.first()?;
-            if leaf.self_signed && certs.len() == 1 {
-                Problem::SelfSigned
-            } else {
-                let top = top_of_chain(leaf, certs);
-                if top.self_signed {
-                    Problem::UntrustedRoot {
-                        root: top.subject.clone(),
-                    }
-                } else {
-                    Problem::UnknownIssuer {
-                        issuer: top.issuer.clone(),
-                        leaf_only: certs.len() == 1,
-                    }
-                }
-            }
-        }
+        E::UnknownIssuer => issuer_problem(certs)?,
         E::RequiredEkuNotFoundContext(_) => Problem::NotForServers,
         // Time was chosen inside every validity window; these come from
         // windows that do not overlap.
@@ -488,12 +471,20 @@ fn trust_problem(e: &webpki::Error, certs: &[CertInfo]) -> Option<Problem> {
 /// itself, for a root that was sent), the problem that makes; `None` when
 /// a root with that name exists.
 fn untrusted_by_name(certs: &[CertInfo], anchors: &[TrustAnchor<'_>]) -> Option<Problem> {
-    let leaf = certs.first()?;
-    let top = top_of_chain(leaf, certs);
+    let top = top_of_chain(certs.first()?, certs);
     let named = |name: &[u8]| anchors.iter().any(|a| a.subject.as_ref() == name);
     if named(&top.issuer_der) || named(&top.subject_der) {
         return None;
     }
+    issuer_problem(certs)
+}
+
+/// What is wrong when no trusted root issued the chain: a self-signed
+/// leaf, a root that was sent but is not trusted, or an issuer that was
+/// not sent.
+fn issuer_problem(certs: &[CertInfo]) -> Option<Problem> {
+    let leaf = certs.first()?;
+    let top = top_of_chain(leaf, certs);
     Some(if leaf.self_signed && certs.len() == 1 {
         Problem::SelfSigned
     } else if top.self_signed {

@@ -475,3 +475,67 @@ fn shards_partition_the_inputs() {
     assert_eq!(seen, want);
     assert_eq!(wsf(&["--shard", "0/3", &samples]).0, 2);
 }
+
+/// Sharded NDJSON outputs merged: the same summary as one run over
+/// everything, ids renumbered 1..n, and links between connections still
+/// pointing at the right one.
+#[test]
+fn merge_of_shards_equals_one_run() {
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = Vec::new();
+    for k in 1..=3 {
+        let p = dir.path().join(format!("part-{k}.ndjson"));
+        let shard = format!("{k}/3");
+        let args = [
+            "--shard",
+            &shard,
+            "--format",
+            "ndjson",
+            "-o",
+            p.to_str().unwrap(),
+            &samples,
+        ];
+        assert_eq!(wsf(&args).0, 0);
+        parts.push(p.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["merge"];
+    args.extend(parts.iter().map(String::as_str));
+    let (code, out, err) = wsf(&args);
+    assert_eq!(code, 0, "{err}");
+    let merged: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (_, whole, _) = json(&[&samples]);
+    for k in [
+        "connections",
+        "by_code",
+        "abnormal",
+        "by_ended_by",
+        "by_server",
+        "by_capture",
+        "by_hour",
+        "top_abnormal_servers",
+    ] {
+        assert_eq!(merged["summary"][k], whole["summary"][k], "{k}");
+    }
+    let conns = merged["connections"].as_array().unwrap();
+    for (i, c) in conns.iter().enumerate() {
+        assert_eq!(c["id"], (i + 1).to_string());
+    }
+    // Every "connection N:" evidence line names a connection of the same
+    // capture.
+    let mut links = 0;
+    for c in conns {
+        for line in c["disconnect"]["evidence"].as_array().into_iter().flatten() {
+            let Some(rest) = line.as_str().unwrap().strip_prefix("connection ") else {
+                continue;
+            };
+            let id: usize = rest.split(':').next().unwrap().parse().unwrap();
+            assert_eq!(conns[id - 1]["capture"], c["capture"], "{line}");
+            links += 1;
+        }
+    }
+    assert!(links >= 10, "only {links} links");
+    let bad = dir.path().join("bad.ndjson");
+    std::fs::write(&bad, "{\"not\": \"a connection\"}\n").unwrap();
+    assert_eq!(wsf(&["merge", bad.to_str().unwrap()]).0, 1);
+}

@@ -18,7 +18,7 @@ use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
 use crate::report::filter::{self, Filter};
-use crate::report::{knowledge_text, Report};
+use crate::report::{knowledge_text, merge, Report};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -40,7 +40,7 @@ pub enum OutputFormat {
     long_about = None,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "A capture file named like a subcommand (codes, alerts, explain) can be given as ./codes."
+    after_help = "A capture file named like a subcommand (codes, alerts, explain, merge) can be given as ./codes."
 )]
 pub struct Args {
     /// Something other than analyzing captures.
@@ -136,6 +136,19 @@ pub enum Command {
     Codes,
     /// List every TLS alert: code, name, who usually sends it.
     Alerts,
+    /// Combine the NDJSON outputs of several runs (e.g. --shard K/N on
+    /// several hosts) into one report with one summary.
+    Merge {
+        /// NDJSON files written with --format ndjson.
+        #[arg(required = true, value_name = "FILE.ndjson")]
+        files: Vec<PathBuf>,
+        /// json (one document with the summary) or ndjson.
+        #[arg(long, value_enum, default_value_t = MergeFormat::Json)]
+        format: MergeFormat,
+        /// Write here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Explain a close code or a TLS alert: what it means, when you see
     /// it, how to fix it.
     Explain {
@@ -144,6 +157,15 @@ pub enum Command {
         #[arg(value_parser = parse_topic)]
         code: Topic,
     },
+}
+
+/// Output formats of `merge`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MergeFormat {
+    /// One JSON document.
+    Json,
+    /// One connection per line.
+    Ndjson,
 }
 
 /// What `explain` explains.
@@ -356,6 +378,28 @@ pub fn run() -> i32 {
     match args.command {
         Some(Command::Codes) => return print_stdout(|out| knowledge_text::codes(out)),
         Some(Command::Alerts) => return print_stdout(|out| knowledge_text::alerts(out)),
+        Some(Command::Merge {
+            files,
+            format,
+            output,
+        }) => {
+            let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+            let ndjson = format == MergeFormat::Ndjson;
+            let done = match &output {
+                Some(p) => File::create(p)
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))
+                    .and_then(|f| merge::merge(&paths, &mut BufWriter::new(f), ndjson)),
+                None => merge::merge(&paths, &mut BufWriter::new(io::stdout().lock()), ndjson),
+            };
+            return match done {
+                Ok(()) => 0,
+                Err(e) if e.contains("Broken pipe") => 0,
+                Err(e) => {
+                    eprintln!("wsforensics merge: {e}");
+                    1
+                }
+            };
+        }
         Some(Command::Explain {
             code: Topic::Close(code),
         }) => return print_stdout(|out| knowledge_text::explain(code, out)),

@@ -3,6 +3,7 @@
 
 pub mod filter;
 pub mod knowledge_text;
+pub mod merge;
 mod text;
 pub mod tls;
 
@@ -275,6 +276,21 @@ pub struct Summary {
     pub top_abnormal_servers: Vec<TopServer>,
 }
 
+/// What the summary needs of one connection.
+#[derive(Debug)]
+pub struct Counted {
+    /// `ip:port`.
+    pub server: String,
+    /// Its capture.
+    pub capture: String,
+    /// RFC 3339 time of its last frame.
+    pub last_seen: String,
+    /// fin, rst or capture_end.
+    pub ended_by: &'static str,
+    /// The verdict's code and whether it is abnormal, if it has one.
+    pub verdict: Option<(Option<u16>, bool)>,
+}
+
 /// Servers listed in `top_abnormal_servers`.
 pub const TOP_SERVERS: usize = 10;
 
@@ -408,51 +424,59 @@ impl Report {
             self.summary.filtered_out += (before - tail.len()) as u64;
             self.connections.append(&mut tail);
         }
-        for conn in &self.connections[start..] {
-            self.summary.connections += 1;
-            *self.summary.by_ended_by.entry(conn.ended_by).or_insert(0) += 1;
-            if let Some(d) = &conn.disconnect {
-                let key = d.code.map_or("null".to_string(), |c| c.to_string());
-                let abnormal = d.abnormal();
-                *self.summary.by_code.entry(key.clone()).or_insert(0) += 1;
-                if abnormal {
-                    self.summary.abnormal += 1;
-                }
-                let s = &mut self.summary;
-                s.by_server
-                    .entry(conn.server.clone())
-                    .or_default()
-                    .add(&key, abnormal);
-                s.by_capture
-                    .entry(conn.capture.clone())
-                    .or_default()
-                    .add(&key, abnormal);
-                // "2026-11-23T10" from "2026-11-23T10:20:53.157597000Z".
-                let hour = conn
-                    .last_seen
-                    .get(..13)
-                    .unwrap_or(&conn.last_seen)
-                    .to_string();
-                s.by_hour.entry(hour).or_default().add(&key, abnormal);
-                if abnormal {
-                    let span = self
-                        .abnormal_span
-                        .entry(conn.server.clone())
-                        .or_insert_with(|| (conn.last_seen.clone(), conn.last_seen.clone()));
-                    if conn.last_seen < span.0 {
-                        span.0 = conn.last_seen.clone();
-                    }
-                    if conn.last_seen > span.1 {
-                        span.1 = conn.last_seen.clone();
-                    }
-                }
-            }
+        for k in start..self.connections.len() {
+            let conn = &self.connections[k];
+            let counted = Counted {
+                server: conn.server.clone(),
+                capture: conn.capture.clone(),
+                last_seen: conn.last_seen.clone(),
+                ended_by: conn.ended_by,
+                verdict: conn.disconnect.as_ref().map(|d| (d.code, d.abnormal())),
+            };
+            self.count(counted);
         }
         self.rank_servers();
     }
 
+    /// Count one connection in the summary (call [`Report::rank_servers`]
+    /// after a batch).
+    pub fn count(&mut self, c: Counted) {
+        self.summary.connections += 1;
+        *self.summary.by_ended_by.entry(c.ended_by).or_insert(0) += 1;
+        let Some((code, abnormal)) = c.verdict else {
+            return;
+        };
+        let key = code.map_or("null".to_string(), |c| c.to_string());
+        let s = &mut self.summary;
+        *s.by_code.entry(key.clone()).or_insert(0) += 1;
+        s.abnormal += u64::from(abnormal);
+        s.by_server
+            .entry(c.server.clone())
+            .or_default()
+            .add(&key, abnormal);
+        s.by_capture
+            .entry(c.capture)
+            .or_default()
+            .add(&key, abnormal);
+        // "2026-11-23T10" from "2026-11-23T10:20:53.157597000Z".
+        let hour = c.last_seen.get(..13).unwrap_or(&c.last_seen).to_string();
+        s.by_hour.entry(hour).or_default().add(&key, abnormal);
+        if abnormal {
+            let span = self
+                .abnormal_span
+                .entry(c.server)
+                .or_insert_with(|| (c.last_seen.clone(), c.last_seen.clone()));
+            if c.last_seen < span.0 {
+                span.0 = c.last_seen.clone();
+            }
+            if c.last_seen > span.1 {
+                span.1 = c.last_seen;
+            }
+        }
+    }
+
     /// Recompute `top_abnormal_servers` from `by_server`.
-    fn rank_servers(&mut self) {
+    pub fn rank_servers(&mut self) {
         let mut top: Vec<TopServer> = self
             .summary
             .by_server

@@ -1,0 +1,118 @@
+//! `wsforensics merge`: the NDJSON outputs of several runs (`--shard K/N`
+//! on several hosts) combined into one report, with the summary counted
+//! again over every connection. Connection ids are renumbered in input
+//! order, and the evidence lines that name another connection of the same
+//! input ("connection 12: ...") follow.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::{Counted, Report};
+
+/// The ways merging fails: a file that cannot be read, or a line that is
+/// not a connection object.
+pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), String> {
+    let mut report = Report::new();
+    let mut all = Vec::new();
+    for path in inputs {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut conns = Vec::new();
+        for (n, line) in io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&line)
+                .map_err(|e| format!("{}: line {}: not JSON ({e})", path.display(), n + 1))?;
+            if !v.is_object() || v.get("id").is_none() || v.get("server").is_none() {
+                return Err(format!(
+                    "{}: line {}: not a connection of a wsforensics --format ndjson output",
+                    path.display(),
+                    n + 1
+                ));
+            }
+            conns.push(v);
+        }
+        // New ids, and the references between this input's connections.
+        let first = all.len() as u64 + 1;
+        let ids: HashMap<String, String> = conns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                Some((
+                    c["id"].as_str()?.to_string(),
+                    (first + i as u64).to_string(),
+                ))
+            })
+            .collect();
+        for mut c in conns {
+            if let Some(new) = c["id"].as_str().and_then(|id| ids.get(id)).cloned() {
+                c["id"] = Value::String(new);
+            }
+            if let Some(ev) = c
+                .get_mut("disconnect")
+                .and_then(|d| d.get_mut("evidence"))
+                .and_then(Value::as_array_mut)
+            {
+                for line in ev.iter_mut() {
+                    let Some(text) = line.as_str() else { continue };
+                    let Some(rest) = text.strip_prefix("connection ") else {
+                        continue;
+                    };
+                    let Some((old, tail)) = rest.split_once(':') else {
+                        continue;
+                    };
+                    if let Some(new) = ids.get(old) {
+                        *line = Value::String(format!("connection {new}:{tail}"));
+                    }
+                }
+            }
+            report.count(counted(&c));
+            all.push(c);
+        }
+    }
+    report.rank_servers();
+    let w = |e: io::Error| e.to_string();
+    if ndjson {
+        for c in &all {
+            serde_json::to_writer(&mut *out, c).map_err(|e| e.to_string())?;
+            out.write_all(b"\n").map_err(w)?;
+        }
+    } else {
+        let doc = json!({
+            "schema_version": report.schema_version,
+            "tool": report.tool,
+            "captures": [],
+            "connections": all,
+            "summary": report.summary,
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(w)?;
+    }
+    out.flush().map_err(w)
+}
+
+/// What the summary needs, read from a connection object.
+fn counted(c: &Value) -> Counted {
+    let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    let d = &c["disconnect"];
+    let verdict = d.is_object().then(|| {
+        let code = d["code"].as_u64().and_then(|c| u16::try_from(c).ok());
+        let clean = d["category"] == "close_frame" && matches!(code, Some(1000 | 1001));
+        (code, !clean)
+    });
+    Counted {
+        server: s("server"),
+        capture: s("capture"),
+        last_seen: s("last_seen"),
+        ended_by: match c["ended_by"].as_str() {
+            Some("fin") => "fin",
+            Some("rst") => "rst",
+            _ => "capture_end",
+        },
+        verdict,
+    }
+}

@@ -539,3 +539,23 @@ fn merge_of_shards_equals_one_run() {
     std::fs::write(&bad, "{\"not\": \"a connection\"}\n").unwrap();
     assert_eq!(wsf(&["merge", bad.to_str().unwrap()]).0, 1);
 }
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, _) = wsf(&["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("wsforensics") && out.contains("only"),
+            "{shell}"
+        );
+    }
+    let (code, out, _) = wsf(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(".TH wsforensics 1") && out.contains("ca\\-file"),
+        "{}",
+        &out[..200]
+    );
+    assert_eq!(wsf(&["completions", "tcsh"]).0, 2);
+}

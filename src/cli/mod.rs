@@ -40,7 +40,7 @@ pub enum OutputFormat {
     long_about = None,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "A capture file named like a subcommand (codes, alerts, explain, merge) can be given as ./codes."
+    after_help = "Examples:\n  wsforensics capture.pcap\n  wsforensics --only abnormal --format json -o report.json /archive/\n  wsforensics --ca-file internal-ca.pem --server ws.example.com:443 dump.pcapng.zst\n  wsforensics explain 1006\n\nA capture file named like a subcommand (codes, alerts, explain, merge, completions, man) can be given as ./codes."
 )]
 pub struct Args {
     /// Something other than analyzing captures.
@@ -136,6 +136,15 @@ pub enum Command {
     Codes,
     /// List every TLS alert: code, name, who usually sends it.
     Alerts,
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell), e.g. `wsforensics completions bash >
+    /// /etc/bash_completion.d/wsforensics`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `wsforensics man | man -l -`.
+    Man,
     /// Combine the NDJSON outputs of several runs (e.g. --shard K/N on
     /// several hosts) into one report with one summary.
     Merge {
@@ -378,6 +387,19 @@ pub fn run() -> i32 {
     match args.command {
         Some(Command::Codes) => return print_stdout(|out| knowledge_text::codes(out)),
         Some(Command::Alerts) => return print_stdout(|out| knowledge_text::alerts(out)),
+        Some(Command::Completions { shell }) => {
+            return print_stdout(|out| {
+                let mut cmd = <Args as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "wsforensics", out);
+                Ok(())
+            })
+        }
+        Some(Command::Man) => {
+            return print_stdout(|out| {
+                let cmd = <Args as clap::CommandFactory>::command();
+                clap_mangen::Man::new(cmd).render(out)
+            })
+        }
         Some(Command::Merge {
             files,
             format,

@@ -20,6 +20,14 @@ impl Timestamp {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// Whole seconds since the epoch as RFC 3339 UTC without a fraction
+    /// (`2025-01-01T00:00:00Z`), as certificate dates are given.
+    pub fn date_of_secs(secs: i64) -> String {
+        Timestamp::from_parts(secs, 0)
+            .to_string()
+            .replace(".000000000Z", "Z")
+    }
+
     /// Seconds since the epoch as a float, for display arithmetic.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9

@@ -22,12 +22,6 @@ const QUICK_REJECT_NS: i64 = 1_000_000_000;
 /// Cut lists in evidence lines at this many entries.
 const SHOW: usize = 6;
 
-fn date(secs: i64) -> String {
-    Timestamp::from_parts(secs, 0)
-        .to_string()
-        .replace(".000000000Z", "Z")
-}
-
 fn days(from: i64, to: i64) -> String {
     let d = (to - from).abs() / 86_400;
     match d {
@@ -135,13 +129,13 @@ pub fn problem_text(p: &Problem, j: &Judgement, at: i64) -> String {
             "{}certificate {} expired on {} ({} before the capture)",
             if *index == 0 { "the server's " } else { "the chain's " },
             subject(*index),
-            date(*not_after),
+            Timestamp::date_of_secs(*not_after),
             days(*not_after, at)
         ),
         Problem::NotYetValid { index, not_before } => format!(
             "certificate {} is not valid until {} ({} after the capture): a clock is wrong, or it was deployed too early",
             subject(*index),
-            date(*not_before),
+            Timestamp::date_of_secs(*not_before),
             days(at, *not_before)
         ),
         Problem::SelfSigned => format!("the certificate {} is self-signed", subject(0)),

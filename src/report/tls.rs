@@ -169,12 +169,6 @@ pub struct AlertReport {
     pub encrypted: bool,
 }
 
-fn date(secs: i64) -> String {
-    Timestamp::from_parts(secs, 0)
-        .to_string()
-        .replace(".000000000Z", "Z")
-}
-
 fn alert(a: &Alert) -> AlertReport {
     AlertReport {
         sender: a.dir.sender(),
@@ -242,8 +236,8 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
                         subject: c.subject.clone(),
                         issuer: c.issuer.clone(),
                         serial: c.serial.clone(),
-                        not_before: date(c.not_before),
-                        not_after: date(c.not_after),
+                        not_before: Timestamp::date_of_secs(c.not_before),
+                        not_after: Timestamp::date_of_secs(c.not_after),
                         sans: c.sans.clone(),
                         key_type: c.key_type.clone(),
                         key_bits: c.key_bits,
@@ -266,7 +260,7 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
                 .iter()
                 .map(|p| crate::diagnose::problem_text(p, j, *at))
                 .collect(),
-            judged_at: date(*at),
+            judged_at: Timestamp::date_of_secs(*at),
         }),
         client_certificate_requested_frame: t.certificate_request.map(|a| a.frame),
         client_certificates_sent: t.client_certificate.map(|(_, n)| n),

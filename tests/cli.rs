@@ -559,3 +559,31 @@ fn completions_and_man_page() {
     );
     assert_eq!(wsf(&["completions", "tcsh"]).0, 2);
 }
+
+/// Colour on a terminal (a real pseudo-terminal from util-linux `script`),
+/// none when piped, none with NO_COLOR, and --color always/never win.
+#[test]
+fn colour_only_on_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_wsforensics");
+    let sample = format!("{}/samples/ws-1011.pcap", env!("CARGO_MANIFEST_DIR"));
+    let tty = |env: &[(&str, &str)], extra: &str| {
+        let out = Command::new("script")
+            .args(["-qec", &format!("{bin} {extra} {sample}"), "/dev/null"])
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
+            .output()
+            .expect("script (util-linux) runs the tool on a pseudo-terminal");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let esc = "\x1b[1;31m== 1011";
+    assert!(tty(&[], "").contains(esc), "no colour on a terminal");
+    assert!(
+        !tty(&[("NO_COLOR", "1")], "").contains('\x1b'),
+        "NO_COLOR ignored"
+    );
+    assert!(!tty(&[], "--color never").contains('\x1b'));
+    let (_, piped, _) = wsf(&[&sample]);
+    assert!(!piped.contains('\x1b'), "colour in a pipe");
+    let (_, forced, _) = wsf(&["--color", "always", &sample]);
+    assert!(forced.contains(esc));
+}

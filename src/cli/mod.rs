@@ -4,7 +4,7 @@
 //! still reported), 2 usage error.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -85,6 +85,10 @@ pub struct Args {
     /// and monitoring).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub fail_on: Option<Only>,
+    /// Colour in text output: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     /// Read only share K of N of the inputs (1-based), chosen by a hash of
     /// each file's path: N hosts running 1/N .. N/N together read each
     /// input exactly once.
@@ -111,6 +115,17 @@ fn shard_of(path: &Path, n: u64) -> u64 {
     use sha2::Digest;
     let d = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) % n
+}
+
+/// `--color` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// `--only` and `--fail-on` values.
@@ -226,6 +241,8 @@ pub struct Config {
     pub fail_on_abnormal: bool,
     /// Only share K of N of the inputs (1-based K).
     pub shard: Option<(u64, u64)>,
+    /// When to colour text output.
+    pub color: ColorWhen,
 }
 
 impl TryFrom<Args> for Config {
@@ -255,6 +272,7 @@ impl TryFrom<Args> for Config {
             },
             fail_on_abnormal: a.fail_on == Some(Only::Abnormal),
             shard: a.shard,
+            color: a.color,
         })
     }
 }
@@ -444,19 +462,30 @@ pub fn run() -> i32 {
         .num_threads(cfg.engine.jobs.max(1))
         .build_global();
     let (report, all_read) = build_report(&cfg, |msg| eprintln!("wsforensics: error: {msg}"));
+    // Colour only for a person at a terminal: https://no-color.org says any
+    // non-empty NO_COLOR turns it off.
+    let color = match cfg.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            cfg.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let format = match (cfg.format, color) {
+        (OutputFormat::Text, true) => Written::ColorText,
+        (f, _) => Written::Plain(f),
+    };
     let written = match &cfg.output {
         Some(p) => match File::create(p) {
-            Ok(f) => write_report(&report, cfg.format, &mut BufWriter::new(f)),
+            Ok(f) => write_report(&report, format, &mut BufWriter::new(f)),
             Err(e) => {
                 eprintln!("wsforensics: cannot write {}: {e}", p.display());
                 return 1;
             }
         },
-        None => write_report(
-            &report,
-            cfg.format,
-            &mut BufWriter::new(io::stdout().lock()),
-        ),
+        None => write_report(&report, format, &mut BufWriter::new(io::stdout().lock())),
     };
     match written {
         Ok(()) => {}
@@ -488,11 +517,19 @@ fn print_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> i32 {
     }
 }
 
-fn write_report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+/// How the report is written.
+#[derive(Clone, Copy)]
+enum Written {
+    Plain(OutputFormat),
+    ColorText,
+}
+
+fn write_report(report: &Report, format: Written, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        OutputFormat::Text => report.write_text(out)?,
-        OutputFormat::Json => report.write_json(out)?,
-        OutputFormat::Ndjson => report.write_ndjson(out)?,
+        Written::ColorText => report.write_text_in_color(out)?,
+        Written::Plain(OutputFormat::Text) => report.write_text(out)?,
+        Written::Plain(OutputFormat::Json) => report.write_json(out)?,
+        Written::Plain(OutputFormat::Ndjson) => report.write_ndjson(out)?,
     }
     out.flush()
 }

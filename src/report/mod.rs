@@ -608,7 +608,13 @@ impl Report {
 
     /// Write the report for a person.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        text::write(self, out)
+        text::write(self, out, false)
+    }
+
+    /// [`Report::write_text`] with ANSI colours (abnormal groups in red,
+    /// fixes in green, warnings in yellow), for a terminal.
+    pub fn write_text_in_color(&self, out: &mut dyn Write) -> io::Result<()> {
+        text::write(self, out, true)
     }
 }
 

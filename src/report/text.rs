@@ -19,9 +19,41 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
+/// ANSI styling for a terminal; all methods return the text unchanged
+/// when colour is off.
+#[derive(Clone, Copy)]
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn alarm(self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+    fn good(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    fn warn(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
 /// Abnormal disconnects first, grouped by code (most frequent first), each
 /// with who, evidence and fix; then the clean closes in one line each.
-fn disconnects(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+fn disconnects(r: &Report, out: &mut dyn Write, st: Style) -> io::Result<()> {
     let with: Vec<_> = r
         .connections
         .iter()
@@ -39,17 +71,17 @@ fn disconnects(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     // Stable: within a code, connections stay in report order.
     abnormal.sort_by_key(|(_, d)| (std::cmp::Reverse(count(d.code)), d.code));
     writeln!(out)?;
-    writeln!(out, "abnormal disconnects: {}", abnormal.len())?;
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!("abnormal disconnects: {}", abnormal.len()))
+    )?;
     let mut last_code = None;
     for (c, d) in &abnormal {
         if last_code != Some(d.code) {
             let code = d.code.map_or("-".to_string(), |c| c.to_string());
-            writeln!(
-                out,
-                "\n== {code} {} ({} connection(s))",
-                d.name,
-                count(d.code)
-            )?;
+            let head = format!("== {code} {} ({} connection(s))", d.name, count(d.code));
+            writeln!(out, "\n{}", st.alarm(&head))?;
             last_code = Some(d.code);
         }
         let mut status = d
@@ -62,21 +94,29 @@ fn disconnects(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 status.push_str(&format!(" ({conf})"));
             }
         }
+        let who = format!("#{} {} -> {}", c.id, c.client, c.server);
         writeln!(
             out,
-            "\n  #{} {} -> {} [{}; {}; closed by {}{status}]",
-            c.id, c.client, c.server, c.capture, d.category, d.initiator
+            "\n  {} [{}; {}; closed by {}{status}]",
+            st.bold(&who),
+            c.capture,
+            d.category,
+            d.initiator
         )?;
         writeln!(out, "  {}", d.summary)?;
         for e in &d.evidence {
-            writeln!(out, "    {e}")?;
+            writeln!(out, "    {}", st.dim(e))?;
         }
-        writeln!(out, "  fix: {}", d.fix)?;
+        writeln!(out, "  {} {}", st.good("fix:"), d.fix)?;
     }
     let clean: Vec<_> = with.iter().filter(|(_, d)| !d.abnormal()).collect();
     if !clean.is_empty() {
         writeln!(out)?;
-        writeln!(out, "clean closes: {}", clean.len())?;
+        writeln!(
+            out,
+            "{}",
+            st.good(&format!("clean closes: {}", clean.len()))
+        )?;
         for (c, d) in clean {
             let code = d.code.map_or("-".to_string(), |c| c.to_string());
             let reason = d
@@ -94,18 +134,20 @@ fn disconnects(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let st = Style { on: color };
     writeln!(
         out,
         "wsforensics {}: {} capture(s), {} connection(s)",
         r.tool.version, r.summary.captures, r.summary.connections
     )?;
-    disconnects(r, out)?;
+    disconnects(r, out, st)?;
     for c in &r.captures {
         writeln!(out)?;
         match (&c.format, &c.error) {
             (None, Some(e)) => {
-                writeln!(out, "capture {}: NOT READ: {e}", c.path)?;
+                let line = format!("capture {}: NOT READ: {e}", c.path);
+                writeln!(out, "{}", st.alarm(&line))?;
                 continue;
             }
             _ => {
@@ -123,10 +165,10 @@ pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             }
         }
         if let Some(e) = &c.error {
-            writeln!(out, "  error: {e}")?;
+            writeln!(out, "  {}", st.alarm(&format!("error: {e}")))?;
         }
         for w in &c.warnings {
-            writeln!(out, "  warning: {w}")?;
+            writeln!(out, "  {}", st.warn(&format!("warning: {w}")))?;
         }
         let conns: Vec<_> = r
             .connections
@@ -200,7 +242,7 @@ pub(super) fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if !r.summary.top_abnormal_servers.is_empty() {
-        writeln!(out, "top abnormal servers:")?;
+        writeln!(out, "{}", st.bold("top abnormal servers:"))?;
         for t in &r.summary.top_abnormal_servers {
             writeln!(
                 out,

@@ -587,3 +587,19 @@ fn colour_only_on_a_terminal() {
     let (_, forced, _) = wsf(&["--color", "always", &sample]);
     assert!(forced.contains(esc));
 }
+
+/// NDJSON is written capture by capture while a batch runs; the lines are
+/// the JSON report's connections, in the same order.
+#[test]
+fn streamed_ndjson_equals_the_json_report() {
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    let (_, doc, _) = json(&[&samples]);
+    let (code, out, _) = wsf(&["--format", "ndjson", &samples]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(&lines, doc["connections"].as_array().unwrap());
+    assert!(lines.len() > 50);
+}

@@ -287,7 +287,24 @@ const FILES_AT_ONCE: usize = 64;
 /// Analyze every input and build the report; the flag says whether every
 /// input was read entirely. Directories are walked and tar archives read
 /// member by member (see [`inputs`]).
-pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bool) {
+///
+/// With `stream`, each capture's connections are written to it as NDJSON
+/// as soon as the capture is done, and dropped; the report then holds only
+/// the summary. A failed write stops the streaming and is returned.
+pub fn build_report(
+    cfg: &Config,
+    mut on_error: impl FnMut(&str),
+    mut stream: Option<&mut dyn Write>,
+) -> (Report, bool, io::Result<()>) {
+    let mut streamed = Ok(());
+    // Set once the stream fails (a reader that went away): the batch stops.
+    let gone = std::cell::Cell::new(false);
+    let mut flush = |report: &mut Report| {
+        if let (Some(out), Ok(())) = (stream.as_mut(), &streamed) {
+            streamed = report.stream_ndjson(&mut **out);
+            gone.set(streamed.is_err());
+        }
+    };
     let mut report = Report::new();
     report.filter = cfg.filter.clone();
     let mut all_read = true;
@@ -322,7 +339,7 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
         _ => None,
     };
     let mut i = 0;
-    while i < expanded.items.len() {
+    while i < expanded.items.len() && !gone.get() {
         let run: Vec<PathBuf> = expanded.items[i..].iter().map_while(small_file).collect();
         if run.len() > 1 && cfg.engine.jobs > 1 {
             for chunk in run.chunks(FILES_AT_ONCE) {
@@ -332,6 +349,7 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
                     .collect();
                 for (path, r) in chunk.iter().zip(results) {
                     add(&mut report, &path.display().to_string(), r);
+                    flush(&mut report);
                 }
             }
             i += run.len();
@@ -339,6 +357,7 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
         }
         let item = &expanded.items[i];
         i += 1;
+        flush(&mut report);
         match item {
             Item::Unreadable(path, e) => {
                 let shown = path.display().to_string();
@@ -363,6 +382,9 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
                     }
                 };
                 for m in members {
+                    if gone.get() {
+                        break;
+                    }
                     match m {
                         Member::File { name, reader } => {
                             let shown = format!("{}:{name}", path.display());
@@ -376,6 +398,7 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
                                 Ok(r) => {
                                     let res = analyze_reader(at, r, &SessionFactory, cfg.engine);
                                     add(&mut report, &shown, Ok(res));
+                                    flush(&mut report);
                                 }
                             }
                         }
@@ -389,7 +412,8 @@ pub fn build_report(cfg: &Config, mut on_error: impl FnMut(&str)) -> (Report, bo
             }
         }
     }
-    (report, all_read)
+    flush(&mut report);
+    (report, all_read, streamed)
 }
 
 /// Run the program; returns the exit status.
@@ -461,31 +485,50 @@ pub fn run() -> i32 {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.engine.jobs.max(1))
         .build_global();
-    let (report, all_read) = build_report(&cfg, |msg| eprintln!("wsforensics: error: {msg}"));
-    // Colour only for a person at a terminal: https://no-color.org says any
-    // non-empty NO_COLOR turns it off.
-    let color = match cfg.color {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            cfg.output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    let on_error = |msg: &str| eprintln!("wsforensics: error: {msg}");
+    let open = || -> Result<Box<dyn Write>, i32> {
+        match &cfg.output {
+            Some(p) => match File::create(p) {
+                Ok(f) => Ok(Box::new(BufWriter::new(f))),
+                Err(e) => {
+                    eprintln!("wsforensics: cannot write {}: {e}", p.display());
+                    Err(1)
+                }
+            },
+            None => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
         }
     };
-    let format = match (cfg.format, color) {
-        (OutputFormat::Text, true) => Written::ColorText,
-        (f, _) => Written::Plain(f),
-    };
-    let written = match &cfg.output {
-        Some(p) => match File::create(p) {
-            Ok(f) => write_report(&report, format, &mut BufWriter::new(f)),
-            Err(e) => {
-                eprintln!("wsforensics: cannot write {}: {e}", p.display());
-                return 1;
+    let (report, all_read, written) = if cfg.format == OutputFormat::Ndjson {
+        // NDJSON goes out capture by capture, while the batch runs.
+        let mut out = match open() {
+            Ok(o) => o,
+            Err(code) => return code,
+        };
+        let (report, all_read, streamed) = build_report(&cfg, on_error, Some(&mut *out));
+        (report, all_read, streamed.and_then(|()| out.flush()))
+    } else {
+        let (report, all_read, _) = build_report(&cfg, on_error, None);
+        // Colour only for a person at a terminal: https://no-color.org says
+        // any non-empty NO_COLOR turns it off.
+        let color = match cfg.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                cfg.output.is_none()
+                    && io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
-        },
-        None => write_report(&report, format, &mut BufWriter::new(io::stdout().lock())),
+        };
+        let format = match (cfg.format, color) {
+            (OutputFormat::Text, true) => Written::ColorText,
+            (f, _) => Written::Plain(f),
+        };
+        let mut out = match open() {
+            Ok(o) => o,
+            Err(code) => return code,
+        };
+        let written = write_report(&report, format, &mut *out);
+        (report, all_read, written)
     };
     match written {
         Ok(()) => {}
@@ -529,6 +572,7 @@ fn write_report(report: &Report, format: Written, out: &mut dyn Write) -> io::Re
         Written::ColorText => report.write_text_in_color(out)?,
         Written::Plain(OutputFormat::Text) => report.write_text(out)?,
         Written::Plain(OutputFormat::Json) => report.write_json(out)?,
+        // Streamed by build_report instead.
         Written::Plain(OutputFormat::Ndjson) => report.write_ndjson(out)?,
     }
     out.flush()

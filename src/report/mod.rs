@@ -588,22 +588,17 @@ impl Report {
 
     /// Write one connection object per line, and nothing else.
     pub fn write_ndjson(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut out = io::BufWriter::with_capacity(1 << 16, out);
-        for block in self.connections.chunks(WRITE_BLOCK) {
-            let lines = block
-                .par_iter()
-                .map(|c| {
-                    serde_json::to_vec(c).map(|mut v| {
-                        v.push(b'\n');
-                        v
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            for l in lines {
-                out.write_all(&l)?;
-            }
-        }
-        out.flush()
+        ndjson_lines(&self.connections, out)
+    }
+
+    /// Write the connections added so far as NDJSON and drop them from the
+    /// report (the summary keeps counting them): a batch streams its
+    /// connections capture by capture and holds only one capture's.
+    pub fn stream_ndjson(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        ndjson_lines(&self.connections, out)?;
+        self.connections.clear();
+        self.connections.shrink_to(WRITE_BLOCK);
+        Ok(())
     }
 
     /// Write the report for a person.
@@ -616,6 +611,27 @@ impl Report {
     pub fn write_text_in_color(&self, out: &mut dyn Write) -> io::Result<()> {
         text::write(self, out, true)
     }
+}
+
+/// One compact JSON object per connection and line, serialized on all
+/// threads of rayon's pool a block at a time.
+fn ndjson_lines(conns: &[ConnectionReport], out: &mut dyn Write) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    for block in conns.chunks(WRITE_BLOCK) {
+        let lines = block
+            .par_iter()
+            .map(|c| {
+                serde_json::to_vec(c).map(|mut v| {
+                    v.push(b'\n');
+                    v
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for l in lines {
+            out.write_all(&l)?;
+        }
+    }
+    out.flush()
 }
 
 /// Connections serialized at once: bounds the text held in memory.

@@ -603,3 +603,40 @@ fn streamed_ndjson_equals_the_json_report() {
     assert_eq!(&lines, doc["connections"].as_array().unwrap());
     assert!(lines.len() > 50);
 }
+
+/// The progress bar: drawn on a terminal's stderr (a pseudo-terminal from
+/// util-linux `script`; WSF_PROGRESS_AFTER_MS=0 so a short run shows it),
+/// never with --quiet, never when stderr is not a terminal.
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_wsforensics");
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    let tty = |extra: &str| {
+        let out = Command::new("script")
+            .args([
+                "-qec",
+                &format!("{bin} --jobs 1 --format json -o /dev/null {extra} {samples} {samples} {samples}"),
+                "/dev/null",
+            ])
+            .env("WSF_PROGRESS_AFTER_MS", "0")
+            .output()
+            .expect("script (util-linux) runs the tool on a pseudo-terminal");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = tty("");
+    assert!(
+        shown.contains(" files, ") && shown.contains(" connections"),
+        "{shown}"
+    );
+    assert!(!tty("--quiet").contains(" files, "));
+    let out = Command::new(bin)
+        .args(["--format", "json", "-o", "/dev/null", &samples])
+        .env("WSF_PROGRESS_AFTER_MS", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -200,7 +200,7 @@ pub enum Member {
 /// regular-file members come out in archive order. A member whose reader
 /// is dropped early is skipped; memory stays at a few chunks.
 pub fn tar_members(path: &Path) -> io::Result<Receiver<Member>> {
-    let (src, _) = source::sniff(File::open(path)?)?;
+    let (src, _) = source::sniff(source::Counted(File::open(path)?))?;
     let (tx, rx) = bounded(1);
     std::thread::Builder::new()
         .name("wsf-tar".into())

@@ -22,7 +22,7 @@ use pcap_parser::pcap::{
     parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
 };
 
-pub use source::Compression;
+pub use source::{Compression, BYTES_READ};
 pub use time::Timestamp;
 
 /// A link-layer header type (LINKTYPE_* of tcpdump.org); unknown values keep
@@ -255,8 +255,8 @@ impl CaptureReader {
         };
         let file = std::fs::File::open(path)
             .map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
-        let (src, compression) =
-            source::sniff(file).map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
+        let (src, compression) = source::sniff(source::Counted(file))
+            .map_err(|e| err(None, CaptureErrorKind::Io(e.to_string())))?;
         Self::from_reader(path, src, compression)
     }
 

@@ -2,6 +2,22 @@
 //! magic bytes and decompressed as they are read.
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes read from capture files and archives so far, by every reader of
+/// the process: what a progress display shows.
+pub static BYTES_READ: AtomicU64 = AtomicU64::new(0);
+
+/// A file whose reads are added to [`BYTES_READ`].
+pub struct Counted<R>(pub R);
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        BYTES_READ.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
 
 /// Compression found around a capture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,6 +6,9 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
@@ -85,6 +88,10 @@ pub struct Args {
     /// and monitoring).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub fail_on: Option<Only>,
+    /// No progress bar (it is drawn on stderr only when stderr is a
+    /// terminal and the run takes more than a second).
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Colour in text output: auto (on a terminal, unless NO_COLOR is
     /// set), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
@@ -243,6 +250,8 @@ pub struct Config {
     pub shard: Option<(u64, u64)>,
     /// When to colour text output.
     pub color: ColorWhen,
+    /// No progress bar.
+    pub quiet: bool,
 }
 
 impl TryFrom<Args> for Config {
@@ -273,6 +282,7 @@ impl TryFrom<Args> for Config {
             fail_on_abnormal: a.fail_on == Some(Only::Abnormal),
             shard: a.shard,
             color: a.color,
+            quiet: a.quiet,
         })
     }
 }
@@ -319,6 +329,8 @@ pub fn build_report(
     let mut add =
         |report: &mut Report, shown: &str, r: Result<CaptureResult<Facts>, CaptureError>| match r {
             Ok(r) => {
+                progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
+                progress::CONNECTIONS.fetch_add(r.connections.len() as u64, Ordering::Relaxed);
                 if let Some(e) = &r.error {
                     all_read = false;
                     on_error(&e.to_string());
@@ -326,6 +338,7 @@ pub fn build_report(
                 report.add_analyzed(shown, &r, &cfg.trust);
             }
             Err(e) => {
+                progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
                 all_read = false;
                 on_error(&e.to_string());
                 report.add_unreadable(shown, e.to_string());
@@ -485,6 +498,10 @@ pub fn run() -> i32 {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.engine.jobs.max(1))
         .build_global();
+    let bar = (!cfg.quiet && io::stderr().is_terminal()).then(|| {
+        let (bytes, files) = input_size(&cfg.paths);
+        progress::Progress::start(bytes, files)
+    });
     let on_error = |msg: &str| eprintln!("wsforensics: error: {msg}");
     let open = || -> Result<Box<dyn Write>, i32> {
         match &cfg.output {
@@ -530,6 +547,9 @@ pub fn run() -> i32 {
         let written = write_report(&report, format, &mut *out);
         (report, all_read, written)
     };
+    if let Some(b) = bar {
+        b.finish();
+    }
     match written {
         Ok(()) => {}
         // A reader that stopped early (`| head`) is not an error.
@@ -558,6 +578,20 @@ fn print_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> i32 {
             1
         }
     }
+}
+
+/// Bytes and files of the inputs, for the progress bar (directories
+/// walked; every file counted, captures or not).
+fn input_size(paths: &[PathBuf]) -> (u64, u64) {
+    let items = inputs::expand(paths).items;
+    let bytes = items
+        .iter()
+        .map(|it| match it {
+            Item::File(p) | Item::Tar(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Item::Unreadable(..) => 0,
+        })
+        .sum();
+    (bytes, items.len() as u64)
 }
 
 /// How the report is written.

@@ -234,6 +234,21 @@ pub fn accept_for(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(h.finalize())
 }
 
+/// Split `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address.
+pub fn split_host_port(s: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, tail) = rest.split_once(']').unwrap_or((rest, ""));
+        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (s, None),
+        },
+        _ => (s, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +292,18 @@ mod tests {
             parse_request(b"\x16\x03\x01\x02\x00"),
             Head::NotHttp
         ));
+    }
+    #[test]
+    fn hosts_and_ports() {
+        assert_eq!(
+            split_host_port("10.0.0.1:443"),
+            ("10.0.0.1", Some(443))
+        );
+        assert_eq!(split_host_port("example.com"), ("example.com", None));
+        assert_eq!(
+            split_host_port("[2001:db8::1]:8080"),
+            ("2001:db8::1", Some(8080))
+        );
+        assert_eq!(split_host_port("2001:db8::1"), ("2001:db8::1", None));
     }
 }

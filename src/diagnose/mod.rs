@@ -49,6 +49,12 @@ pub struct Disconnect {
     pub fix: String,
 }
 
+/// Whether a verdict of this category and code is abnormal: anything but
+/// a clean 1000 or 1001 Close frame.
+pub fn is_abnormal(category: &str, code: Option<u16>) -> bool {
+    !(category == "close_frame" && matches!(code, Some(1000 | 1001)))
+}
+
 impl Disconnect {
     /// A verdict whose code was inferred, not read from a Close frame, with
     /// no reason, HTTP status or cause; `None` for a code means the session
@@ -79,7 +85,7 @@ impl Disconnect {
 
     /// Anything but a clean 1000 or 1001 close.
     pub fn abnormal(&self) -> bool {
-        !(self.category == "close_frame" && matches!(self.code, Some(1000 | 1001)))
+        is_abnormal(self.category, self.code)
     }
 }
 
@@ -610,12 +616,7 @@ fn asked_name(f: &Facts) -> Option<&str> {
         return Some(sni);
     }
     let host = f.request.as_ref()?.host.as_deref()?;
-    // "[v6]:port", "name:port", or a bare name or address.
-    Some(match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None if host.matches(':').count() == 1 => host.split(':').next().unwrap_or(host),
-        None => host,
-    })
+    Some(crate::analyzers::http::split_host_port(host).0)
 }
 
 /// Link the attempts of one client to one server: a connection that

@@ -1,6 +1,7 @@
 //! Which connections a report keeps: `--only abnormal`, `--code`,
 //! `--server` and `--since`/`--until`. The summary counts what is kept.
 
+use crate::analyzers::http::split_host_port;
 use crate::capture::Timestamp;
 
 use super::ConnectionReport;
@@ -19,21 +20,6 @@ pub struct Filter {
     pub since: Option<Timestamp>,
     /// Only connections that began at or before this time.
     pub until: Option<Timestamp>,
-}
-
-/// Split `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address.
-fn host_port(s: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = s.strip_prefix('[') {
-        let (host, tail) = rest.split_once(']').unwrap_or((rest, ""));
-        return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => match p.parse() {
-            Ok(port) => (h, Some(port)),
-            Err(_) => (s, None),
-        },
-        _ => (s, None),
-    }
 }
 
 /// Parse an RFC 3339 time (`2026-11-23T10:00:00Z`, offsets allowed).
@@ -72,17 +58,17 @@ impl Filter {
             return false;
         }
         if !self.servers.is_empty() {
-            let (addr, port) = host_port(&c.server);
+            let (addr, port) = split_host_port(&c.server);
             let name = c
                 .tls
                 .as_ref()
                 .and_then(|t| t.client_hello.as_ref()?.sni.clone())
                 .or_else(|| {
                     let host = c.websocket.as_ref()?.request.host.as_deref()?;
-                    Some(host_port(host).0.to_string())
+                    Some(split_host_port(host).0.to_string())
                 });
             let hit = self.servers.iter().any(|want| {
-                let (h, p) = host_port(want);
+                let (h, p) = split_host_port(want);
                 let host_ok = h.eq_ignore_ascii_case(addr)
                     || name.as_deref().is_some_and(|n| h.eq_ignore_ascii_case(n));
                 host_ok && p.is_none_or(|p| Some(p) == port)
@@ -98,14 +84,6 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_and_ports() {
-        assert_eq!(host_port("10.0.0.1:443"), ("10.0.0.1", Some(443)));
-        assert_eq!(host_port("example.com"), ("example.com", None));
-        assert_eq!(host_port("[2001:db8::1]:8080"), ("2001:db8::1", Some(8080)));
-        assert_eq!(host_port("2001:db8::1"), ("2001:db8::1", None));
-    }
 
     #[test]
     fn times() {

@@ -101,8 +101,8 @@ fn counted(c: &Value) -> Counted {
     let d = &c["disconnect"];
     let verdict = d.is_object().then(|| {
         let code = d["code"].as_u64().and_then(|c| u16::try_from(c).ok());
-        let clean = d["category"] == "close_frame" && matches!(code, Some(1000 | 1001));
-        (code, !clean)
+        let category = d["category"].as_str().unwrap_or_default();
+        (code, crate::diagnose::is_abnormal(category, code))
     });
     Counted {
         server: s("server"),

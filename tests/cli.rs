@@ -640,3 +640,108 @@ fn progress_bar_only_on_a_terminal() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `s` escaped as the HTML report escapes text from a capture.
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The HTML report: one page that needs nothing from the network, shows
+/// every abnormal connection with its verdict, evidence and fix, counts
+/// the clean ones, and escapes what came off the wire (a Close reason
+/// with markup in it).
+#[test]
+fn html_report_is_self_contained_and_complete() {
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    // A server Close 1011 whose reason is markup.
+    let reason = b"<img src=x onerror=alert(1)>";
+    let mut response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec();
+    response.extend_from_slice(&[0x88, 2 + reason.len() as u8, 0x03, 0xf3]);
+    response.extend_from_slice(reason);
+    let request = b"GET /chat HTTP/1.1\r\nHost: <b>evil</b>\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let f: Vec<_> = simple_conversation(request, &response)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                1_700_000_000_000_000_000 + i as i64 * 1000,
+                p.clone(),
+                p.len() as u32,
+            )
+        })
+        .collect();
+    let crafted = temp_capture("wsf-markup", &pcap(101, &f, false, false));
+    let crafted = crafted.to_str().unwrap();
+    let (code, doc, _) = json(&[&samples, crafted]);
+    assert_eq!(code, 0);
+    let (code, page, err) = wsf(&["--format", "html", &samples, crafted]);
+    assert_eq!(code, 0, "{err}");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.trim_end().ends_with("</html>"));
+    // Nothing is fetched when the page is opened.
+    for banned in [
+        "<script", "<link", "<img", "<iframe", "src=\"", "url(", "@import",
+    ] {
+        assert!(!page.contains(banned), "page contains {banned}");
+    }
+    for href in page
+        .match_indices("href=\"")
+        .map(|(i, _)| &page[i + 6..i + 7])
+    {
+        assert_eq!(href, "#", "links stay inside the page");
+    }
+    assert!(page.contains(&html_escaped("<img src=x onerror=alert(1)>")));
+    // Elements the page opens are closed.
+    for tag in [
+        "section", "article", "table", "tbody", "details", "svg", "g", "ol", "p",
+    ] {
+        let opened =
+            page.matches(&format!("<{tag}>")).count() + page.matches(&format!("<{tag} ")).count();
+        let closed = page.matches(&format!("</{tag}>")).count();
+        assert_eq!(
+            opened, closed,
+            "<{tag}> opened {opened} times, closed {closed}"
+        );
+    }
+    let conns = doc["connections"].as_array().unwrap();
+    let mut abnormal = 0;
+    let mut clean = 0;
+    for c in conns {
+        let Some(d) = c["disconnect"].as_object() else {
+            continue;
+        };
+        let id = c["id"].as_str().unwrap();
+        if d["category"] == "close_frame" && matches!(d["code"].as_u64(), Some(1000 | 1001)) {
+            clean += 1;
+            continue;
+        }
+        abnormal += 1;
+        let at = page
+            .find(&format!("<article id=\"conn-{id}\""))
+            .unwrap_or_else(|| panic!("abnormal connection {id} missing"));
+        let end = at + page[at..].find("</article>").unwrap();
+        let entry = &page[at..end];
+        for key in ["summary", "fix"] {
+            let text = html_escaped(d[key].as_str().unwrap());
+            assert!(entry.contains(&text), "{id}: {key} missing");
+        }
+        for e in d["evidence"].as_array().unwrap() {
+            assert!(
+                entry.contains(&html_escaped(e.as_str().unwrap())),
+                "{id}: {e}"
+            );
+        }
+    }
+    assert_eq!(doc["summary"]["abnormal"].as_u64(), Some(abnormal));
+    assert!(abnormal > 40 && clean > 10);
+    assert!(page.contains(&format!("Abnormal disconnects: {abnormal}</h2>")));
+    assert!(page.contains(&format!("Clean closes: {clean}</h2>")));
+    assert_eq!(page.matches("<article id=\"conn-").count() as u64, abnormal);
+    // The timeline has a row for the crafted server, with its 1011.
+    assert!(page.contains("10.0.0.2:8080 (1/1)"));
+    assert!(page.contains("1011 Internal Error: 1"));
+}

@@ -295,10 +295,7 @@ mod tests {
     }
     #[test]
     fn hosts_and_ports() {
-        assert_eq!(
-            split_host_port("10.0.0.1:443"),
-            ("10.0.0.1", Some(443))
-        );
+        assert_eq!(split_host_port("10.0.0.1:443"), ("10.0.0.1", Some(443)));
         assert_eq!(split_host_port("example.com"), ("example.com", None));
         assert_eq!(
             split_host_port("[2001:db8::1]:8080"),

@@ -21,6 +21,7 @@ use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
 use crate::report::filter::{self, Filter};
+use crate::report::spool::{Layout, Spool};
 use crate::report::{knowledge_text, merge, Report};
 
 /// Output formats.
@@ -32,6 +33,9 @@ pub enum OutputFormat {
     Json,
     /// One JSON connection per line, for pipelines.
     Ndjson,
+    /// One self-contained HTML page (summary, timeline, verdicts), to
+    /// attach to an incident.
+    Html,
 }
 
 /// The flags as clap parses them.
@@ -294,26 +298,42 @@ const BIG_FILE: u64 = 64 << 20;
 /// added in order, so this bounds what is held.
 const FILES_AT_ONCE: usize = 64;
 
+/// Where a batch's connections go as each capture is done.
+pub enum Sink<'a> {
+    /// Kept in the report (for callers that want them all in memory).
+    Keep,
+    /// Written as NDJSON lines at once, then dropped from the report.
+    Ndjson(&'a mut dyn Write),
+    /// Rendered into a spool (text, JSON, HTML), then dropped.
+    Spool(&'a mut Spool),
+}
+
 /// Analyze every input and build the report; the flag says whether every
 /// input was read entirely. Directories are walked and tar archives read
 /// member by member (see [`inputs`]).
 ///
-/// With `stream`, each capture's connections are written to it as NDJSON
-/// as soon as the capture is done, and dropped; the report then holds only
-/// the summary. A failed write stops the streaming and is returned.
+/// Unless `sink` is [`Sink::Keep`], each capture's connections leave the
+/// report as soon as the capture is done, so memory does not grow with
+/// the batch; the report then holds the captures and the summary. A
+/// failed write stops the batch and is returned.
 pub fn build_report(
     cfg: &Config,
     mut on_error: impl FnMut(&str),
-    mut stream: Option<&mut dyn Write>,
+    mut sink: Sink<'_>,
 ) -> (Report, bool, io::Result<()>) {
     let mut streamed = Ok(());
-    // Set once the stream fails (a reader that went away): the batch stops.
+    // Set once the sink fails (a reader that went away): the batch stops.
     let gone = std::cell::Cell::new(false);
     let mut flush = |report: &mut Report| {
-        if let (Some(out), Ok(())) = (stream.as_mut(), &streamed) {
-            streamed = report.stream_ndjson(&mut **out);
-            gone.set(streamed.is_err());
+        if streamed.is_err() {
+            return;
         }
+        streamed = match &mut sink {
+            Sink::Keep => return,
+            Sink::Ndjson(out) => report.stream_ndjson(&mut **out),
+            Sink::Spool(spool) => spool.take(report).map(|()| report.drop_connections()),
+        };
+        gone.set(streamed.is_err());
     };
     let mut report = Report::new();
     report.filter = cfg.filter.clone();
@@ -515,16 +535,15 @@ pub fn run() -> i32 {
             None => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
         }
     };
+    let mut out = match open() {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let (report, all_read, written) = if cfg.format == OutputFormat::Ndjson {
         // NDJSON goes out capture by capture, while the batch runs.
-        let mut out = match open() {
-            Ok(o) => o,
-            Err(code) => return code,
-        };
-        let (report, all_read, streamed) = build_report(&cfg, on_error, Some(&mut *out));
+        let (report, all_read, streamed) = build_report(&cfg, on_error, Sink::Ndjson(&mut *out));
         (report, all_read, streamed.and_then(|()| out.flush()))
     } else {
-        let (report, all_read, _) = build_report(&cfg, on_error, None);
         // Colour only for a person at a terminal: https://no-color.org says
         // any non-empty NO_COLOR turns it off.
         let color = match cfg.color {
@@ -536,15 +555,16 @@ pub fn run() -> i32 {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let format = match (cfg.format, color) {
-            (OutputFormat::Text, true) => Written::ColorText,
-            (f, _) => Written::Plain(f),
+        let layout = match cfg.format {
+            OutputFormat::Json => Layout::Json,
+            OutputFormat::Html => Layout::Html,
+            _ => Layout::Text { color },
         };
-        let mut out = match open() {
-            Ok(o) => o,
-            Err(code) => return code,
-        };
-        let written = write_report(&report, format, &mut *out);
+        let mut spool = Spool::new(layout);
+        let (report, all_read, spooled) = build_report(&cfg, on_error, Sink::Spool(&mut spool));
+        let written = spooled
+            .and_then(|()| spool.finish(&report, &mut *out))
+            .and_then(|()| out.flush());
         (report, all_read, written)
     };
     if let Some(b) = bar {
@@ -592,22 +612,4 @@ fn input_size(paths: &[PathBuf]) -> (u64, u64) {
         })
         .sum();
     (bytes, items.len() as u64)
-}
-
-/// How the report is written.
-#[derive(Clone, Copy)]
-enum Written {
-    Plain(OutputFormat),
-    ColorText,
-}
-
-fn write_report(report: &Report, format: Written, out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        Written::ColorText => report.write_text_in_color(out)?,
-        Written::Plain(OutputFormat::Text) => report.write_text(out)?,
-        Written::Plain(OutputFormat::Json) => report.write_json(out)?,
-        // Streamed by build_report instead.
-        Written::Plain(OutputFormat::Ndjson) => report.write_ndjson(out)?,
-    }
-    out.flush()
 }

@@ -2,8 +2,10 @@
 //! engine results, and the writers (text, JSON, NDJSON) that only render it.
 
 pub mod filter;
+mod html;
 pub mod knowledge_text;
 pub mod merge;
+pub mod spool;
 mod text;
 pub mod tls;
 
@@ -551,39 +553,19 @@ impl Report {
     /// `serde_json::to_writer_pretty` would, with the connections
     /// serialized on all threads of rayon's pool.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut out = io::BufWriter::with_capacity(1 << 16, out);
-        out.write_all(b"{\n")?;
-        pretty_field(&mut out, "schema_version", &self.schema_version)?;
-        out.write_all(b",\n")?;
-        pretty_field(&mut out, "tool", &self.tool)?;
-        out.write_all(b",\n")?;
-        pretty_field(&mut out, "captures", &self.captures)?;
-        out.write_all(b",\n")?;
-        if self.connections.is_empty() {
-            out.write_all(b"  \"connections\": []")?;
-        } else {
-            out.write_all(b"  \"connections\": [\n")?;
-            let mut first = true;
-            for block in self.connections.chunks(WRITE_BLOCK) {
-                let texts = block
-                    .par_iter()
-                    .map(|c| pretty_at(c, 2))
-                    .collect::<Result<Vec<_>, _>>()?;
-                for t in texts {
-                    if !first {
-                        out.write_all(b",\n")?;
-                    }
-                    first = false;
-                    out.write_all(b"    ")?;
-                    out.write_all(&t)?;
-                }
-            }
-            out.write_all(b"\n  ]")?;
-        }
-        out.write_all(b",\n")?;
-        pretty_field(&mut out, "summary", &self.summary)?;
-        out.write_all(b"\n}\n")?;
-        out.flush()
+        self.write_as(spool::Layout::Json, out)
+    }
+
+    /// Write the report as one self-contained HTML page.
+    pub fn write_html(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_as(spool::Layout::Html, out)
+    }
+
+    /// Write the whole report, held in memory, in `layout`.
+    fn write_as(&self, layout: spool::Layout, out: &mut dyn Write) -> io::Result<()> {
+        let mut s = spool::Spool::new(layout);
+        s.take(self)?;
+        s.finish(self, out)
     }
 
     /// Write one connection object per line, and nothing else.
@@ -596,20 +578,26 @@ impl Report {
     /// connections capture by capture and holds only one capture's.
     pub fn stream_ndjson(&mut self, out: &mut dyn Write) -> io::Result<()> {
         ndjson_lines(&self.connections, out)?;
+        self.drop_connections();
+        Ok(())
+    }
+
+    /// Drop the connections added so far (after they were written or
+    /// spooled); the summary keeps counting them.
+    pub fn drop_connections(&mut self) {
         self.connections.clear();
         self.connections.shrink_to(WRITE_BLOCK);
-        Ok(())
     }
 
     /// Write the report for a person.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        text::write(self, out, false)
+        self.write_as(spool::Layout::Text { color: false }, out)
     }
 
     /// [`Report::write_text`] with ANSI colours (abnormal groups in red,
     /// fixes in green, warnings in yellow), for a terminal.
     pub fn write_text_in_color(&self, out: &mut dyn Write) -> io::Result<()> {
-        text::write(self, out, true)
+        self.write_as(spool::Layout::Text { color: true }, out)
     }
 }
 

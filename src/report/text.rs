@@ -1,8 +1,11 @@
-//! The text report: what a person at a terminal reads first.
+//! The text report: what a person at a terminal reads first. Rendered in
+//! pieces (one abnormal connection, one clean close, one capture's table)
+//! so that [`super::spool`] can set them aside while a batch runs.
 
-use std::io::{self, Write};
+use std::fmt::Write as _;
 
-use super::Report;
+use super::{CaptureReport, ConnectionReport, Report};
+use crate::diagnose::Disconnect;
 
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
@@ -22,8 +25,8 @@ fn human_bytes(n: u64) -> String {
 /// ANSI styling for a terminal; all methods return the text unchanged
 /// when colour is off.
 #[derive(Clone, Copy)]
-struct Style {
-    on: bool,
+pub(super) struct Style {
+    pub(super) on: bool,
 }
 
 impl Style {
@@ -51,182 +54,154 @@ impl Style {
     }
 }
 
-/// Abnormal disconnects first, grouped by code (most frequent first), each
-/// with who, evidence and fix; then the clean closes in one line each.
-fn disconnects(r: &Report, out: &mut dyn Write, st: Style) -> io::Result<()> {
-    let with: Vec<_> = r
-        .connections
-        .iter()
-        .filter_map(|c| c.disconnect.as_ref().map(|d| (c, d)))
-        .collect();
-    if with.is_empty() {
-        return Ok(());
-    }
-    let mut abnormal: Vec<_> = with.iter().filter(|(_, d)| d.abnormal()).collect();
-    let mut per_code = std::collections::BTreeMap::new();
-    for (_, d) in &abnormal {
-        *per_code.entry(d.code).or_insert(0usize) += 1;
-    }
-    let count = |code: Option<u16>| per_code.get(&code).copied().unwrap_or(0);
-    // Stable: within a code, connections stay in report order.
-    abnormal.sort_by_key(|(_, d)| (std::cmp::Reverse(count(d.code)), d.code));
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{}",
-        st.bold(&format!("abnormal disconnects: {}", abnormal.len()))
-    )?;
-    let mut last_code = None;
-    for (c, d) in &abnormal {
-        if last_code != Some(d.code) {
-            let code = d.code.map_or("-".to_string(), |c| c.to_string());
-            let head = format!("== {code} {} ({} connection(s))", d.name, count(d.code));
-            writeln!(out, "\n{}", st.alarm(&head))?;
-            last_code = Some(d.code);
-        }
-        let mut status = d
-            .http_status
-            .map(|s| format!(", HTTP {s}"))
-            .unwrap_or_default();
-        if let Some(cause) = d.cause {
-            status.push_str(&format!("; cause: {cause}"));
-            if let Some(conf) = d.confidence {
-                status.push_str(&format!(" ({conf})"));
-            }
-        }
-        let who = format!("#{} {} -> {}", c.id, c.client, c.server);
-        writeln!(
-            out,
-            "\n  {} [{}; {}; closed by {}{status}]",
-            st.bold(&who),
-            c.capture,
-            d.category,
-            d.initiator
-        )?;
-        writeln!(out, "  {}", d.summary)?;
-        for e in &d.evidence {
-            writeln!(out, "    {}", st.dim(e))?;
-        }
-        writeln!(out, "  {} {}", st.good("fix:"), d.fix)?;
-    }
-    let clean: Vec<_> = with.iter().filter(|(_, d)| !d.abnormal()).collect();
-    if !clean.is_empty() {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            st.good(&format!("clean closes: {}", clean.len()))
-        )?;
-        for (c, d) in clean {
-            let code = d.code.map_or("-".to_string(), |c| c.to_string());
-            let reason = d
-                .reason
-                .as_deref()
-                .map(|r| format!(" \"{r}\""))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  #{} {} -> {}: {code} {}{reason}, by the {}",
-                c.id, c.client, c.server, d.name, d.initiator
-            )?;
-        }
-    }
-    Ok(())
+/// The first line.
+pub(super) fn head(r: &Report) -> String {
+    format!(
+        "wsforensics {}: {} capture(s), {} connection(s)\n",
+        r.tool.version, r.summary.captures, r.summary.connections
+    )
 }
 
-pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let st = Style { on: color };
-    writeln!(
-        out,
-        "wsforensics {}: {} capture(s), {} connection(s)",
-        r.tool.version, r.summary.captures, r.summary.connections
-    )?;
-    disconnects(r, out, st)?;
-    for c in &r.captures {
-        writeln!(out)?;
-        match (&c.format, &c.error) {
-            (None, Some(e)) => {
-                let line = format!("capture {}: NOT READ: {e}", c.path);
-                writeln!(out, "{}", st.alarm(&line))?;
-                continue;
-            }
-            _ => {
-                let fmt = c.format.unwrap_or("?");
-                let comp = c.compression.map(|z| format!(", {z}")).unwrap_or_default();
-                writeln!(
-                    out,
-                    "capture {} ({fmt}{comp}): {} packets, {}, {} .. {}",
-                    c.path,
-                    c.packets,
-                    human_bytes(c.bytes),
-                    c.first_seen.as_deref().unwrap_or("-"),
-                    c.last_seen.as_deref().unwrap_or("-"),
-                )?;
-            }
-        }
-        if let Some(e) = &c.error {
-            writeln!(out, "  {}", st.alarm(&format!("error: {e}")))?;
-        }
-        for w in &c.warnings {
-            writeln!(out, "  {}", st.warn(&format!("warning: {w}")))?;
-        }
-        let conns: Vec<_> = r
-            .connections
-            .iter()
-            .filter(|k| k.capture == c.path)
-            .collect();
-        if conns.is_empty() {
-            writeln!(out, "  no TCP connections")?;
-            continue;
-        }
-        let ends = conns
-            .iter()
-            .map(|k| k.client.len() + k.server.len())
-            .max()
-            .unwrap_or(0)
-            + 4;
-        writeln!(
-            out,
-            "  {:>4}  {:<ends$}  {:<9}  {:>15}  {:>11}  {:>11}  {:>9}  {:<11}  {:>16}",
-            "id",
-            "client -> server",
-            "transport",
-            "frames",
-            "c->s",
-            "s->c",
-            "gaps",
-            "ended",
-            "retrans/reorder"
-        )?;
-        for k in conns {
-            let pair = format!("{} -> {}", k.client, k.server);
-            let frames = format!("{}-{}", k.first_frame, k.last_frame);
-            let gaps = k.gaps.client_to_server + k.gaps.server_to_client;
-            let gaps = if gaps == 0 {
-                "-".to_string()
-            } else {
-                human_bytes(gaps)
-            };
-            let t = &k.tcp;
-            let retrans = t.retransmissions.client_to_server + t.retransmissions.server_to_client;
-            let reorder = t.out_of_order.client_to_server + t.out_of_order.server_to_client;
-            let rr = if retrans + reorder == 0 {
-                "-".to_string()
-            } else {
-                format!("{retrans}/{reorder}")
-            };
-            writeln!(
-                out,
-                "  {:>4}  {pair:<ends$}  {:<9}  {frames:>15}  {:>11}  {:>11}  {gaps:>9}  {:<11}  {rr:>16}",
-                k.id,
-                k.transport,
-                human_bytes(k.bytes.client_to_server),
-                human_bytes(k.bytes.server_to_client),
-                k.ended_by,
-            )?;
+/// The line above the abnormal disconnects.
+pub(super) fn abnormal_title(n: u64, st: Style) -> String {
+    format!("\n{}\n", st.bold(&format!("abnormal disconnects: {n}")))
+}
+
+/// The heading of one code's group of abnormal disconnects.
+pub(super) fn abnormal_group(code: Option<u16>, name: &str, n: u64, st: Style) -> String {
+    let code = code.map_or("-".to_string(), |c| c.to_string());
+    let head = format!("== {code} {name} ({n} connection(s))");
+    format!("\n{}\n", st.alarm(&head))
+}
+
+/// One abnormal disconnect: who, where, what, the evidence and the fix.
+pub(super) fn abnormal_entry(c: &ConnectionReport, d: &Disconnect, st: Style) -> String {
+    let mut status = d
+        .http_status
+        .map(|s| format!(", HTTP {s}"))
+        .unwrap_or_default();
+    if let Some(cause) = d.cause {
+        status.push_str(&format!("; cause: {cause}"));
+        if let Some(conf) = d.confidence {
+            status.push_str(&format!(" ({conf})"));
         }
     }
-    writeln!(out)?;
+    let who = format!("#{} {} -> {}", c.id, c.client, c.server);
+    let mut s = format!(
+        "\n  {} [{}; {}; closed by {}{status}]\n  {}\n",
+        st.bold(&who),
+        c.capture,
+        d.category,
+        d.initiator,
+        d.summary
+    );
+    for e in &d.evidence {
+        let _ = writeln!(s, "    {}", st.dim(e));
+    }
+    let _ = writeln!(s, "  {} {}", st.good("fix:"), d.fix);
+    s
+}
+
+/// The line above the clean closes.
+pub(super) fn clean_title(n: u64, st: Style) -> String {
+    format!("\n{}\n", st.good(&format!("clean closes: {n}")))
+}
+
+/// One clean close on one line.
+pub(super) fn clean_line(c: &ConnectionReport, d: &Disconnect) -> String {
+    let code = d.code.map_or("-".to_string(), |c| c.to_string());
+    let reason = d
+        .reason
+        .as_deref()
+        .map(|r| format!(" \"{r}\""))
+        .unwrap_or_default();
+    format!(
+        "  #{} {} -> {}: {code} {}{reason}, by the {}\n",
+        c.id, c.client, c.server, d.name, d.initiator
+    )
+}
+
+/// One capture: what was read, warnings, and a table of its connections.
+pub(super) fn capture_section(c: &CaptureReport, conns: &[&ConnectionReport], st: Style) -> String {
+    let mut s = String::from("\n");
+    if let (None, Some(e)) = (&c.format, &c.error) {
+        let line = format!("capture {}: NOT READ: {e}", c.path);
+        let _ = writeln!(s, "{}", st.alarm(&line));
+        return s;
+    }
+    let fmt = c.format.unwrap_or("?");
+    let comp = c.compression.map(|z| format!(", {z}")).unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "capture {} ({fmt}{comp}): {} packets, {}, {} .. {}",
+        c.path,
+        c.packets,
+        human_bytes(c.bytes),
+        c.first_seen.as_deref().unwrap_or("-"),
+        c.last_seen.as_deref().unwrap_or("-"),
+    );
+    if let Some(e) = &c.error {
+        let _ = writeln!(s, "  {}", st.alarm(&format!("error: {e}")));
+    }
+    for w in &c.warnings {
+        let _ = writeln!(s, "  {}", st.warn(&format!("warning: {w}")));
+    }
+    if conns.is_empty() {
+        s.push_str("  no TCP connections\n");
+        return s;
+    }
+    let ends = conns
+        .iter()
+        .map(|k| k.client.len() + k.server.len())
+        .max()
+        .unwrap_or(0)
+        + 4;
+    let _ = writeln!(
+        s,
+        "  {:>4}  {:<ends$}  {:<9}  {:>15}  {:>11}  {:>11}  {:>9}  {:<11}  {:>16}",
+        "id",
+        "client -> server",
+        "transport",
+        "frames",
+        "c->s",
+        "s->c",
+        "gaps",
+        "ended",
+        "retrans/reorder"
+    );
+    for k in conns {
+        let pair = format!("{} -> {}", k.client, k.server);
+        let frames = format!("{}-{}", k.first_frame, k.last_frame);
+        let gaps = k.gaps.client_to_server + k.gaps.server_to_client;
+        let gaps = if gaps == 0 {
+            "-".to_string()
+        } else {
+            human_bytes(gaps)
+        };
+        let t = &k.tcp;
+        let retrans = t.retransmissions.client_to_server + t.retransmissions.server_to_client;
+        let reorder = t.out_of_order.client_to_server + t.out_of_order.server_to_client;
+        let rr = if retrans + reorder == 0 {
+            "-".to_string()
+        } else {
+            format!("{retrans}/{reorder}")
+        };
+        let _ = writeln!(
+            s,
+            "  {:>4}  {pair:<ends$}  {:<9}  {frames:>15}  {:>11}  {:>11}  {gaps:>9}  {:<11}  {rr:>16}",
+            k.id,
+            k.transport,
+            human_bytes(k.bytes.client_to_server),
+            human_bytes(k.bytes.server_to_client),
+            k.ended_by,
+        );
+    }
+    s
+}
+
+/// The summary at the end.
+pub(super) fn tail(r: &Report, st: Style) -> String {
+    let mut s = String::from("\n");
     if !r.summary.by_code.is_empty() {
         let codes: Vec<String> = r
             .summary
@@ -234,18 +209,18 @@ pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
-        writeln!(
-            out,
+        let _ = writeln!(
+            s,
             "disconnects by code: {} ({} abnormal)",
             codes.join(", "),
             r.summary.abnormal
-        )?;
+        );
     }
     if !r.summary.top_abnormal_servers.is_empty() {
-        writeln!(out, "{}", st.bold("top abnormal servers:"))?;
+        let _ = writeln!(s, "{}", st.bold("top abnormal servers:"));
         for t in &r.summary.top_abnormal_servers {
-            writeln!(
-                out,
+            let _ = writeln!(
+                s,
                 "  {:<28} {} of {} abnormal: {} ({} .. {})",
                 t.server,
                 t.abnormal,
@@ -253,7 +228,7 @@ pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<
                 t.codes.join(", "),
                 t.first,
                 t.last
-            )?;
+            );
         }
     }
     if r.summary.by_hour.len() > 1 {
@@ -263,7 +238,7 @@ pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<
             .iter()
             .map(|(h, t)| format!("{h}h {} ({} abnormal)", t.disconnects, t.abnormal))
             .collect();
-        writeln!(out, "disconnects by hour (UTC): {}", hours.join(", "))?;
+        let _ = writeln!(s, "disconnects by hour (UTC): {}", hours.join(", "));
     }
     let ends: Vec<String> = r
         .summary
@@ -271,8 +246,8 @@ pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    writeln!(
-        out,
+    let _ = writeln!(
+        s,
         "summary: {} connection(s) ({}); {} capture(s) not fully read",
         r.summary.connections,
         if ends.is_empty() {
@@ -281,5 +256,6 @@ pub(super) fn write(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<
             ends.join(", ")
         },
         r.summary.unreadable_captures
-    )
+    );
+    s
 }

@@ -1,0 +1,295 @@
+//! Writing a report whose connections do not all fit in memory.
+//!
+//! A batch hands each capture's connections to a [`Spool`] as soon as the
+//! capture is done ([`Spool::take`]) and drops them; the spool renders
+//! them at once, in the chosen layout, into temporary storage that stays
+//! in memory while small and moves to an unnamed temporary file when it
+//! grows. [`Spool::finish`] writes the document around those pieces, in
+//! the order a person reads it (abnormal disconnects grouped by code,
+//! most frequent first, before the clean ones), by copying them back.
+//! What stays in memory is the summary, one line per capture, and 16
+//! bytes per abnormal connection (its code and where its text is).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use rayon::prelude::*;
+use tempfile::SpooledTempFile;
+
+use super::{html, pretty_at, pretty_field, text, ConnectionReport, Report, WRITE_BLOCK};
+
+/// How the report is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// For a person at a terminal; `color` adds ANSI colours.
+    Text {
+        /// ANSI colours on.
+        color: bool,
+    },
+    /// One JSON document (DESIGN.md's contract).
+    Json,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// Bytes a part keeps in memory before it moves to a temporary file.
+const IN_MEMORY: usize = 8 << 20;
+
+/// Rendered pieces in the order they were taken.
+struct Part {
+    file: SpooledTempFile,
+    len: u64,
+    count: u64,
+}
+
+impl Part {
+    fn new() -> Part {
+        Part {
+            file: SpooledTempFile::new(IN_MEMORY),
+            len: 0,
+            count: 0,
+        }
+    }
+
+    /// Append one piece; returns where it starts.
+    fn push(&mut self, piece: &[u8]) -> io::Result<u64> {
+        let at = self.len;
+        self.file.write_all(piece)?;
+        self.len += piece.len() as u64;
+        self.count += 1;
+        Ok(at)
+    }
+
+    /// Copy `len` bytes from `at` to `out`.
+    fn copy_range(&mut self, at: u64, len: u64, out: &mut dyn Write) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(at))?;
+        let copied = io::copy(&mut (&mut self.file).take(len), out)?;
+        if copied != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "temporary report storage came back short",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Copy everything to `out`.
+    fn copy_all(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let len = self.len;
+        self.copy_range(0, len, out)
+    }
+}
+
+/// Abnormal disconnects, to be written grouped by code.
+struct Grouped {
+    part: Part,
+    /// Code, start and length of each entry, in the order taken.
+    entries: Vec<(Option<u16>, u64, u32)>,
+    /// Name of each code, as its first verdict gave it.
+    names: BTreeMap<Option<u16>, String>,
+}
+
+impl Grouped {
+    fn new() -> Grouped {
+        Grouped {
+            part: Part::new(),
+            entries: Vec::new(),
+            names: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, code: Option<u16>, name: &str, piece: &[u8]) -> io::Result<()> {
+        let at = self.part.push(piece)?;
+        let len = u32::try_from(piece.len())
+            .map_err(|_| io::Error::other("one connection's text is over 4 GB"))?;
+        self.entries.push((code, at, len));
+        self.names.entry(code).or_insert_with(|| name.to_string());
+        Ok(())
+    }
+
+    /// Codes with their counts, most frequent first (then by code).
+    fn order(&self) -> Vec<(Option<u16>, u64)> {
+        let mut counts: BTreeMap<Option<u16>, u64> = BTreeMap::new();
+        for (code, _, _) in &self.entries {
+            *counts.entry(*code).or_insert(0) += 1;
+        }
+        let mut order: Vec<_> = counts.into_iter().collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        order
+    }
+
+    /// For each code in [`Grouped::order`]: `head(code, name, count)`, then
+    /// its entries in the order they were taken.
+    fn write(
+        &mut self,
+        out: &mut dyn Write,
+        mut head: impl FnMut(Option<u16>, &str, u64) -> String,
+    ) -> io::Result<()> {
+        for (code, n) in self.order() {
+            let name = self.names.get(&code).map_or("", String::as_str);
+            out.write_all(head(code, name, n).as_bytes())?;
+            for k in 0..self.entries.len() {
+                let (c, at, len) = self.entries[k];
+                if c == code {
+                    self.part.copy_range(at, u64::from(len), out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A report being written; see the module documentation.
+pub struct Spool {
+    layout: Layout,
+    /// Captures of the report already taken.
+    captures_taken: usize,
+    /// JSON: the connection objects. Text and HTML: the capture sections.
+    body: Part,
+    abnormal: Grouped,
+    clean: Part,
+    timeline: html::Timeline,
+}
+
+impl Spool {
+    /// An empty spool.
+    pub fn new(layout: Layout) -> Spool {
+        Spool {
+            layout,
+            captures_taken: 0,
+            body: Part::new(),
+            abnormal: Grouped::new(),
+            clean: Part::new(),
+            timeline: html::Timeline::default(),
+        }
+    }
+
+    /// Render the captures added to `report` since the last call, and all
+    /// its connections (the caller drops them afterwards, or not).
+    pub fn take(&mut self, report: &Report) -> io::Result<()> {
+        let captures = report.captures.get(self.captures_taken..).unwrap_or(&[]);
+        self.captures_taken = report.captures.len();
+        if self.layout == Layout::Json {
+            for block in report.connections.chunks(WRITE_BLOCK) {
+                let texts = block
+                    .par_iter()
+                    .map(|c| pretty_at(c, 2))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for t in texts {
+                    let sep: &[u8] = if self.body.count == 0 {
+                        b"    "
+                    } else {
+                        b",\n    "
+                    };
+                    self.body.file.write_all(sep)?;
+                    self.body.len += sep.len() as u64;
+                    self.body.push(&t)?;
+                }
+            }
+            return Ok(());
+        }
+        let html = self.layout == Layout::Html;
+        let st = text::Style {
+            on: self.layout == Layout::Text { color: true },
+        };
+        for block in report.connections.chunks(WRITE_BLOCK) {
+            let pieces: Vec<_> = block
+                .par_iter()
+                .filter_map(|c| {
+                    let d = c.disconnect.as_ref()?;
+                    let piece = match (html, d.abnormal()) {
+                        (true, true) => html::abnormal_entry(c, d),
+                        (true, false) => html::clean_row(c, d),
+                        (false, true) => text::abnormal_entry(c, d, st),
+                        (false, false) => text::clean_line(c, d),
+                    };
+                    Some((c, d, piece))
+                })
+                .collect();
+            for (c, d, piece) in pieces {
+                if d.abnormal() {
+                    self.abnormal.push(d.code, &d.name, piece.as_bytes())?;
+                } else {
+                    self.clean.push(piece.as_bytes())?;
+                }
+                if html {
+                    self.timeline
+                        .add(&c.server, &c.last_seen, d.code, d.abnormal());
+                }
+            }
+        }
+        let mut of_capture: HashMap<&str, Vec<&ConnectionReport>> = HashMap::new();
+        for c in &report.connections {
+            of_capture.entry(c.capture.as_str()).or_default().push(c);
+        }
+        for cap in captures {
+            let conns = of_capture
+                .get(cap.path.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let section = if html {
+                html::capture_section(cap, conns)
+            } else {
+                text::capture_section(cap, conns, st)
+            };
+            self.body.push(section.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Write the whole document: `report` gives the captures and the
+    /// summary, the spool the connections it took.
+    pub fn finish(mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(1 << 16, out);
+        match self.layout {
+            Layout::Json => {
+                out.write_all(b"{\n")?;
+                pretty_field(&mut out, "schema_version", &report.schema_version)?;
+                out.write_all(b",\n")?;
+                pretty_field(&mut out, "tool", &report.tool)?;
+                out.write_all(b",\n")?;
+                pretty_field(&mut out, "captures", &report.captures)?;
+                out.write_all(b",\n")?;
+                if self.body.count == 0 {
+                    out.write_all(b"  \"connections\": []")?;
+                } else {
+                    out.write_all(b"  \"connections\": [\n")?;
+                    self.body.copy_all(&mut out)?;
+                    out.write_all(b"\n  ]")?;
+                }
+                out.write_all(b",\n")?;
+                pretty_field(&mut out, "summary", &report.summary)?;
+                out.write_all(b"\n}\n")?;
+            }
+            Layout::Text { color } => {
+                let st = text::Style { on: color };
+                out.write_all(text::head(report).as_bytes())?;
+                let abnormal = self.abnormal.entries.len() as u64;
+                if abnormal + self.clean.count > 0 {
+                    out.write_all(text::abnormal_title(abnormal, st).as_bytes())?;
+                    self.abnormal.write(&mut out, |code, name, n| {
+                        text::abnormal_group(code, name, n, st)
+                    })?;
+                }
+                if self.clean.count > 0 {
+                    out.write_all(text::clean_title(self.clean.count, st).as_bytes())?;
+                    self.clean.copy_all(&mut out)?;
+                }
+                self.body.copy_all(&mut out)?;
+                out.write_all(text::tail(report, st).as_bytes())?;
+            }
+            Layout::Html => {
+                out.write_all(html::page_head(report).as_bytes())?;
+                out.write_all(self.timeline.section().as_bytes())?;
+                let abnormal = self.abnormal.entries.len() as u64;
+                out.write_all(html::abnormal_title(abnormal).as_bytes())?;
+                self.abnormal.write(&mut out, html::abnormal_group)?;
+                out.write_all(html::clean_title(self.clean.count).as_bytes())?;
+                self.clean.copy_all(&mut out)?;
+                out.write_all(html::captures_title(report).as_bytes())?;
+                self.body.copy_all(&mut out)?;
+                out.write_all(html::page_end().as_bytes())?;
+            }
+        }
+        out.flush()
+    }
+}

@@ -9,6 +9,7 @@ use common::*;
 fn wsf(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
         .args(args)
+        .env_remove("SSLKEYLOGFILE")
         .output()
         .unwrap();
     (

@@ -34,6 +34,24 @@ fn captures() -> Vec<PathBuf> {
     v
 }
 
+/// The key log made with a sample (`x.pcap` -> `x.keys`), if there is one.
+fn keys_of(capture: &std::path::Path) -> Option<String> {
+    let keys = capture.with_extension("keys");
+    keys.is_file().then(|| keys.to_string_lossy().into_owned())
+}
+
+/// The JSON report of a capture, without and (when it has a key log) with
+/// its key log.
+fn reports(path: &std::path::Path) -> Vec<Value> {
+    let p = path.to_str().unwrap();
+    let mut docs = vec![serde_json::from_slice(&run(&["--format", "json", p])).unwrap()];
+    if let Some(k) = keys_of(path) {
+        let doc = serde_json::from_slice(&run(&["--format", "json", "--keylog", &k, p])).unwrap();
+        docs.push(doc);
+    }
+    docs
+}
+
 fn run(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
         .args(args)
@@ -61,8 +79,9 @@ fn every_sample_report_validates() {
     let conn_validator = jsonschema::validator_for(&conn_schema).unwrap();
     for path in captures() {
         let p = path.to_str().unwrap();
-        let doc: Value = serde_json::from_slice(&run(&["--format", "json", p])).unwrap();
-        assert_eq!(errors(&validator, &doc), Vec::<String>::new(), "{p}");
+        for doc in reports(&path) {
+            assert_eq!(errors(&validator, &doc), Vec::<String>::new(), "{p}");
+        }
         let nd = run(&["--format", "ndjson", p]);
         for line in nd.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let c: Value = serde_json::from_slice(line).unwrap();
@@ -162,9 +181,9 @@ fn every_field_written_is_declared_and_the_contract_fields_are_pinned() {
     declared(&schema, &schema, "", &mut decl, 0);
     let mut seen = BTreeSet::new();
     for path in captures() {
-        let doc: Value =
-            serde_json::from_slice(&run(&["--format", "json", path.to_str().unwrap()])).unwrap();
-        present(&doc, "", &mut seen);
+        for doc in reports(&path) {
+            present(&doc, "", &mut seen);
+        }
     }
     let undeclared: Vec<&String> = seen.difference(&decl).collect();
     assert!(

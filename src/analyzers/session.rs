@@ -4,13 +4,15 @@
 //! and message counts, every Close frame, RFC 6455 violations, the last
 //! data each way, and how TCP ended.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
 
 use super::http::{self, BodyLen, Head, Request, Response, MAX_HEAD};
-use super::tls::{self, TlsFacts, TlsSession};
+use super::tls::{self, keylog::KeyLog, TlsFacts, TlsSession};
 use super::websocket::{
     unmask_into, FrameHeader, FrameSink, FrameStream, Inflated, Inflater, Opcode, StreamItem,
     Utf8Check,
@@ -220,19 +222,40 @@ impl Facts {
 }
 
 /// Makes a [`Session`] per connection.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SessionFactory;
+#[derive(Clone, Debug, Default)]
+pub struct SessionFactory {
+    /// Secrets to decrypt TLS with, if a key log was given.
+    pub keylog: Option<Arc<KeyLog>>,
+}
 
 impl ObserverFactory for SessionFactory {
     type Observer = Session;
     fn create(&self, _meta: &ConnMeta) -> Session {
-        Session::default()
+        Session {
+            keylog: self.keylog.clone(),
+            ..Session::default()
+        }
     }
 }
 
 /// The analyzer of one connection.
 #[derive(Default)]
 pub struct Session {
+    /// HTTP and WebSocket, on the TCP bytes or on what TLS decrypted.
+    plain: Plain,
+    /// The connection's first bytes were looked at for TLS.
+    probed: bool,
+    /// The connection is TLS.
+    tls: Option<Box<TlsSession>>,
+    keylog: Option<Arc<KeyLog>>,
+    /// Decrypted bytes handed to `plain` so far each way: the offsets of
+    /// the decrypted streams.
+    decrypted: [u64; 2],
+}
+
+/// HTTP heads and WebSocket frames of a connection's two byte streams.
+#[derive(Default)]
+struct Plain {
     t: Tracker,
     head: [Vec<u8>; 2],
     head_done: [bool; 2],
@@ -249,10 +272,6 @@ pub struct Session {
     /// responses to HEAD (none).
     head_methods: u64,
     streams: Option<[FrameStream; 2]>,
-    /// The connection's first bytes were looked at for TLS.
-    probed: bool,
-    /// The connection is TLS.
-    tls: Option<Box<TlsSession>>,
 }
 
 /// What the frames tell, kept apart from the frame streams so that a
@@ -700,7 +719,52 @@ impl FrameSink for Sink<'_> {
     }
 }
 
-impl Session {
+impl Plain {
+    /// In-order bytes of a direction at stream offset `offset`.
+    fn data(&mut self, dir: Dir, offset: u64, bytes: &[u8], at: At) {
+        let d = dir.index();
+        if self.head_done[d] {
+            self.frames(dir, bytes, at);
+        } else {
+            if self.head[d].is_empty() && self.skip[d] == 0 {
+                self.head_at[d] = offset;
+            }
+            self.head_bytes(dir, bytes, at);
+        }
+    }
+
+    /// A hole of `len` bytes in a direction.
+    fn gap(&mut self, dir: Dir, len: u64, at: At) {
+        let d = dir.index();
+        if !self.head_done[d] {
+            // A hole in the head: it cannot be read.
+            self.head_done[d] = true;
+            self.head[d] = Vec::new();
+            return;
+        }
+        let Plain { t, streams, .. } = self;
+        if let Some(streams) = streams.as_mut() {
+            streams[d].gap(len, at.frame, &mut Sink { t, dir, at });
+        }
+    }
+
+    /// The rest of a direction is lost, from stream offset `offset` (a
+    /// decrypted stream whose records could no longer be read).
+    fn lost(&mut self, dir: Dir, offset: u64) {
+        let d = dir.index();
+        if !self.head_done[d] {
+            self.head_done[d] = true;
+            self.head[d] = Vec::new();
+            return;
+        }
+        if let Some(streams) = self.streams.as_mut() {
+            if !streams[d].stopped() {
+                streams[d] = FrameStream::stopped_at(offset);
+                self.t.facts.unparsed[d].get_or_insert(offset);
+            }
+        }
+    }
+
     /// Bytes of a direction still in its HTTP part: heads of keep-alive
     /// requests and responses (and their bodies, skipped by length) until
     /// the upgrade request and its answer; what follows goes to the frames.
@@ -844,7 +908,7 @@ impl Session {
     }
 
     fn frames(&mut self, dir: Dir, bytes: &[u8], at: At) {
-        let Session { t, streams, .. } = self;
+        let Plain { t, streams, .. } = self;
         let Some(streams) = streams.as_mut() else {
             return;
         };
@@ -865,25 +929,31 @@ impl Observer for Session {
                 ts,
             } => {
                 let at = At { frame, ts };
-                let d = dir.index();
-                self.t.facts.last_data[d] = Some(at);
+                // Inside decrypted TLS, the last data is the last
+                // application data, not the last record (a close_notify).
+                if !self.tls.as_ref().is_some_and(|t| t.decrypting()) {
+                    self.plain.t.facts.last_data[dir.index()] = Some(at);
+                }
                 if !self.probed {
                     self.probed = true;
                     if dir == Dir::ClientToServer && tls::looks_like_tls(bytes) {
-                        self.tls = Some(Box::default());
+                        self.tls = Some(Box::new(TlsSession::with_keylog(self.keylog.clone())));
                     }
                 }
-                if let Some(tls) = self.tls.as_mut() {
-                    tls.data(dir, bytes, at);
-                    return;
-                }
-                if self.head_done[d] {
-                    self.frames(dir, bytes, at);
-                } else {
-                    if self.head[d].is_empty() && self.skip[d] == 0 {
-                        self.head_at[d] = offset;
-                    }
-                    self.head_bytes(dir, bytes, at);
+                let Session {
+                    plain,
+                    tls,
+                    decrypted,
+                    ..
+                } = self;
+                match tls.as_mut() {
+                    Some(tls) => tls.data(dir, bytes, at, &mut |dir, text, at| {
+                        plain.t.facts.last_data[dir.index()] = Some(at);
+                        let off = &mut decrypted[dir.index()];
+                        plain.data(dir, *off, text, at);
+                        *off += text.len() as u64;
+                    }),
+                    None => plain.data(dir, offset, bytes, at),
                 }
             }
             TcpEvent::Gap {
@@ -893,35 +963,31 @@ impl Observer for Session {
                 ts,
                 ..
             } => {
-                let d = dir.index();
-                if let Some(tls) = self.tls.as_mut() {
-                    tls.gap(dir, At { frame, ts });
-                    return;
-                }
-                if !self.head_done[d] {
-                    // A hole in the head: it cannot be read.
-                    self.head_done[d] = true;
-                    self.head[d] = Vec::new();
-                    return;
-                }
-                let Session { t, streams, .. } = self;
-                if let Some(streams) = streams.as_mut() {
-                    let at = At { frame, ts };
-                    streams[d].gap(len, frame, &mut Sink { t, dir, at });
+                let at = At { frame, ts };
+                match self.tls.as_mut() {
+                    Some(tls) => {
+                        tls.gap(dir, at);
+                        let off = self.decrypted[dir.index()];
+                        if off > 0 {
+                            self.plain.lost(dir, off);
+                        }
+                    }
+                    None => self.plain.gap(dir, len, at),
                 }
             }
             TcpEvent::Fin { dir, frame, ts } => {
-                self.t.facts.ends.push((dir, false, At { frame, ts }))
+                self.plain.t.facts.ends.push((dir, false, At { frame, ts }))
             }
             TcpEvent::Rst { dir, frame, ts } => {
-                self.t.facts.ends.push((dir, true, At { frame, ts }))
+                self.plain.t.facts.ends.push((dir, true, At { frame, ts }))
             }
         }
     }
 
     fn finish(mut self, end: EndedBy) -> Facts {
-        self.t.facts.ended_by = Some(end);
-        self.t.facts.tls = self.tls.map(|t| Box::new(t.finish()));
-        self.t.facts
+        let facts = &mut self.plain.t.facts;
+        facts.ended_by = Some(end);
+        facts.tls = self.tls.map(|t| Box::new(t.finish()));
+        self.plain.t.facts
     }
 }

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 mod progress;
 
@@ -16,6 +17,7 @@ use rayon::prelude::*;
 use crate::analyzers::session::Facts;
 use crate::analyzers::session::SessionFactory;
 use crate::analyzers::tls::cert::TrustStore;
+use crate::analyzers::tls::keylog::KeyLog;
 use crate::capture::inputs::{self, Item, Member};
 use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureReader};
@@ -71,6 +73,12 @@ pub struct Args {
     /// judging servers' certificate chains (a private or test CA).
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// TLS key log (NSS format, as SSLKEYLOGFILE makes browsers, curl,
+    /// Node, Python, Go and OpenSSL write it): wss sessions whose keys it
+    /// has are decrypted and analysed like ws. Repeatable; the file named
+    /// by the SSLKEYLOGFILE environment variable is read too.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
     /// Report only abnormal disconnects.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub only: Option<Only>,
@@ -256,6 +264,33 @@ pub struct Config {
     pub color: ColorWhen,
     /// No progress bar.
     pub quiet: bool,
+    /// Makes each connection's analyzer (with the key logs' secrets).
+    pub sessions: SessionFactory,
+    /// Lines of the key logs that could not be read.
+    pub keylog_warnings: Vec<String>,
+}
+
+/// Read the key logs named by `--keylog` and SSLKEYLOGFILE. A file given
+/// with `--keylog` must be readable; SSLKEYLOGFILE may name a file that
+/// does not exist yet (a warning then).
+fn read_keylogs(given: &[PathBuf]) -> Result<(Option<Arc<KeyLog>>, Vec<String>), String> {
+    let mut keys = KeyLog::new();
+    let mut warnings = Vec::new();
+    for p in given {
+        keys.load(p)?;
+    }
+    if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(env);
+        if !given.contains(&p) {
+            if let Err(e) = keys.load(&p) {
+                warnings.push(format!("SSLKEYLOGFILE: {e}"));
+            }
+        }
+    }
+    warnings.append(&mut keys.warnings);
+    let used =
+        !given.is_empty() || std::env::var_os("SSLKEYLOGFILE").is_some_and(|v| !v.is_empty());
+    Ok((used.then(|| Arc::new(keys)), warnings))
 }
 
 impl TryFrom<Args> for Config {
@@ -270,6 +305,7 @@ impl TryFrom<Args> for Config {
             Some(p) => TrustStore::with_ca_file(p)?,
             None => TrustStore::default(),
         };
+        let (keylog, keylog_warnings) = read_keylogs(&a.keylog)?;
         Ok(Config {
             paths: a.paths,
             format: a.format,
@@ -287,6 +323,8 @@ impl TryFrom<Args> for Config {
             shard: a.shard,
             color: a.color,
             quiet: a.quiet,
+            sessions: SessionFactory { keylog },
+            keylog_warnings,
         })
     }
 }
@@ -378,7 +416,7 @@ pub fn build_report(
             for chunk in run.chunks(FILES_AT_ONCE) {
                 let results: Vec<_> = chunk
                     .par_iter()
-                    .map(|path| analyze_file(path, &SessionFactory, EngineOptions { jobs: 1 }))
+                    .map(|path| analyze_file(path, &cfg.sessions, EngineOptions { jobs: 1 }))
                     .collect();
                 for (path, r) in chunk.iter().zip(results) {
                     add(&mut report, &path.display().to_string(), r);
@@ -402,7 +440,7 @@ pub fn build_report(
                 add(
                     &mut report,
                     &shown,
-                    analyze_file(path, &SessionFactory, cfg.engine),
+                    analyze_file(path, &cfg.sessions, cfg.engine),
                 );
             }
             Item::Tar(path) => {
@@ -429,7 +467,7 @@ pub fn build_report(
                                 Err(e) if e.is_not_a_capture() => report.summary.skipped_files += 1,
                                 Err(e) => add(&mut report, &shown, Err(e)),
                                 Ok(r) => {
-                                    let res = analyze_reader(at, r, &SessionFactory, cfg.engine);
+                                    let res = analyze_reader(at, r, &cfg.sessions, cfg.engine);
                                     add(&mut report, &shown, Ok(res));
                                     flush(&mut report);
                                 }
@@ -522,6 +560,9 @@ pub fn run() -> i32 {
         let (bytes, files) = input_size(&cfg.paths);
         progress::Progress::start(bytes, files)
     });
+    for w in &cfg.keylog_warnings {
+        eprintln!("wsforensics: warning: {w}");
+    }
     let on_error = |msg: &str| eprintln!("wsforensics: error: {msg}");
     let open = || -> Result<Box<dyn Write>, i32> {
         match &cfg.output {

@@ -128,13 +128,18 @@ fn verdict(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option
     let ctx = Ctx {
         start: rec.first_seen,
     };
+    let mut ev = Vec::new();
     if let Some(t) = &f.tls {
-        return Some(tls::verdict(rec, t, &ctx, judged));
+        // A WebSocket request inside TLS was read with a key log: the
+        // session is judged like plain ws, with TLS in the evidence.
+        if !f.is_websocket() {
+            return Some(tls::verdict(rec, t, &ctx, judged));
+        }
+        tls::decrypted_lines(t, &ctx, &mut ev);
     }
     if !f.is_websocket() {
         return None;
     }
-    let mut ev = Vec::new();
     if let (Some(r), Some(at)) = (&f.request, f.request_at) {
         ev.push(ctx.line(
             at,

@@ -102,6 +102,29 @@ fn alert_text(a: &Alert) -> String {
     }
 }
 
+/// Evidence for a session decrypted with a key log: what TLS was
+/// negotiated, which key log line opened it, the alerts read inside, and
+/// where decryption stopped, if it did.
+pub(super) fn decrypted_lines(t: &TlsFacts, ctx: &Ctx, ev: &mut Vec<String>) {
+    if let (Some(sh), Some(x)) = (&t.server_hello, &t.decryption) {
+        ev.push(ctx.line(
+            sh.at,
+            format!(
+                "{} with {}, decrypted with key log line {}",
+                version_name(sh.version()),
+                cipher_name(sh.cipher),
+                x.keylog.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+    for a in t.alerts.iter().take(4) {
+        ev.push(ctx.line(a.at, alert_text(a)));
+    }
+    if let Some(p) = t.decryption.as_ref().and_then(|x| x.problem.as_deref()) {
+        ev.push(format!("decryption stopped: {p}"));
+    }
+}
+
 /// The server's chain judged for the SNI at the time the Certificate
 /// message was sent (seconds since the epoch, returned with it); `None`
 /// when no certificate was seen in the clear.
@@ -755,6 +778,14 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         "{} encrypted application data records went by ({} bytes client to server, {} bytes server to client)",
         data, t.encrypted[0].bytes, t.encrypted[1].bytes
     ));
+    let problem = t.decryption.as_ref().and_then(|x| x.problem.as_deref());
+    let fix = match problem {
+        Some(p) => {
+            ev.push(format!("the key log did not open it: {p}"));
+            format!("The key log given cannot read this session ({p}). Give the key log written by this client or server process during the capture (SSLKEYLOGFILE was set for that run), or check that the capture is complete.")
+        }
+        None => "Give the TLS key log of the client or server (--keylog FILE, or SSLKEYLOGFILE when the capture was made) to read the WebSocket frames inside and get the close code.".to_string(),
+    };
     Disconnect::inferred(
         None,
         "encrypted",
@@ -763,6 +794,6 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
             "The TLS handshake completed and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."
         ),
         ev,
-        "Give the TLS key log of the client or server (--keylog FILE, or SSLKEYLOGFILE when the capture was made) to read the WebSocket frames inside and get the close code.".to_string(),
+        fix,
     )
 }

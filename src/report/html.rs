@@ -165,6 +165,14 @@ pub(super) fn page_head(r: &Report) -> String {
     if s.filtered_out > 0 {
         card(&mut h, "", s.filtered_out, "connections filtered out");
     }
+    if s.no_keys > 0 {
+        card(
+            &mut h,
+            "bad",
+            s.no_keys,
+            "TLS connections without keys in the key log",
+        );
+    }
     h.push_str("</div>\n");
     if !s.by_code.is_empty() {
         h.push_str("<h3>Disconnects by code</h3>\n<table class=\"codes\">\n<thead><tr><th>code</th><th>name</th><th>disconnects</th></tr></thead>\n<tbody>\n");

@@ -114,5 +114,10 @@ fn counted(c: &Value) -> Counted {
             _ => "capture_end",
         },
         verdict,
+        no_keys: c["tls"]["decryption_problem"]
+            .as_str()
+            .filter(|p| p.starts_with(super::tls::NO_KEYS))
+            .and_then(|_| c["tls"]["client_hello"]["client_random"].as_str())
+            .map(str::to_string),
     }
 }

@@ -276,7 +276,15 @@ pub struct Summary {
     /// The servers with the most abnormal disconnects, most first (at most
     /// [`TOP_SERVERS`]).
     pub top_abnormal_servers: Vec<TopServer>,
+    /// TLS connections a key log was given for but that it had no keys
+    /// for.
+    pub no_keys: u64,
+    /// Their client randoms (hex), the first [`NO_KEYS_LISTED`].
+    pub no_keys_client_randoms: Vec<String>,
 }
+
+/// Client randoms listed in `no_keys_client_randoms`.
+pub const NO_KEYS_LISTED: usize = 10;
 
 /// What the summary needs of one connection.
 #[derive(Debug)]
@@ -291,6 +299,9 @@ pub struct Counted {
     pub ended_by: &'static str,
     /// The verdict's code and whether it is abnormal, if it has one.
     pub verdict: Option<(Option<u16>, bool)>,
+    /// The client random of a TLS connection the key logs had no keys
+    /// for.
+    pub no_keys: Option<String>,
 }
 
 /// Servers listed in `top_abnormal_servers`.
@@ -382,11 +393,14 @@ impl Report {
         self.add_with(path, r, |conn, rec| {
             let f = &rec.analysis;
             let judged = f.tls.as_ref().and_then(|t| tls_judgement(t, trust));
-            conn.transport = if f.upgraded() {
+            let inside_tls = f.tls.is_some();
+            conn.transport = if f.upgraded() && inside_tls {
+                "wss"
+            } else if f.upgraded() {
                 "ws"
-            } else if f.request.is_some() {
+            } else if f.request.is_some() && !inside_tls {
                 "http"
-            } else if f.tls.is_some() {
+            } else if inside_tls {
                 "tls"
             } else {
                 "tcp"
@@ -434,6 +448,10 @@ impl Report {
                 last_seen: conn.last_seen.clone(),
                 ended_by: conn.ended_by,
                 verdict: conn.disconnect.as_ref().map(|d| (d.code, d.abnormal())),
+                no_keys: conn.tls.as_ref().and_then(|t| {
+                    let missing = t.decryption_problem.as_deref()?.starts_with(tls::NO_KEYS);
+                    missing.then(|| t.client_hello.as_ref().map(|h| h.client_random.clone()))?
+                }),
             };
             self.count(counted);
         }
@@ -444,6 +462,12 @@ impl Report {
     /// after a batch).
     pub fn count(&mut self, c: Counted) {
         self.summary.connections += 1;
+        if let Some(random) = c.no_keys {
+            self.summary.no_keys += 1;
+            if self.summary.no_keys_client_randoms.len() < NO_KEYS_LISTED {
+                self.summary.no_keys_client_randoms.push(random);
+            }
+        }
         *self.summary.by_ended_by.entry(c.ended_by).or_insert(0) += 1;
         let Some((code, abnormal)) = c.verdict else {
             return;
@@ -830,7 +854,7 @@ mod tests {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("samples")
                 .join(name);
-            let r = analyze_file(&path, &SessionFactory, EngineOptions { jobs: 2 })
+            let r = analyze_file(&path, &SessionFactory::default(), EngineOptions { jobs: 2 })
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             report.add_analyzed(name, &r, &TrustStore::default());
         }

@@ -240,6 +240,19 @@ pub(super) fn tail(r: &Report, st: Style) -> String {
             .collect();
         let _ = writeln!(s, "disconnects by hour (UTC): {}", hours.join(", "));
     }
+    if r.summary.no_keys > 0 {
+        let listed = &r.summary.no_keys_client_randoms;
+        let _ = writeln!(
+            s,
+            "{}",
+            st.warn(&format!(
+                "{} TLS connection(s) could not be read: no keys for these client randoms in the key log(s): {}{}",
+                r.summary.no_keys,
+                listed.join(", "),
+                if r.summary.no_keys > listed.len() as u64 { ", ..." } else { "" }
+            ))
+        );
+    }
     let ends: Vec<String> = r
         .summary
         .by_ended_by

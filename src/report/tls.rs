@@ -11,6 +11,10 @@ use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, versio
 
 use super::PerDirection;
 
+/// How `decryption_problem` starts when the key logs had no keys for the
+/// session.
+pub const NO_KEYS: &str = crate::analyzers::tls::NO_KEYS;
+
 /// TLS facts of one connection.
 #[derive(Debug, Serialize)]
 pub struct TlsReport {
@@ -45,6 +49,14 @@ pub struct TlsReport {
     pub application_data_records: PerDirection,
     /// Their bytes.
     pub application_data_bytes: PerDirection,
+    /// Records were decrypted with a key log (`--keylog`, SSLKEYLOGFILE).
+    pub decrypted: bool,
+    /// `file:line` of the key log line that gave this session's keys.
+    pub keylog: Option<String>,
+    /// What kept records from being decrypted, when a key log was given
+    /// (no keys for the client random, a suite not decrypted, a record
+    /// that failed authentication, a gap).
+    pub decryption_problem: Option<String>,
 }
 
 /// A ClientHello.
@@ -76,6 +88,8 @@ pub struct ClientHelloReport {
     pub ja3_full: String,
     /// JA4 fingerprint.
     pub ja4: String,
+    /// The client random (hex): the session's name in a key log.
+    pub client_random: String,
 }
 
 /// A HelloRetryRequest.
@@ -215,6 +229,7 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
             ja3: c.ja3(),
             ja3_full: c.ja3_full(),
             ja4: c.ja4(),
+            client_random: c.random.iter().map(|b| format!("{b:02x}")).collect(),
         }),
         hello_retry_request: t.hello_retry.as_ref().map(|h| HelloRetryReport {
             frame: h.at.frame,
@@ -273,5 +288,8 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
             client_to_server: t.encrypted[0].bytes,
             server_to_client: t.encrypted[1].bytes,
         },
+        decrypted: t.decryption.as_ref().is_some_and(|d| d.decrypted()),
+        keylog: t.decryption.as_ref().and_then(|d| d.keylog.clone()),
+        decryption_problem: t.decryption.as_ref().and_then(|d| d.problem.clone()),
     }
 }

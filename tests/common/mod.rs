@@ -217,6 +217,7 @@ pub fn temp_capture(name: &str, bytes: &[u8]) -> tempfile::TempPath {
 pub fn json_report(path: &str) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsforensics"))
         .args(["--format", "json", path])
+        .env_remove("SSLKEYLOGFILE")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{path}");

@@ -55,6 +55,8 @@ pub struct ClientHello {
     pub ec_point_formats: Vec<u8>,
     /// Groups of the key shares sent.
     pub key_shares: Vec<u16>,
+    /// The 32 random bytes, which name the session in a key log.
+    pub random: [u8; 32],
 }
 
 /// What a server chose.
@@ -75,6 +77,8 @@ pub struct ServerHello {
     pub key_share: Option<u16>,
     /// This is a HelloRetryRequest (RFC 8446 §4.1.4).
     pub retry: bool,
+    /// The 32 random bytes (TLS 1.2 key derivation needs them).
+    pub random: [u8; 32],
 }
 
 impl ServerHello {
@@ -115,6 +119,7 @@ pub fn client_hello(msg: &[u8], at: At) -> Option<ClientHello> {
         at,
         legacy_version: ch.version.0,
         ciphers: ch.ciphers.iter().take(MAX_LIST).map(|c| c.0).collect(),
+        random: ch.random.try_into().unwrap_or([0; 32]),
         ..ClientHello::default()
     };
     for (ty, data, raw) in extensions(ch.ext.unwrap_or_default()).take(MAX_LIST) {
@@ -171,21 +176,34 @@ pub fn server_hello(msg: &[u8], at: At) -> Option<ServerHello> {
         legacy_version: sh.version.0,
         cipher: sh.cipher.0,
         retry: sh.random == HRR_RANDOM,
+        random: sh.random.try_into().unwrap_or([0; 32]),
         ..ServerHello::default()
     };
     for (ty, data, _) in extensions(sh.ext.unwrap_or_default()).take(MAX_LIST) {
         match ty {
             EXT_SUPPORTED_VERSIONS => out.supported_version = be16(data),
             EXT_KEY_SHARE => out.key_share = be16(data),
-            EXT_ALPN => {
-                // u16 list length, u8 name length, name.
-                let n = data.get(2).copied().unwrap_or(0) as usize;
-                out.alpn = data.get(3..3 + n).map(text);
-            }
+            EXT_ALPN => out.alpn = chosen_alpn(data),
             _ => {}
         }
     }
     Some(out)
+}
+
+/// The protocol of a server's ALPN extension: a u16 list length, then one
+/// u8-length name.
+fn chosen_alpn(data: &[u8]) -> Option<String> {
+    let n = data.get(2).copied().unwrap_or(0) as usize;
+    data.get(3..3 + n).map(text)
+}
+
+/// The ALPN protocol of a TLS 1.3 EncryptedExtensions body (a u16 block
+/// length, then the extensions).
+pub fn alpn_of_extensions(body: &[u8]) -> Option<String> {
+    extensions(body.get(2..)?)
+        .take(MAX_LIST)
+        .find(|(ty, _, _)| *ty == EXT_ALPN)
+        .and_then(|(_, data, _)| chosen_alpn(data))
 }
 
 /// Short name of a version for JA4 ("13", "12", ...).

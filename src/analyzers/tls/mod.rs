@@ -8,9 +8,15 @@
 //! exactly 2 + 1 + tag bytes.
 
 pub mod cert;
+pub mod decrypt;
 pub mod hello;
+pub mod keylog;
+
+use std::sync::Arc;
 
 use crate::flow::Dir;
+use decrypt::DirKeys;
+use keylog::KeyLog;
 
 use super::session::At;
 pub use hello::{is_grease, ClientHello, ServerHello};
@@ -116,6 +122,38 @@ pub struct TlsFacts {
     pub lost: [Option<At>; 2],
     /// Handshake messages too long to keep.
     pub skipped: u32,
+    /// What decryption did, when a key log was given.
+    pub decryption: Option<Decryption>,
+}
+
+/// How a decryption problem starts when the key logs have no line for the
+/// session.
+pub const NO_KEYS: &str = "no key log line for client random";
+
+/// What decryption with a key log did for one connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decryption {
+    /// `file:line` of the key log line that gave the session's keys.
+    pub keylog: Option<String>,
+    /// The first thing that kept records from being read (no keys, a
+    /// cipher suite not decrypted, a record that failed authentication, a
+    /// gap), with its frame where there is one.
+    pub problem: Option<String>,
+    /// Records decrypted each way.
+    pub records: [u64; 2],
+    /// Application data bytes decrypted each way.
+    pub plaintext: [u64; 2],
+}
+
+impl Decryption {
+    /// Whether any record was decrypted.
+    pub fn decrypted(&self) -> bool {
+        self.records.iter().any(|&n| n > 0)
+    }
+
+    fn problem(&mut self, text: String) {
+        self.problem.get_or_insert(text);
+    }
 }
 
 impl TlsFacts {
@@ -148,6 +186,9 @@ struct DirState {
     len: usize,
     /// Records after this point are encrypted.
     encrypted: bool,
+    /// The current record is encrypted (`encrypted` when its header
+    /// came: a ServerHello record switches `encrypted` on at its end).
+    record_encrypted: bool,
     /// The record layer is lost for the rest of the direction.
     stopped: bool,
     /// Plaintext handshake bytes not yet read as messages.
@@ -158,16 +199,54 @@ struct DirState {
     alert: Vec<u8>,
 }
 
+/// Decryption state of a connection whose keys are in the key log.
+struct Decrypt {
+    /// The keys records of each direction are opened with now.
+    keys: [Option<DirKeys>; 2],
+    /// The keys each direction switches to: at its ChangeCipherSpec (TLS
+    /// 1.2) or after its Finished (TLS 1.3: the application keys).
+    next: [Option<DirKeys>; 2],
+    tls13: bool,
+    /// Decrypted handshake bytes not yet read as messages (TLS 1.3).
+    hs: [Vec<u8>; 2],
+    /// The body of the record being received.
+    rec: [Vec<u8>; 2],
+}
+
+/// Where decrypted application data goes: direction, bytes, and the
+/// frame that completed their record.
+pub type PlainSink<'a> = dyn FnMut(Dir, &[u8], At) + 'a;
+
 /// The TLS analyzer of one connection.
 #[derive(Default)]
 pub struct TlsSession {
     dirs: [DirState; 2],
     facts: TlsFacts,
+    keylog: Option<Arc<KeyLog>>,
+    dec: Option<Box<Decrypt>>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl TlsSession {
-    /// In-order bytes of a direction.
-    pub fn data(&mut self, dir: Dir, mut bytes: &[u8], at: At) {
+    /// A session that decrypts with `keylog`, when it has the keys.
+    pub fn with_keylog(keylog: Option<Arc<KeyLog>>) -> TlsSession {
+        TlsSession {
+            keylog,
+            ..TlsSession::default()
+        }
+    }
+
+    /// Whether records are being decrypted with a key log.
+    pub fn decrypting(&self) -> bool {
+        self.dec.is_some()
+    }
+
+    /// In-order bytes of a direction; decrypted application data goes to
+    /// `out`.
+    pub fn data(&mut self, dir: Dir, mut bytes: &[u8], at: At, out: &mut PlainSink<'_>) {
         let d = dir.index();
         while !bytes.is_empty() && !self.dirs[d].stopped {
             let s = &mut self.dirs[d];
@@ -186,6 +265,7 @@ impl TlsSession {
                     return;
                 }
                 (s.ctype, s.len, s.left) = (s.hdr[0], len, len);
+                s.record_encrypted = s.encrypted;
             }
             let k = s.left.min(bytes.len());
             let (body, rest) = bytes.split_at(k);
@@ -195,7 +275,14 @@ impl TlsSession {
             // changed: no cipher makes an alert that short, and a TLS 1.3
             // client that fails on the server's certificate has not yet
             // switched its own write keys.
-            if !s.encrypted || (s.ctype == ALERT && s.len == 2) {
+            let clear = !s.encrypted || (s.ctype == ALERT && s.len == 2);
+            if !clear && s.ctype != CCS {
+                if let Some(dec) = self.dec.as_mut().filter(|x| x.keys[d].is_some()) {
+                    dec.rec[d].extend_from_slice(body);
+                }
+            }
+            let s = &mut self.dirs[d];
+            if clear {
                 match s.ctype {
                     HANDSHAKE => {
                         let skip = s.hs_skip.min(body.len());
@@ -210,7 +297,10 @@ impl TlsSession {
             let s = &mut self.dirs[d];
             if s.left == 0 {
                 s.hdr_len = 0;
-                self.record(dir, at);
+                self.record(dir, at, out);
+            }
+            if self.dirs[d].stopped {
+                self.stop_decrypting(dir, at, "bytes that are not TLS records");
             }
         }
     }
@@ -221,6 +311,260 @@ impl TlsSession {
         if !s.stopped {
             s.stopped = true;
             self.facts.lost[dir.index()] = Some(at);
+        }
+        self.stop_decrypting(dir, at, "a gap in the capture");
+    }
+
+    /// No more records of `dir` can be decrypted.
+    fn stop_decrypting(&mut self, dir: Dir, at: At, why: &str) {
+        let d = dir.index();
+        let Some(dec) = self.dec.as_mut() else {
+            return;
+        };
+        if dec.keys[d].is_none() && dec.next[d].is_none() {
+            return;
+        }
+        dec.keys[d] = None;
+        dec.next[d] = None;
+        if let Some(x) = self.facts.decryption.as_mut() {
+            x.problem(format!(
+                "frame {}: {} in the {}'s TLS stream; its later records cannot be decrypted",
+                at.frame,
+                why,
+                dir.sender()
+            ));
+        }
+    }
+
+    /// The ServerHello chose the session's parameters: find its keys.
+    fn start_decryption(&mut self) {
+        let Some(keylog) = self.keylog.clone() else {
+            return;
+        };
+        let (Some(ch), Some(sh)) = (&self.facts.client_hello, &self.facts.server_hello) else {
+            return;
+        };
+        let mut x = Decryption::default();
+        let tls13 = sh.version() == 0x0304;
+        let suite = decrypt::suite(sh.cipher);
+        match (keylog.get(&ch.random), suite) {
+            (None, _) => x.problem(format!("{NO_KEYS} {}", hex(&ch.random))),
+            (Some(_), None) => x.problem(format!(
+                "{} is not decrypted (AES-GCM and ChaCha20-Poly1305 suites are)",
+                crate::knowledge::tls::cipher_name(sh.cipher)
+            )),
+            (Some(sec), Some(suite)) if tls13 => {
+                // A client that gave up during the handshake logs only the
+                // secrets it used: each direction is read with what is
+                // there.
+                let hs = [&sec.client_handshake, &sec.server_handshake];
+                let Some(first) = hs.iter().filter_map(|s| s.as_ref()).map(|s| s.origin).min()
+                else {
+                    x.problem(
+                        "the key log has no handshake traffic secrets for this TLS 1.3 session"
+                            .into(),
+                    );
+                    self.facts.decryption = Some(x);
+                    return;
+                };
+                let keys = |s: &Option<keylog::Secret>| {
+                    s.as_ref().and_then(|s| DirKeys::tls13(suite, &s.bytes))
+                };
+                x.keylog = Some(keylog.describe(first));
+                self.dec = Some(Box::new(Decrypt {
+                    keys: hs.map(keys),
+                    next: [keys(&sec.client_traffic), keys(&sec.server_traffic)],
+                    tls13,
+                    hs: Default::default(),
+                    rec: Default::default(),
+                }));
+            }
+            (Some(sec), Some(suite)) => {
+                let Some(master) = &sec.master else {
+                    x.problem(
+                        "the key log has no CLIENT_RANDOM master secret for this TLS 1.2 session"
+                            .into(),
+                    );
+                    self.facts.decryption = Some(x);
+                    return;
+                };
+                x.keylog = Some(keylog.describe(master.origin));
+                let [c, s] = match DirKeys::tls12(suite, &master.bytes, &ch.random, &sh.random) {
+                    Some(k) => k.map(Some),
+                    None => [None, None],
+                };
+                self.dec = Some(Box::new(Decrypt {
+                    keys: [None, None],
+                    next: [c, s],
+                    tls13,
+                    hs: Default::default(),
+                    rec: Default::default(),
+                }));
+            }
+        }
+        self.facts.decryption = Some(x);
+    }
+
+    /// Open the record of `dir` just completed. `Err` when it could not
+    /// be (the caller then reads it by its shape).
+    fn decrypted_record(&mut self, dir: Dir, at: At, out: &mut PlainSink<'_>) -> Result<(), ()> {
+        let d = dir.index();
+        let header = self.dirs[d].hdr;
+        let Some(dec) = self.dec.as_mut() else {
+            return Err(());
+        };
+        let mut body = std::mem::take(&mut dec.rec[d]);
+        // Still on TLS 1.3 handshake keys: if the Finished was missed
+        // (a handshake message too long to keep), the application keys
+        // may be the right ones; keep a copy to try them.
+        let spare = (dec.tls13 && dec.next[d].is_some()).then(|| body.clone());
+        let Some(keys) = dec.keys[d].as_mut() else {
+            return Err(());
+        };
+        let mut opened = keys.open(header, &mut body);
+        if let (true, Some(mut copy)) = (opened.is_err(), spare) {
+            if let Some(mut app) = dec.next[d].take() {
+                if let Ok(r) = app.open(header, &mut copy) {
+                    dec.keys[d] = Some(app);
+                    body = copy;
+                    opened = Ok(r);
+                }
+            }
+        }
+        let (ty, range) = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                dec.keys[d] = None;
+                dec.next[d] = None;
+                if let Some(x) = self.facts.decryption.as_mut() {
+                    x.problem(format!(
+                        "frame {}: a record from the {} did not decrypt ({}): wrong keys, or altered bytes",
+                        at.frame,
+                        dir.sender(),
+                        match e {
+                            decrypt::OpenError::TooShort => "too short",
+                            decrypt::OpenError::Authentication => "authentication failed",
+                        }
+                    ));
+                }
+                return Err(());
+            }
+        };
+        let plain = body.get(range).unwrap_or_default();
+        if let Some(x) = self.facts.decryption.as_mut() {
+            x.records[d] += 1;
+        }
+        match ty {
+            APPLICATION_DATA => {
+                if let Some(x) = self.facts.decryption.as_mut() {
+                    x.plaintext[d] += plain.len() as u64;
+                }
+                let e = &mut self.facts.encrypted[d];
+                e.records += 1;
+                e.bytes += u64::from(u16::from_be_bytes([header[3], header[4]]));
+                e.first.get_or_insert(at);
+                e.last = Some(at);
+                if self.facts.complete.is_none() {
+                    self.facts.complete = Some(at);
+                }
+                out(dir, plain, at);
+            }
+            ALERT => {
+                for pair in plain.chunks_exact(2) {
+                    self.alert(Alert {
+                        dir,
+                        at,
+                        level: Some(pair[0]),
+                        code: Some(pair[1]),
+                        encrypted: true,
+                    });
+                }
+            }
+            HANDSHAKE if self.dec.as_ref().is_some_and(|x| x.tls13) => {
+                if let Some(dec) = self.dec.as_mut() {
+                    if dec.hs[d].len() + plain.len() <= MAX_HANDSHAKE + 4 {
+                        dec.hs[d].extend_from_slice(plain);
+                    } else {
+                        dec.hs[d].clear();
+                        self.facts.skipped += 1;
+                    }
+                }
+                self.decrypted_handshake(dir, at);
+            }
+            HANDSHAKE => {
+                // TLS 1.2: the Finished, right after ChangeCipherSpec.
+                self.facts.finished[d].get_or_insert(at);
+                self.check_complete(at);
+            }
+            _ => {}
+        }
+        if let Some(dec) = self.dec.as_mut() {
+            body.clear();
+            dec.rec[d] = body;
+        }
+        Ok(())
+    }
+
+    /// Read the complete TLS 1.3 handshake messages decrypted so far.
+    fn decrypted_handshake(&mut self, dir: Dir, at: At) {
+        let d = dir.index();
+        loop {
+            let Some(dec) = self.dec.as_mut() else {
+                return;
+            };
+            let hs = &dec.hs[d];
+            let Some(len) = hs
+                .get(1..4)
+                .map(|l| u32::from_be_bytes([0, l[0], l[1], l[2]]) as usize)
+            else {
+                return;
+            };
+            if hs.len() < 4 + len {
+                return;
+            }
+            let msg: Vec<u8> = dec.hs[d].drain(..4 + len).collect();
+            let f = &mut self.facts;
+            match (dir, msg[0]) {
+                (Dir::ServerToClient, 8) => {
+                    // EncryptedExtensions: ALPN lives here in TLS 1.3.
+                    if let Some(sh) = f.server_hello.as_mut().filter(|sh| sh.alpn.is_none()) {
+                        sh.alpn = hello::alpn_of_extensions(msg.get(4..).unwrap_or_default());
+                    }
+                }
+                (Dir::ServerToClient, 11) => {
+                    f.certificate_at.get_or_insert(at);
+                    if f.certificates.is_empty() {
+                        f.certificates = certificate_list_13(&msg);
+                    }
+                }
+                (Dir::ClientToServer, 11) => {
+                    f.client_certificate = Some((at, certificate_list_13(&msg).len()));
+                }
+                (Dir::ServerToClient, 13) => {
+                    f.certificate_request.get_or_insert(at);
+                }
+                (_, 20) => {
+                    // Finished: this side now writes with its application
+                    // keys.
+                    f.finished[d].get_or_insert(at);
+                    if dir == Dir::ClientToServer {
+                        f.complete.get_or_insert(at);
+                    }
+                    if let Some(dec) = self.dec.as_mut() {
+                        if dec.next[d].is_some() {
+                            dec.keys[d] = dec.next[d].take();
+                        }
+                    }
+                }
+                (_, 24) => {
+                    // KeyUpdate: the sender's next records use the next
+                    // generation of its traffic secret.
+                    if let Some(dec) = self.dec.as_mut() {
+                        dec.keys[d] = dec.keys[d].as_ref().and_then(DirKeys::update);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -240,12 +584,21 @@ impl TlsSession {
     }
 
     /// A whole record of a direction went by.
-    fn record(&mut self, dir: Dir, at: At) {
+    fn record(&mut self, dir: Dir, at: At, out: &mut PlainSink<'_>) {
         let d = dir.index();
         let (ctype, len, encrypted) = {
             let s = &self.dirs[d];
-            (s.ctype, s.len, s.encrypted)
+            (s.ctype, s.len, s.record_encrypted)
         };
+        let keyed = self.dec.as_ref().is_some_and(|x| x.keys[d].is_some());
+        if encrypted
+            && keyed
+            && ctype != CCS
+            && !(ctype == ALERT && len == 2)
+            && self.decrypted_record(dir, at, out).is_ok()
+        {
+            return;
+        }
         let tls13 = self.facts.tls13();
         // After a HelloRetryRequest (TLS 1.3 only) both sides may send the
         // compatibility ChangeCipherSpec before the real hellos.
@@ -254,6 +607,9 @@ impl TlsSession {
             CCS if !compat => {
                 self.dirs[d].encrypted = true;
                 self.facts.change_cipher_spec[d].get_or_insert(at);
+                if let Some(dec) = self.dec.as_mut() {
+                    dec.keys[d] = dec.next[d].take();
+                }
             }
             ALERT if encrypted && len != 2 => self.alert(Alert {
                 dir,
@@ -393,7 +749,10 @@ impl TlsSession {
                     return;
                 }
                 let tls13 = sh.version() == 0x0304;
-                f.server_hello.get_or_insert(sh);
+                if f.server_hello.is_some() {
+                    return;
+                }
+                f.server_hello = Some(sh);
                 if tls13 {
                     // Everything after the ServerHello is encrypted, both
                     // ways (the client's next plaintext would only be a
@@ -401,6 +760,7 @@ impl TlsSession {
                     self.dirs[0].encrypted = true;
                     self.dirs[1].encrypted = true;
                 }
+                self.start_decryption();
             }
             (Dir::ServerToClient, 11) => {
                 f.certificate_at.get_or_insert(at);
@@ -441,6 +801,37 @@ fn certificate_list(msg: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// The certificates of a TLS 1.3 Certificate message (header included):
+/// a request context, a 24-bit list length, then for each entry a 24-bit
+/// length + DER and a 16-bit length + extensions.
+fn certificate_list_13(msg: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Some(&ctx) = msg.get(4) else {
+        return out;
+    };
+    let Some(mut list) = msg.get(5 + ctx as usize + 3..) else {
+        return out;
+    };
+    while out.len() < MAX_CERTS {
+        let Some(n) = list
+            .get(..3)
+            .map(|b| u32::from_be_bytes([0, b[0], b[1], b[2]]) as usize)
+        else {
+            break;
+        };
+        let Some(der) = list.get(3..3 + n) else { break };
+        out.push(der.to_vec());
+        let Some(ext) = list
+            .get(3 + n..5 + n)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+        else {
+            break;
+        };
+        list = list.get(5 + n + ext..).unwrap_or_default();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +841,10 @@ mod tests {
             frame,
             ..At::default()
         }
+    }
+
+    fn feed(s: &mut TlsSession, dir: Dir, bytes: &[u8], at: At) {
+        s.data(dir, bytes, at, &mut |_, _, _| {});
     }
 
     fn record(ctype: u8, body: &[u8]) -> Vec<u8> {
@@ -474,7 +869,8 @@ mod tests {
         let mut s = TlsSession::default();
         let bytes = record(ALERT, &[2, 45]);
         for (i, b) in bytes.iter().enumerate() {
-            s.data(
+            feed(
+                &mut s,
                 Dir::ClientToServer,
                 std::slice::from_ref(b),
                 at(i as u64 + 1),
@@ -505,7 +901,7 @@ mod tests {
         let mut wire = record(HANDSHAKE, &msg[..5]);
         wire.extend(record(HANDSHAKE, &msg[5..]));
         let mut s = TlsSession::default();
-        s.data(Dir::ServerToClient, &wire, at(3));
+        feed(&mut s, Dir::ServerToClient, &wire, at(3));
         let f = s.finish();
         assert_eq!(f.certificates, certs.to_vec());
         assert_eq!(f.certificate_at, Some(at(3)));
@@ -518,8 +914,8 @@ mod tests {
         let mut s = TlsSession::default();
         s.dirs[0].encrypted = true;
         s.dirs[1].encrypted = true;
-        s.data(Dir::ClientToServer, &record(ALERT, &[2, 45]), at(8));
-        s.data(Dir::ServerToClient, &record(ALERT, &[0; 26]), at(9));
+        feed(&mut s, Dir::ClientToServer, &record(ALERT, &[2, 45]), at(8));
+        feed(&mut s, Dir::ServerToClient, &record(ALERT, &[0; 26]), at(9));
         let f = s.finish();
         assert_eq!((f.alerts[0].code, f.alerts[0].encrypted), (Some(45), false));
         assert_eq!((f.alerts[1].code, f.alerts[1].encrypted), (None, true));
@@ -528,7 +924,12 @@ mod tests {
     #[test]
     fn not_tls_stops_the_direction() {
         let mut s = TlsSession::default();
-        s.data(Dir::ClientToServer, b"GET / HTTP/1.1\r\n\r\n", at(1));
+        feed(
+            &mut s,
+            Dir::ClientToServer,
+            b"GET / HTTP/1.1\r\n\r\n",
+            at(1),
+        );
         let f = s.finish();
         assert_eq!(f.lost[0], Some(at(1)));
     }
@@ -545,7 +946,7 @@ mod tests {
             wire.extend(record(HANDSHAKE, chunk));
         }
         wire.extend(record(ALERT, &[2, 40]));
-        s.data(Dir::ServerToClient, &wire, at(1));
+        feed(&mut s, Dir::ServerToClient, &wire, at(1));
         let f = s.finish();
         assert_eq!(f.skipped, 1);
         assert!(f.certificates.is_empty());
@@ -555,12 +956,22 @@ mod tests {
     #[test]
     fn tls12_completion_after_both_finished() {
         let mut s = TlsSession::default();
-        s.data(Dir::ClientToServer, &record(CCS, &[1]), at(1));
-        s.data(Dir::ClientToServer, &record(HANDSHAKE, &[0; 40]), at(1));
+        feed(&mut s, Dir::ClientToServer, &record(CCS, &[1]), at(1));
+        feed(
+            &mut s,
+            Dir::ClientToServer,
+            &record(HANDSHAKE, &[0; 40]),
+            at(1),
+        );
         assert!(s.facts.complete.is_none());
-        s.data(Dir::ServerToClient, &record(CCS, &[1]), at(2));
-        s.data(Dir::ServerToClient, &record(HANDSHAKE, &[0; 40]), at(2));
-        s.data(Dir::ServerToClient, &record(ALERT, &[0; 26]), at(3));
+        feed(&mut s, Dir::ServerToClient, &record(CCS, &[1]), at(2));
+        feed(
+            &mut s,
+            Dir::ServerToClient,
+            &record(HANDSHAKE, &[0; 40]),
+            at(2),
+        );
+        feed(&mut s, Dir::ServerToClient, &record(ALERT, &[0; 26]), at(3));
         let f = s.finish();
         assert_eq!(f.complete, Some(at(2)));
         assert!(f.alerts[0].encrypted);
@@ -591,10 +1002,10 @@ mod tests {
                 let n = cuts[k % cuts.len()];
                 k += 1;
                 let a = (i + n).min(c.len());
-                s.data(Dir::ClientToServer, &c[i..a], at(k as u64));
+                feed(&mut s, Dir::ClientToServer, &c[i..a], at(k as u64));
                 i = a;
                 let b = (j + n).min(s2c.len());
-                s.data(Dir::ServerToClient, &s2c[j..b], at(k as u64));
+                feed(&mut s, Dir::ServerToClient, &s2c[j..b], at(k as u64));
                 j = b;
             }
             let f = s.finish();
@@ -620,7 +1031,7 @@ mod tests {
             let wire = record(HANDSHAKE, &msg);
             let mut s = TlsSession::default();
             for (i, part) in wire.chunks(cut).enumerate() {
-                s.data(Dir::ClientToServer, part, at(i as u64 + 1));
+                feed(&mut s, Dir::ClientToServer, part, at(i as u64 + 1));
             }
             let f = s.finish();
             if let Some(ch) = &f.client_hello {

@@ -374,7 +374,48 @@ fn a_servers_key_log_works_too() {
     let c = &doc["connections"][0];
     assert_eq!(c["transport"], "wss");
     let d = &c["disconnect"];
-    assert_eq!((d["code"].as_u64(), d["initiator"].as_str()), (Some(1000), Some("client")));
+    assert_eq!(
+        (d["code"].as_u64(), d["initiator"].as_str()),
+        (Some(1000), Some("client"))
+    );
     assert_eq!(c["websocket"]["closes"][0]["frame"], 16);
     assert_eq!(c["websocket"]["closes"][0]["reason"], "bye");
+}
+
+/// Hostile bytes inside sessions that are being decrypted: mutated
+/// copies of every sample, read with their key logs, never crash the
+/// program (exit 0, or 1 when the capture framing itself broke).
+#[test]
+fn mutated_captures_with_keys_never_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (capture, keys, _) in samples() {
+        let bytes = std::fs::read(&capture).unwrap();
+        for round in 0..8 {
+            let mut m = bytes.clone();
+            for _ in 0..1 + round * 3 {
+                // Past the file header, so most damage lands in packets.
+                let at = 24 + (next() as usize) % (m.len() - 24);
+                m[at] ^= (next() as u8) | 1;
+            }
+            let path = dir.path().join(format!("{}-{round}.pcap", name(&capture)));
+            std::fs::write(&path, &m).unwrap();
+            let (code, out, err) = run(&[
+                "--format",
+                "json",
+                "--keylog",
+                keys.to_str().unwrap(),
+                path.to_str().unwrap(),
+            ]);
+            assert!(code == 0 || code == 1, "{path:?}: exit {code}: {err}");
+            assert!(!err.contains("panicked"), "{path:?}: {err}");
+            let _: Value = serde_json::from_slice(&out).unwrap();
+        }
+    }
 }

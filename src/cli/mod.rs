@@ -14,7 +14,7 @@ mod progress;
 use clap::{Parser, Subcommand, ValueEnum};
 use rayon::prelude::*;
 
-use crate::analyzers::session::Facts;
+use crate::analyzers::session::Analysis;
 use crate::analyzers::session::SessionFactory;
 use crate::analyzers::tls::cert::TrustStore;
 use crate::analyzers::tls::keylog::KeyLog;
@@ -384,24 +384,25 @@ pub fn build_report(
         });
     }
     report.summary.skipped_files += expanded.skipped;
-    let mut add =
-        |report: &mut Report, shown: &str, r: Result<CaptureResult<Facts>, CaptureError>| match r {
-            Ok(r) => {
-                progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
-                progress::CONNECTIONS.fetch_add(r.connections.len() as u64, Ordering::Relaxed);
-                if let Some(e) = &r.error {
-                    all_read = false;
-                    on_error(&e.to_string());
-                }
-                report.add_analyzed(shown, &r, &cfg.trust);
-            }
-            Err(e) => {
-                progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
+    let mut add = |report: &mut Report,
+                   shown: &str,
+                   r: Result<CaptureResult<Analysis>, CaptureError>| match r {
+        Ok(r) => {
+            progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
+            progress::CONNECTIONS.fetch_add(r.connections.len() as u64, Ordering::Relaxed);
+            if let Some(e) = &r.error {
                 all_read = false;
                 on_error(&e.to_string());
-                report.add_unreadable(shown, e.to_string());
             }
-        };
+            report.add_analyzed(shown, &r, &cfg.trust);
+        }
+        Err(e) => {
+            progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
+            all_read = false;
+            on_error(&e.to_string());
+            report.add_unreadable(shown, e.to_string());
+        }
+    };
     // Runs of small files are read several at a time, one thread each; a
     // big file gets every worker to itself. Results go into the report in
     // input order either way.

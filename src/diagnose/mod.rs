@@ -7,7 +7,7 @@ mod tls;
 
 use serde::Serialize;
 
-use crate::analyzers::session::{At, CloseFrame, Facts};
+use crate::analyzers::session::{Analysis, At, CloseFrame, Facts};
 use crate::analyzers::tls::cert::Judgement;
 
 use crate::capture::Timestamp;
@@ -112,7 +112,10 @@ impl Ctx {
 /// TLS; `judged` is the server's chain judged by [`tls_judgement`], if it
 /// was seen. Evidence lines come out in frame order; lines that cite no
 /// frame last.
-pub fn diagnose(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option<Disconnect> {
+pub fn diagnose(
+    rec: &ConnRecord<Analysis>,
+    judged: Option<&(Judgement, i64)>,
+) -> Option<Disconnect> {
     let mut d = verdict(rec, judged)?;
     d.evidence.sort_by_key(|line| {
         line.strip_prefix("frame ")
@@ -123,7 +126,7 @@ pub fn diagnose(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> O
     Some(d)
 }
 
-fn verdict(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option<Disconnect> {
+fn verdict(rec: &ConnRecord<Analysis>, judged: Option<&(Judgement, i64)>) -> Option<Disconnect> {
     let f = &rec.analysis;
     let ctx = Ctx {
         start: rec.first_seen,
@@ -185,7 +188,7 @@ fn verdict(rec: &ConnRecord<Facts>, judged: Option<&(Judgement, i64)>) -> Option
     Some(no_close(rec, &ctx, ev))
 }
 
-fn end_lines(rec: &ConnRecord<Facts>, ctx: &Ctx, ev: &mut Vec<String>) {
+fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<String>) {
     for (dir, rst, at) in rec.analysis.ends.iter().take(3) {
         let what = if *rst {
             "reset the TCP connection (RST)"
@@ -196,7 +199,7 @@ fn end_lines(rec: &ConnRecord<Facts>, ctx: &Ctx, ev: &mut Vec<String>) {
     }
 }
 
-fn upgrade_failed(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
+fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
     let f = &rec.analysis;
     let (summary, fix, status, initiator) = match (&f.response, f.response_at) {
         (Some(r), Some(at)) => {
@@ -288,7 +291,7 @@ fn refusal_fix(status: u16, proxy: bool) -> String {
 }
 
 fn close_frame(
-    rec: &ConnRecord<Facts>,
+    rec: &ConnRecord<Analysis>,
     ctx: &Ctx,
     mut ev: Vec<String>,
     first: &CloseFrame,
@@ -461,7 +464,7 @@ fn last_data(f: &Facts) -> Option<At> {
 /// client's leg) and say so in their verdicts; `verdicts` pairs each record
 /// with its report id and verdict.
 pub fn link_proxy_legs(
-    recs: &[ConnRecord<Facts>],
+    recs: &[ConnRecord<Analysis>],
     verdicts: &mut [(&str, &mut Option<Disconnect>)],
 ) {
     struct Front<'a> {
@@ -524,7 +527,7 @@ pub fn link_proxy_legs(
 
 /// The server ports that carry WebSocket or TLS in a capture, for
 /// [`refused`].
-pub fn service_ports(recs: &[ConnRecord<Facts>]) -> std::collections::BTreeSet<u16> {
+pub fn service_ports(recs: &[ConnRecord<Analysis>]) -> std::collections::BTreeSet<u16> {
     recs.iter()
         .filter(|r| r.analysis.is_websocket() || r.analysis.tls.is_some())
         .map(|r| r.meta.server.port)
@@ -535,7 +538,7 @@ pub fn service_ports(recs: &[ConnRecord<Facts>]) -> std::collections::BTreeSet<u
 /// that carries WebSocket or TLS elsewhere in the capture (`ports`, from
 /// [`service_ports`]): `tcp_refused`, 1006. `None` for anything else.
 pub fn refused(
-    rec: &ConnRecord<Facts>,
+    rec: &ConnRecord<Analysis>,
     ports: &std::collections::BTreeSet<u16>,
 ) -> Option<Disconnect> {
     let [c, s] = &rec.stats;
@@ -630,7 +633,10 @@ fn asked_name(f: &Facts) -> Option<&str> {
 /// host name and port over the other address family that starts within
 /// [`RETRY_NS`] of it (happy eyeballs). Both verdicts get a line naming the
 /// other; `verdicts` pairs each record with its report id and verdict.
-pub fn link_attempts(recs: &[ConnRecord<Facts>], verdicts: &mut [(&str, &mut Option<Disconnect>)]) {
+pub fn link_attempts(
+    recs: &[ConnRecord<Analysis>],
+    verdicts: &mut [(&str, &mut Option<Disconnect>)],
+) {
     use std::collections::HashMap;
     let failed: Vec<bool> = verdicts
         .iter()
@@ -769,7 +775,7 @@ fn proxy_in_request(r: &crate::analyzers::http::Request) -> Option<String> {
         .map(|h| format!("a proxy (the upgrade request carries {h})"))
 }
 
-fn no_close(rec: &ConnRecord<Facts>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
+fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
     let f = &rec.analysis;
     let last_any = last_data(f);
     if let Some(l) = last_any {

@@ -5,7 +5,7 @@
 //! cause is; a completed handshake that ended inside the encrypted stream
 //! is `encrypted`.
 
-use crate::analyzers::session::{At, Facts};
+use crate::analyzers::session::{Analysis, At, Facts};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
 use crate::analyzers::tls::{is_grease, Alert, ClientHello, TlsFacts};
 use crate::capture::Timestamp;
@@ -243,7 +243,7 @@ fn matching_problem(code: u8, j: &Judgement) -> Option<&Problem> {
 
 /// The connection's verdict from its TLS facts.
 pub(super) fn verdict(
-    rec: &ConnRecord<Facts>,
+    rec: &ConnRecord<Analysis>,
     t: &TlsFacts,
     ctx: &Ctx,
     judged: Option<&(Judgement, i64)>,
@@ -392,7 +392,7 @@ fn first_end(f: &Facts) -> Option<(Dir, bool, At)> {
 }
 
 fn handshake_failure(
-    rec: &ConnRecord<Facts>,
+    rec: &ConnRecord<Analysis>,
     t: &TlsFacts,
     j: Option<&Judgement>,
     at: i64,

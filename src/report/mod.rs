@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analyzers::session::Facts;
+use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::TrustStore;
 use crate::diagnose::{
     diagnose, link_attempts, link_proxy_legs, refused, service_ports, tls_judgement, Disconnect,
@@ -388,7 +388,7 @@ impl Report {
 
     /// Add a capture analyzed for WebSocket: transport, `websocket` and
     /// the `disconnect` verdict filled in.
-    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Facts>, trust: &TrustStore) {
+    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Analysis>, trust: &TrustStore) {
         let ports = service_ports(&r.connections);
         self.add_with(path, r, |conn, rec| {
             let f = &rec.analysis;

@@ -153,8 +153,9 @@ pub struct ConnectionReport {
     pub tcp: TcpReport,
     /// TLS facts, for connections whose client spoke TLS.
     pub tls: Option<Box<tls::TlsReport>>,
-    /// WebSocket facts, for connections that tried an upgrade.
-    pub websocket: Option<WebSocketReport>,
+    /// WebSocket facts, for connections that tried an upgrade (boxed: most
+    /// connections of a large capture have none).
+    pub websocket: Option<Box<WebSocketReport>>,
     /// The verdict, for connections that carried WebSocket or TLS.
     pub disconnect: Option<Disconnect>,
 }
@@ -405,7 +406,7 @@ impl Report {
             } else {
                 "tcp"
             };
-            conn.websocket = websocket(f);
+            conn.websocket = websocket(f).map(Box::new);
             conn.disconnect = diagnose(rec, judged.as_ref()).or_else(|| refused(rec, &ports));
             if let Some(t) = &f.tls {
                 let failed = conn

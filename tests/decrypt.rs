@@ -419,3 +419,42 @@ fn mutated_captures_with_keys_never_crash() {
         }
     }
 }
+
+/// A gap in a decrypted stream: frame 16 (1448 bytes of the client's
+/// 20 KB message) is cut out of decrypt-12-chacha-node. The client's
+/// direction cannot be decrypted past the hole, which is a finding on the
+/// connection; the server's direction still is, so its Close (frame 35,
+/// 34 once the frame is gone) is read.
+#[test]
+fn a_gap_stops_one_direction_and_is_named() {
+    let capture = root().join("samples/decrypt-12-chacha-node.pcap");
+    let bytes = std::fs::read(&capture).unwrap();
+    let mut out = bytes[..24].to_vec();
+    let mut at = 24;
+    let mut frame = 0;
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        frame += 1;
+        if frame != 16 {
+            out.extend_from_slice(&bytes[at..at + 16 + len]);
+        }
+        at += 16 + len;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, out).unwrap();
+    let doc = report(&cut, Some(&capture.with_extension("keys")));
+    let c = &doc["connections"][0];
+    let problem = c["tls"]["decryption_problem"].as_str().unwrap();
+    assert!(
+        problem.contains("a gap in the capture in the client's TLS stream"),
+        "{problem}"
+    );
+    assert_eq!(c["tls"]["decrypted"], true);
+    let closes = c["websocket"]["closes"].as_array().unwrap();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes[0]["sender"], "server");
+    assert_eq!(closes[0]["code"], 1000);
+    assert_eq!(closes[0]["frame"], 34);
+    assert!(c["gaps"]["client_to_server"].as_u64().unwrap() >= 1448);
+}

@@ -516,6 +516,16 @@ impl CaptureReader {
     }
 
     fn next_record(&mut self) -> Result<Option<Record>, CaptureError> {
+        let r = self.next_record_inner();
+        // Whatever failed (a record, a block, the decompressor under it),
+        // the reader is finished: later calls return `None`.
+        if r.is_err() {
+            self.done = true;
+        }
+        r
+    }
+
+    fn next_record_inner(&mut self) -> Result<Option<Record>, CaptureError> {
         loop {
             if self.done {
                 return Ok(None);
@@ -656,5 +666,33 @@ impl CaptureReader {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz finding (capture_read, `fuzz/regressions/
+    /// capture_read-error-not-final.bin`): a gzip stream that breaks after
+    /// a few frames returned its error, then more frames when asked again.
+    #[test]
+    fn regression_error_is_final() {
+        let bytes = include_bytes!("../../fuzz/regressions/capture_read-error-not-final.bin");
+        let mut r = CaptureReader::from_stream(
+            Path::new("fuzz.pcap.gz"),
+            Box::new(std::io::Cursor::new(bytes.to_vec())),
+        )
+        .unwrap();
+        let mut errors = 0;
+        for _ in 0..10_000 {
+            match r.next_frame() {
+                Ok(Some(_)) => assert_eq!(errors, 0, "a frame after the error"),
+                Ok(None) => break,
+                Err(_) => errors += 1,
+            }
+        }
+        assert_eq!(errors, 1);
+        assert!(matches!(r.next_frame(), Ok(None)));
     }
 }

@@ -1,5 +1,7 @@
 //! The binary end to end: bad inputs, exit status, formats, determinism.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 mod common;
 
 use std::process::Command;

@@ -5,6 +5,8 @@
 //! every session must get the verdict the software logged, with the Close
 //! frames tshark saw; without it, the same sessions are `encrypted`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

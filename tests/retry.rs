@@ -4,6 +4,8 @@
 //! tshark saw per TCP stream (how the SYN was answered) and which streams
 //! are attempts of one client to one server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 mod common;
 
 use serde_json::Value;

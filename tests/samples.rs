@@ -3,6 +3,8 @@
 //! samples/README.md): connections, roles, first and last frames, packet
 //! counts, and each direction's reassembled bytes, by length and SHA-256.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! every sample's report and NDJSON lines validate, and every field the
 //! report writes is declared there, so a renamed or undeclared field fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;

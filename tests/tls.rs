@@ -6,6 +6,8 @@
 //! [`EXPECTED`]: it follows what the failing software logged, as far as
 //! the wire shows it without keys.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;

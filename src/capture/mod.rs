@@ -424,6 +424,7 @@ impl CaptureReader {
                 self.buf = Arc::new(fresh);
                 // invariant: the Arc was created on the line above and
                 // has not been shared yet.
+                #[allow(clippy::expect_used)]
                 Arc::get_mut(&mut self.buf).expect("invariant: fresh Arc is unique")
             }
         };

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a byte-collecting observer, and
 //! writers of small pcap/pcapng files for edge cases real captures rarely
 //! show.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 #![allow(dead_code)]
 
 use etherparse::PacketBuilder;

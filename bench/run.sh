@@ -2,8 +2,12 @@
 # Benchmark wsforensics on a >= 1 GB capture of real WebSocket traffic.
 #
 # Usage: bench/run.sh [N ...]
-#   Runs the release binary with --jobs 1, --jobs 2 and --jobs N for every N
-#   given, and prints a markdown table (wall time, MB/s, packets/s, peak RSS).
+#   Measures, on the same file with a warm page cache: `cat FILE >/dev/null`;
+#   the read-and-decode floor (examples/read_floor.rs: pcap-parser and
+#   etherparse, nothing else); the release binary with --jobs 1, --jobs 2
+#   and --jobs N for every N given; and, with WSF_BENCH_TSHARK=1, tshark
+#   extracting the close codes as a user would. Prints a markdown table
+#   (wall time, MB/s, packets/s, peak RSS, ratio to cat and to tshark).
 #
 # Environment (all optional):
 #   WSF_BENCH_DIR      scratch directory, outside the repo (default /tmp/wsf-bench)
@@ -13,6 +17,7 @@
 #   WSF_BENCH_RUNS     runs per jobs value; the fastest is reported (default 3)
 #   WSF_BENCH_RUN_TIMEOUT  seconds allowed for one analyzer run (default 1800)
 #   WSF_BENCH_NO_BUILD=1   skip `cargo build --release`
+#   WSF_BENCH_TSHARK=1     add tshark (one run; it takes minutes and GBs)
 #   plus the generator's variables (WSF_BENCH_BYTES, WSF_BENCH_CONNS, ...),
 #   see bench/gen-capture.sh.
 set -euo pipefail
@@ -47,7 +52,8 @@ fi
 # 1. Build.
 if [ "${WSF_BENCH_NO_BUILD:-0}" != 1 ]; then
   log "cargo build --release"
-  (cd "$REPO" && cargo build --release) >&2 || die "cargo build --release failed"
+  (cd "$REPO" && cargo build --release && cargo build --release --example read_floor) >&2 ||
+    die "cargo build --release failed"
 fi
 [ -x "$BIN" ] || die "binary not found: $BIN"
 
@@ -87,42 +93,75 @@ cat "$PCAP" >/dev/null
 
 OUTDIR="$DIR/results"
 mkdir -p "$OUTDIR"
-ROWS=()
 FAILED=0
-for j in "${JOBS[@]}"; do
-  best_wall="" best_rss="" best_cpu=""
-  for r in $(seq "$RUNS"); do
-    tlog="$OUTDIR/time-jobs$j-run$r.txt"
-    log "run: --jobs $j ($r/$RUNS)"
+# measure NAME RUNS CMD...: best wall time of RUNS runs, with its peak RSS
+# and CPU, into M_WALL, M_RSS, M_CPU (M_WALL=FAILED when a run failed).
+measure() {
+  local name=$1 runs=$2
+  shift 2
+  M_WALL="" M_RSS="" M_CPU=""
+  for r in $(seq "$runs"); do
+    local tlog="$OUTDIR/time-$name-run$r.txt" t0 t1 wall rss cpu rc
+    log "run: $name ($r/$runs)"
     t0=$(date +%s.%N)
     set +e
-    timeout --signal=KILL "$RUN_TIMEOUT" /usr/bin/time -v -o "$tlog" \
-      "$BIN" --jobs "$j" --format json -o /dev/null "$PCAP" 2>"$OUTDIR/stderr-jobs$j-run$r.txt"
+    timeout --signal=KILL "$RUN_TIMEOUT" /usr/bin/time -v -o "$tlog" "$@" \
+      >"$OUTDIR/stdout-$name.txt" 2>"$OUTDIR/stderr-$name-run$r.txt"
     rc=$?
     set -e
     t1=$(date +%s.%N)
     if [ "$rc" != 0 ]; then
-      log "ERROR: '$BIN --jobs $j --format json -o /dev/null $PCAP' exited with status $rc"
+      log "ERROR: '$*' exited with status $rc"
       [ "$rc" = 137 ] && log "       (killed: timeout of ${RUN_TIMEOUT}s or out of memory)"
-      log "       last lines of its stderr ($OUTDIR/stderr-jobs$j-run$r.txt):"
-      tail -n 15 "$OUTDIR/stderr-jobs$j-run$r.txt" | sed 's/^/         /' >&2
+      tail -n 15 "$OUTDIR/stderr-$name-run$r.txt" | sed 's/^/         /' >&2
       FAILED=1
-      best_wall="FAILED"
-      break
+      M_WALL=FAILED
+      return
     fi
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tlog")
     cpu=$(sed -n 's/.*Percent of CPU this job got: *\([0-9]*\)%.*/\1/p' "$tlog")
-    if [ -z "$best_wall" ] || awk -v a="$wall" -v b="$best_wall" 'BEGIN{exit !(a<b)}'; then
-      best_wall=$wall best_rss=$rss best_cpu=$cpu
+    if [ -z "$M_WALL" ] || awk -v a="$wall" -v b="$M_WALL" 'BEGIN{exit !(a<b)}'; then
+      M_WALL=$wall M_RSS=$rss M_CPU=$cpu
     fi
   done
-  if [ "$best_wall" = FAILED ]; then
-    ROWS+=("| $j | failed (exit $rc) | | | | |")
-  else
-    ROWS+=("$(awk -v j="$j" -v w="$best_wall" -v b="$BYTES" -v p="$PACKETS" -v rss="$best_rss" -v cpu="$best_cpu" \
-      'BEGIN{pps = p > 0 ? sprintf("%.0f", p/w) : "n/a"; printf "| %d | %.2f | %.1f | %s | %.1f | %s%% |", j, w, b/1e6/w, pps, rss/1024, cpu}')")
+}
+
+NAMES=() WALLS=() RSSS=() CPUS=()
+record() { NAMES+=("$1"); WALLS+=("$M_WALL"); RSSS+=("$M_RSS"); CPUS+=("$M_CPU"); }
+
+measure cat "$RUNS" sh -c 'cat "$1" >/dev/null' sh "$PCAP"
+record "cat FILE > /dev/null"
+CAT_WALL=$M_WALL
+measure floor "$RUNS" "$REPO/target/release/examples/read_floor" "$PCAP"
+record "read-and-decode floor (pcap-parser + etherparse)"
+for j in "${JOBS[@]}"; do
+  measure "jobs$j" "$RUNS" "$BIN" --jobs "$j" --format json -o "$OUTDIR/report-jobs$j.json" "$PCAP"
+  record "wsforensics --jobs $j"
+done
+TSHARK_WALL=""
+if [ "${WSF_BENCH_TSHARK:-0}" = 1 ]; then
+  command -v tshark >/dev/null || die "WSF_BENCH_TSHARK=1 but tshark is not installed"
+  # The question a user asks tshark: every WebSocket Close and its code.
+  measure tshark 1 tshark -n -r "$PCAP" -Y "websocket.opcode == 8" \
+    -T fields -e frame.number -e tcp.stream -e websocket.payload.close.status_code
+  record "tshark -Y 'websocket.opcode == 8' (close codes)"
+  TSHARK_WALL=$M_WALL
+fi
+
+ROWS=()
+for k in "${!NAMES[@]}"; do
+  w=${WALLS[$k]}
+  if [ "$w" = FAILED ]; then
+    ROWS+=("| ${NAMES[$k]} | failed | | | | | | |")
+    continue
   fi
+  ROWS+=("$(awk -v n="${NAMES[$k]}" -v w="$w" -v b="$BYTES" -v p="$PACKETS" -v rss="${RSSS[$k]}" \
+    -v cpu="${CPUS[$k]}" -v cat="$CAT_WALL" -v ts="$TSHARK_WALL" 'BEGIN{
+      pps = p > 0 ? sprintf("%.0f", p/w) : "n/a";
+      rc = (cat != "" && cat != "FAILED" && cat > 0) ? sprintf("%.1fx", w/cat) : "n/a";
+      rt = (ts != "" && ts != "FAILED" && w > 0) ? sprintf("%.0fx", ts/w) : "n/a";
+      printf "| %s | %.2f | %.1f | %s | %.1f | %s%% | %s | %s |", n, w, b/1e6/w, pps, rss/1024, cpu, rc, rt}')")
 done
 
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
@@ -133,11 +172,49 @@ RESULT="$OUTDIR/results.md"
   echo "Capture: $(awk -v b="$BYTES" 'BEGIN{printf "%.2f GB", b/1e9}') ($BYTES bytes), $PACKETS packets, $(basename "$PCAP")"
   echo "Host: ${CPU_MODEL:-unknown CPU}, $(nproc) cores; wsforensics $REV$DIRTY; best of $RUNS run(s), warm page cache"
   echo
-  echo "| --jobs | wall (s) | MB/s | packets/s | peak RSS (MiB) | CPU |"
-  echo "|-------:|---------:|-----:|----------:|---------------:|----:|"
+  echo "| what | wall (s) | MB/s | packets/s | peak RSS (MiB) | CPU | time / cat | tshark time / this |"
+  echo "|:-----|---------:|-----:|----------:|---------------:|----:|-----------:|-------------------:|"
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "MB = 10^6 bytes of capture file; peak RSS = \"Maximum resident set size\" from /usr/bin/time -v."
 } | tee "$RESULT"
 log "table saved to $RESULT"
+
+# Ground truth: the close codes the client library saw (the generator's
+# client-stats.json) against wsforensics's verdicts, per code.
+STATS="$PCAP.client-stats.json"
+if [ -f "$STATS" ] && [ -f "$OUTDIR/report-jobs1.json" ]; then
+  python3 - "$STATS" "$OUTDIR/report-jobs1.json" <<'PY' | tee -a "$RESULT"
+import json, sys
+seen = json.load(open(sys.argv[1]))["close_codes_seen"]
+# Sessions still open when the capture stopped are not endings the client
+# saw: leave them out.
+ours, still_open = {}, 0
+for c in json.load(open(sys.argv[2]))["connections"]:
+    d = c["disconnect"]
+    if d is None:
+        continue
+    if d["category"] == "capture_end":
+        still_open += 1
+        continue
+    k = "null" if d["code"] is None else str(d["code"])
+    ours[k] = ours.get(k, 0) + 1
+def group(code):
+    c = int(code)
+    return f"{c // 1000}xxx" if c >= 3000 else code
+truth, got = {}, {}
+for k, v in seen.items():
+    truth[group(k)] = truth.get(group(k), 0) + v
+for k, v in ours.items():
+    if k != "null":
+        got[group(k)] = got.get(group(k), 0) + v
+print()
+print("| close code | client library saw | wsforensics | difference |")
+print("|-----------:|------------------:|------------:|-----------:|")
+for k in sorted(set(truth) | set(got)):
+    t, g = truth.get(k, 0), got.get(k, 0)
+    print(f"| {k} | {t} | {g} | {g - t:+d} |")
+print(f"\n(wsforensics: {still_open} sessions still open when the capture stopped, left out)")
+PY
+fi
 exit "$FAILED"

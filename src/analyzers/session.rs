@@ -14,8 +14,8 @@ use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
 use super::http::{self, BodyLen, Head, Request, Response, MAX_HEAD};
 use super::tls::{self, keylog::KeyLog, TlsFacts, TlsSession};
 use super::websocket::{
-    unmask_into, FrameHeader, FrameSink, FrameStream, Inflated, Inflater, Opcode, StreamItem,
-    Utf8Check,
+    unmask_into, FrameHeader, FrameProblem, FrameSink, FrameStream, Inflated, Inflater, Opcode,
+    StreamItem, Utf8Check,
 };
 
 /// Close frames kept per connection (the first decides; the rest are
@@ -494,8 +494,17 @@ impl Tracker {
                     _ => {}
                 }
             }
-            StreamItem::Desynchronized { offset } | StreamItem::Malformed { offset, .. } => {
+            StreamItem::Desynchronized { offset } => {
                 self.facts.unparsed[d] = Some(offset);
+            }
+            StreamItem::Malformed { offset, problem } => {
+                self.facts.unparsed[d] = Some(offset);
+                let what = match problem {
+                    FrameProblem::LengthHighBit => {
+                        "a 64-bit payload length with its most significant bit set (RFC 6455 §5.2 requires 0)"
+                    }
+                };
+                self.find(dir, at, what.to_string(), 1002);
             }
         }
     }

@@ -231,6 +231,7 @@ pub fn analyze_reader<F: ObserverFactory>(
     };
     connections.sort_by_key(|c| c.first_frame);
     let mut warnings = reader.take_warnings();
+    decoder.finish();
     warnings.extend(decode_warnings(path, decoder.stats()));
     CaptureResult {
         path: path.to_path_buf(),
@@ -369,7 +370,7 @@ fn decode_warnings(path: &Path, s: &DecodeStats) -> Vec<String> {
     }
     if s.fragments_dropped > 0 {
         w.push(format!(
-            "{p}: {} IP fragments could not be reassembled (missing fragments, timeout or overlap)",
+            "{p}: {} IP fragments could not be reassembled (missing fragments, timeout, or still incomplete when the capture ended)",
             s.fragments_dropped
         ));
     }

@@ -41,6 +41,12 @@ pub struct Defragmenter {
 }
 
 impl Defragmenter {
+    /// Forget every datagram still waiting for fragments; returns how many
+    /// fragments they had.
+    pub fn drain_pending(&mut self) -> u64 {
+        self.pending.drain().map(|(_, p)| p.fragments).sum()
+    }
+
     fn expire(&mut self, now: Timestamp, dropped: &mut u64) {
         let mut gone = 0;
         self.pending.retain(|_, p| {

@@ -216,6 +216,12 @@ impl Decoder {
         &self.stats
     }
 
+    /// The capture is over: fragments of datagrams still incomplete will
+    /// never be reassembled, and count as dropped.
+    pub fn finish(&mut self) {
+        self.stats.fragments_dropped += self.defrag.drain_pending();
+    }
+
     /// Decode one frame; `None` when it carries no TCP segment (counted).
     pub fn decode<'s, 'a: 's>(&'s mut self, frame: &Frame<'a>) -> Option<Segment<'s>> {
         let ip = match link(frame.linktype, frame.data) {

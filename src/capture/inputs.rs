@@ -193,7 +193,26 @@ pub enum Member {
         reader: MemberReader,
     },
     /// The archive is broken from here on.
-    Error(String),
+    Error {
+        /// Bytes of the (decompressed) archive read when it broke.
+        offset: u64,
+        /// What broke.
+        message: String,
+    },
+}
+
+/// A reader that counts the bytes read through it.
+struct Position<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Position<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
 }
 
 /// Read a tar archive (plain, gzip or zstd) on its own thread; its
@@ -209,11 +228,19 @@ pub fn tar_members(path: &Path) -> io::Result<Receiver<Member>> {
 }
 
 fn read_tar(src: Box<dyn Read + Send>, tx: Sender<Member>) {
-    let mut archive = tar::Archive::new(src);
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let broken = |e: io::Error| Member::Error {
+        offset: read.get(),
+        message: e.to_string(),
+    };
+    let mut archive = tar::Archive::new(Position {
+        inner: src,
+        read: read.clone(),
+    });
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            let _ = tx.send(Member::Error(e.to_string()));
+            let _ = tx.send(broken(e));
             return;
         }
     };
@@ -221,7 +248,7 @@ fn read_tar(src: Box<dyn Read + Send>, tx: Sender<Member>) {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let _ = tx.send(Member::Error(e.to_string()));
+                let _ = tx.send(broken(e));
                 return;
             }
         };

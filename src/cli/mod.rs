@@ -20,7 +20,7 @@ use crate::analyzers::tls::cert::TrustStore;
 use crate::analyzers::tls::keylog::KeyLog;
 use crate::capture::inputs::{self, Item, Member};
 use crate::capture::Timestamp;
-use crate::capture::{CaptureError, CaptureReader};
+use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader};
 use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
 use crate::report::filter::{self, Filter};
 use crate::report::spool::{Layout, Spool};
@@ -474,10 +474,15 @@ pub fn build_report(
                                 }
                             }
                         }
-                        Member::Error(e) => {
-                            let shown = path.display().to_string();
-                            let err = CaptureError::io(path, io::Error::other(e));
-                            add(&mut report, &shown, Err(err));
+                        Member::Error { offset, message } => {
+                            let err = CaptureError {
+                                path: path.clone(),
+                                offset: Some(offset),
+                                kind: CaptureErrorKind::Io(format!(
+                                    "the tar archive is broken here ({message}); the members after it are not read"
+                                )),
+                            };
+                            add(&mut report, &path.display().to_string(), Err(err));
                         }
                     }
                 }

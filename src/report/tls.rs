@@ -229,7 +229,7 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
             ja3: c.ja3(),
             ja3_full: c.ja3_full(),
             ja4: c.ja4(),
-            client_random: c.random.iter().map(|b| format!("{b:02x}")).collect(),
+            client_random: crate::analyzers::tls::hex(&c.random),
         }),
         hello_retry_request: t.hello_retry.as_ref().map(|h| HelloRetryReport {
             frame: h.at.frame,

@@ -226,7 +226,8 @@ pub struct TlsSession {
     dec: Option<Box<Decrypt>>,
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as key logs write client randoms.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

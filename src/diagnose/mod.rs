@@ -465,7 +465,7 @@ fn last_data(f: &Facts) -> Option<At> {
 /// with its report id and verdict.
 pub fn link_proxy_legs(
     recs: &[ConnRecord<Analysis>],
-    verdicts: &mut [(&str, &mut Option<Disconnect>)],
+    verdicts: &mut [(&str, &mut Option<Box<Disconnect>>)],
 ) {
     struct Front<'a> {
         ts: Timestamp,
@@ -635,7 +635,7 @@ fn asked_name(f: &Facts) -> Option<&str> {
 /// other; `verdicts` pairs each record with its report id and verdict.
 pub fn link_attempts(
     recs: &[ConnRecord<Analysis>],
-    verdicts: &mut [(&str, &mut Option<Disconnect>)],
+    verdicts: &mut [(&str, &mut Option<Box<Disconnect>>)],
 ) {
     use std::collections::HashMap;
     let failed: Vec<bool> = verdicts

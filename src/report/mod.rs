@@ -156,8 +156,9 @@ pub struct ConnectionReport {
     /// WebSocket facts, for connections that tried an upgrade (boxed: most
     /// connections of a large capture have none).
     pub websocket: Option<Box<WebSocketReport>>,
-    /// The verdict, for connections that carried WebSocket or TLS.
-    pub disconnect: Option<Disconnect>,
+    /// The verdict, for connections that carried WebSocket or TLS (boxed,
+    /// like `websocket`).
+    pub disconnect: Option<Box<Disconnect>>,
 }
 
 /// The WebSocket part of a connection.
@@ -407,7 +408,9 @@ impl Report {
                 "tcp"
             };
             conn.websocket = websocket(f).map(Box::new);
-            conn.disconnect = diagnose(rec, judged.as_ref()).or_else(|| refused(rec, &ports));
+            conn.disconnect = diagnose(rec, judged.as_ref())
+                .or_else(|| refused(rec, &ports))
+                .map(Box::new);
             if let Some(t) = &f.tls {
                 let failed = conn
                     .disconnect
@@ -417,7 +420,7 @@ impl Report {
             }
         });
         let start = self.connections.len() - r.connections.len();
-        let mut verdicts: Vec<(&str, &mut Option<Disconnect>)> = self.connections[start..]
+        let mut verdicts: Vec<(&str, &mut Option<Box<Disconnect>>)> = self.connections[start..]
             .iter_mut()
             .map(|c| (c.id.as_str(), &mut c.disconnect))
             .collect();

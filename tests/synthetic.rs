@@ -331,3 +331,31 @@ fn same_result_for_any_number_of_workers() {
     assert_eq!(one, summary(2));
     assert_eq!(one, summary(8));
 }
+
+/// Fuzz finding (tcp_reassembly, `fuzz/regressions/
+/// tcp_reassembly-role-swap-loses-gap.bin`): with no handshake the lower
+/// port is first taken for the server; its first segment lost 50 bytes to
+/// the snapshot length; its next one starts a request, so the roles are
+/// swapped and the analyzer made again. The new analyzer must still hear
+/// of the 50 missing bytes before the request (the collector checks that
+/// every offset counts the gaps before it).
+#[test]
+fn role_swap_keeps_a_gap_seen_before() {
+    let a = ([10, 0, 0, 1], 2000);
+    let b = ([10, 0, 0, 2], 3000);
+    let cut = ip_tcp(a, b, 1000, 5000, ACK, &[0x55; 50]);
+    let req = ip_tcp(a, b, 1050, 5000, ACK, REQ);
+    let frames = vec![
+        (
+            1_700_000_000_000_000_000,
+            cut[..40].to_vec(),
+            cut.len() as u32,
+        ),
+        (1_700_000_000_000_001_000, req.clone(), req.len() as u32),
+    ];
+    let r = run(&pcap(101, &frames, false, false), 1);
+    let k = &r.connections[0];
+    assert_eq!(k.meta.client.to_string(), "10.0.0.1:2000");
+    assert_eq!(k.analysis.gaps[0], 50);
+    assert_eq!(k.analysis.data[0], REQ);
+}

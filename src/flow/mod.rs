@@ -471,6 +471,20 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 conn.half[1].set_dir(Dir::ServerToClient);
                 conn.acked.swap(0, 1);
                 conn.observer = factory.create(&conn.meta);
+                // Bytes already known lost (nothing was delivered, so they
+                // start the stream) are told to the new observer too.
+                for (k, dir) in [(0, Dir::ClientToServer), (1, Dir::ServerToClient)] {
+                    let len = conn.half[k].stats.gap_bytes;
+                    if len > 0 {
+                        conn.observer.event(&TcpEvent::Gap {
+                            dir,
+                            offset: 0,
+                            len,
+                            frame: seg.frame,
+                            ts: seg.ts,
+                        });
+                    }
+                }
             }
         }
         let dir = if seg.src == conn.meta.client {

@@ -81,6 +81,16 @@ pub struct Encrypted {
     pub last: Option<At>,
 }
 
+impl Encrypted {
+    /// One more application_data record of `len` bytes, at `at`.
+    fn count(&mut self, len: u64, at: At) {
+        self.records += 1;
+        self.bytes += len;
+        self.first.get_or_insert(at);
+        self.last = Some(at);
+    }
+}
+
 /// What TLS told about one connection.
 #[derive(Clone, Debug, Default)]
 pub struct TlsFacts {
@@ -460,11 +470,8 @@ impl TlsSession {
                 if let Some(x) = self.facts.decryption.as_mut() {
                     x.plaintext[d] += plain.len() as u64;
                 }
-                let e = &mut self.facts.encrypted[d];
-                e.records += 1;
-                e.bytes += u64::from(u16::from_be_bytes([header[3], header[4]]));
-                e.first.get_or_insert(at);
-                e.last = Some(at);
+                let len = u16::from_be_bytes([header[3], header[4]]);
+                self.facts.encrypted[d].count(u64::from(len), at);
                 if self.facts.complete.is_none() {
                     self.facts.complete = Some(at);
                 }
@@ -669,11 +676,7 @@ impl TlsSession {
                     });
                     return;
                 }
-                let e = &mut self.facts.encrypted[d];
-                e.records += 1;
-                e.bytes += len as u64;
-                e.first.get_or_insert(at);
-                e.last = Some(at);
+                self.facts.encrypted[d].count(len as u64, at);
                 if self.facts.complete.is_none() && !tls13 {
                     // Application data without a Finished seen: the
                     // handshake happened before the capture (or was lost).

@@ -200,3 +200,24 @@ pub fn ended_by(bits: u8) -> wsforensics::flow::EndedBy {
         _ => EndedBy::CaptureEnd,
     }
 }
+
+/// Feed the pieces to a TLS analyzer; decrypted bytes go to `sink`.
+pub fn feed_tls(
+    t: &mut wsforensics::analyzers::tls::TlsSession,
+    pieces: &[Piece<'_>],
+    sink: &mut wsforensics::analyzers::tls::PlainSink<'_>,
+) {
+    use wsforensics::analyzers::session::At;
+    for p in pieces {
+        match *p {
+            Piece::Data {
+                dir,
+                bytes,
+                frame,
+                ts,
+                ..
+            } => t.data(dir, bytes, At { frame, ts }, sink),
+            Piece::Gap { dir, frame, ts, .. } => t.gap(dir, At { frame, ts }),
+        }
+    }
+}

@@ -67,7 +67,10 @@ fn read(data: &[u8], ahead: bool) -> Option<Seen> {
                 seen.error = Some(e.to_string());
                 // After an error the reader is finished.
                 let again = r.next_frame();
-                assert!(matches!(again, Ok(None)), "next_frame after an error: {again:?}");
+                assert!(
+                    matches!(again, Ok(None)),
+                    "next_frame after an error: {again:?}"
+                );
                 seen.after_error = Some(match again {
                     Ok(None) => "None".to_string(),
                     Ok(Some(f)) => format!("frame {}", f.number),

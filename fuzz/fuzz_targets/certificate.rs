@@ -33,7 +33,12 @@ fn intermediate() -> &'static Vec<u8> {
 
 fn root_file() -> &'static PathBuf {
     static R: OnceLock<PathBuf> = OnceLock::new();
-    R.get_or_init(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/tls-pki/root.pem")))
+    R.get_or_init(|| {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../samples/tls-pki/root.pem"
+        ))
+    })
 }
 
 const NAMES: [Option<&str>; 6] = [

@@ -73,13 +73,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let s = dec.stats();
     assert_eq!(s.tcp, segments);
-    let counted = s.tcp
-        + s.other_ip
-        + s.non_ip
-        + s.malformed
-        + s.unsupported_links.values().sum::<u64>();
+    let counted =
+        s.tcp + s.other_ip + s.non_ip + s.malformed + s.unsupported_links.values().sum::<u64>();
     // A fragment that does not complete a datagram is counted only as a
     // fragment; one that does is also counted as tcp (or malformed).
     assert!(counted <= frames, "{counted} > {frames}: {s:?}");
-    assert!(counted + s.fragments >= frames, "{counted} + {} < {frames}: {s:?}", s.fragments);
+    assert!(
+        counted + s.fragments >= frames,
+        "{counted} + {} < {frames}: {s:?}",
+        s.fragments
+    );
 });

@@ -51,7 +51,11 @@ fuzz_target!(|data: &[u8]| {
     let mut session = Session::default();
     common::feed_observer(&mut session, &pieces);
     let facts = session.finish(common::ended_by(s.mode));
-    let _ = (facts.is_websocket(), facts.upgraded(), facts.deflate_params());
+    let _ = (
+        facts.is_websocket(),
+        facts.upgraded(),
+        facts.deflate_params(),
+    );
     let rec = common::record(facts, common::ended_by(s.mode), pieces.len() as u64);
     if let Some(d) = wsforensics::diagnose::diagnose(&rec, None) {
         let _ = d.abnormal();

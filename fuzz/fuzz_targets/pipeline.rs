@@ -27,8 +27,16 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let result = analyze_reader(path, reader, &SessionFactory::default(), EngineOptions { jobs: 1 });
-    assert!(result.connections.windows(2).all(|w| w[0].first_frame <= w[1].first_frame));
+    let result = analyze_reader(
+        path,
+        reader,
+        &SessionFactory::default(),
+        EngineOptions { jobs: 1 },
+    );
+    assert!(result
+        .connections
+        .windows(2)
+        .all(|w| w[0].first_frame <= w[1].first_frame));
     let trust = TrustStore::default();
     let mut report = Report::new();
     report.add_analyzed("fuzz.pcap", &result, &trust);
@@ -41,7 +49,9 @@ fuzz_target!(|data: &[u8]| {
     out.clear();
     report.write_text(&mut out).expect("text to memory");
     out.clear();
-    report.write_text_in_color(&mut out).expect("color text to memory");
+    report
+        .write_text_in_color(&mut out)
+        .expect("color text to memory");
     out.clear();
     report.write_html(&mut out).expect("html to memory");
 });

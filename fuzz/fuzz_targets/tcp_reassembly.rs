@@ -14,9 +14,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wsforensics::capture::Timestamp;
 use wsforensics::decode::{Endpoint, Segment, TcpFlags};
-use wsforensics::flow::{
-    ConnMeta, Dir, EndedBy, Observer, ObserverFactory, Table, TcpEvent,
-};
+use wsforensics::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, Table, TcpEvent};
 
 #[derive(Arbitrary, Debug)]
 enum Seq {

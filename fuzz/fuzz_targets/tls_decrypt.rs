@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let random = hex(&ch.random);
     // Secrets from the tail of the server stream (any bytes will do).
-    let tail = s.server.get(s.server.len().saturating_sub(48)..).unwrap_or_default();
+    let tail = s
+        .server
+        .get(s.server.len().saturating_sub(48)..)
+        .unwrap_or_default();
     let mut secret = tail.to_vec();
     secret.resize(48, 0x5a);
     let s48 = hex(&secret);
@@ -51,18 +54,7 @@ fuzz_target!(|data: &[u8]| {
     let mut t = TlsSession::with_keylog(Some(Arc::new(keys)));
     let mut plain = 0u64;
     let mut sink = |_d: wsforensics::flow::Dir, b: &[u8], _at: At| plain += b.len() as u64;
-    for p in &common::pieces(&s) {
-        match *p {
-            common::Piece::Data {
-                dir,
-                bytes,
-                frame,
-                ts,
-                ..
-            } => t.data(dir, bytes, At { frame, ts }, &mut sink),
-            common::Piece::Gap { dir, frame, ts, .. } => t.gap(dir, At { frame, ts }),
-        }
-    }
+    common::feed_tls(&mut t, &common::pieces(&s), &mut sink);
     let f = t.finish();
     assert!(f.alerts.len() <= 8);
     assert!(f.certificates.len() <= 10);

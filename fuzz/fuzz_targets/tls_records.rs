@@ -56,18 +56,7 @@ fuzz_target!(|data: &[u8]| {
         // Decrypted application data (none without a key log).
         let mut plain = 0usize;
         let mut sink = |_dir: wsforensics::flow::Dir, b: &[u8], _at: At| plain += b.len();
-        for p in &pieces {
-            match *p {
-                common::Piece::Data {
-                    dir,
-                    bytes,
-                    frame,
-                    ts,
-                    ..
-                } => t.data(dir, bytes, At { frame, ts }, &mut sink),
-                common::Piece::Gap { dir, frame, ts, .. } => t.gap(dir, At { frame, ts }),
-            }
-        }
+        common::feed_tls(&mut t, &pieces, &mut sink);
         assert!(!t.decrypting());
         let f = t.finish();
         assert_eq!(plain, 0, "decrypted without a key log");

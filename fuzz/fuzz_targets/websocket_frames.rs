@@ -77,7 +77,11 @@ impl FrameSink for Sink {
         {
             let h = header;
             if !h.opcode.is_control() && h.len > 0 {
-                assert_eq!(self.got + payload_lost, h.len, "payload bytes + lost != length");
+                assert_eq!(
+                    self.got + payload_lost,
+                    h.len,
+                    "payload bytes + lost != length"
+                );
                 if *payload_lost == 0 {
                     assert_eq!(
                         payload_head.as_slice(),
@@ -169,9 +173,9 @@ fn direct(s: &common::TwoStreams<'_>) {
             common::Piece::Data {
                 dir, bytes, frame, ..
             } => streams[dir.index()].data(bytes, frame, &mut sinks[dir.index()]),
-            common::Piece::Gap { dir, len, frame, .. } => {
-                streams[dir.index()].gap(len, frame, &mut sinks[dir.index()])
-            }
+            common::Piece::Gap {
+                dir, len, frame, ..
+            } => streams[dir.index()].gap(len, frame, &mut sinks[dir.index()]),
         }
     }
     for (d, st) in [s.client, s.server].iter().enumerate() {
@@ -195,7 +199,9 @@ fn session(s: &common::TwoStreams<'_>) {
     let mut req = b"GET /chat HTTP/1.1\r\nHost: example.com:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n".to_vec();
     let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n".to_vec();
     if deflate {
-        req.extend_from_slice(b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+        req.extend_from_slice(
+            b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+        );
         resp.extend_from_slice(b"Sec-WebSocket-Extensions: permessage-deflate");
         if s.mode & 4 != 0 {
             resp.extend_from_slice(b"; client_no_context_takeover");

@@ -17,9 +17,11 @@ use rustc_hash::FxHasher;
 use crate::capture::{CaptureError, CaptureReader, Compression, Format, Timestamp};
 use crate::decode::{DecodeStats, Decoder, Endpoint, Segment, TcpFlags};
 use crate::flow::{ConnRecord, FlowKey, Observer, ObserverFactory, Table};
+use crate::limits::{LimitHits, Limits};
 
-/// Out-of-order bytes all workers together may hold.
-pub const OOO_BUDGET: usize = 64 << 20;
+/// Out-of-order bytes all workers together may hold, unless
+/// `--max-ooo-total` says otherwise.
+pub const OOO_BUDGET: usize = crate::limits::OOO_TOTAL;
 
 /// Segments per batch handed to a worker.
 const BATCH_SEGMENTS: usize = 2048;
@@ -33,12 +35,36 @@ const QUEUE_DEPTH: usize = 4;
 pub struct EngineOptions {
     /// Worker threads; 1 runs everything on the calling thread.
     pub jobs: usize,
+    /// Caps of the decode and flow layers (the totals are shared out
+    /// among the workers).
+    pub limits: Limits,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl EngineOptions {
+    /// `jobs` workers and the default caps.
+    pub fn jobs(jobs: usize) -> Self {
+        EngineOptions {
+            jobs,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The caps of one worker's table: its share of the totals.
+    fn worker_limits(&self, jobs: usize) -> Limits {
+        let share = |n: usize| n.div_ceil(jobs).max(1);
+        Limits {
+            open_connections: share(self.limits.open_connections),
+            ooo_total: self.limits.ooo_total / jobs,
+            ..self.limits
         }
     }
 }
@@ -68,6 +94,11 @@ pub struct CaptureResult<T> {
     pub decode: DecodeStats,
     /// Connections open at once, at most (summed over workers).
     pub peak_open_connections: usize,
+    /// The caps in effect.
+    pub limits: Limits,
+    /// Caps of the decode and flow layers that this capture hit (the
+    /// analyzers' are in each connection's analysis).
+    pub limit_hits: LimitHits,
     /// Connections, ordered by first frame.
     pub connections: Vec<ConnRecord<T>>,
 }
@@ -207,7 +238,7 @@ pub fn analyze_reader<F: ObserverFactory>(
     factory: &F,
     opts: EngineOptions,
 ) -> CaptureResult<<F::Observer as Observer>::Output> {
-    let mut decoder = Decoder::new();
+    let mut decoder = Decoder::with_fragment_cap(opts.limits.ip_fragments);
     let mut totals = Totals {
         packets: 0,
         bytes: 0,
@@ -218,20 +249,30 @@ pub fn analyze_reader<F: ObserverFactory>(
     if jobs > 1 {
         reader.read_ahead();
     }
-    let (error, mut connections, peak) = if jobs == 1 {
-        let mut table = Table::new(factory, OOO_BUDGET);
+    let limits = opts.worker_limits(jobs);
+    let (error, mut connections, peak, mut hits) = if jobs == 1 {
+        let mut table = Table::with_limits(factory, &limits);
         let error = read_all(&mut reader, &mut decoder, &mut totals, |seg, _| {
             table.segment(seg)
         });
         let peak = table.peak_open();
+        let hits = table.limit_hits();
         let records = table.finish(totals.last.unwrap_or_default(), totals.packets);
-        (error, records, peak)
+        (error, records, peak, hits)
     } else {
-        run_sharded(&mut reader, &mut decoder, &mut totals, factory, jobs)
+        run_sharded(
+            &mut reader,
+            &mut decoder,
+            &mut totals,
+            factory,
+            jobs,
+            &limits,
+        )
     };
     connections.sort_by_key(|c| c.first_frame);
     let mut warnings = reader.take_warnings();
     decoder.finish();
+    hits.merge(decoder.limit_hits());
     warnings.extend(decode_warnings(path, decoder.stats()));
     CaptureResult {
         path: path.to_path_buf(),
@@ -245,6 +286,8 @@ pub fn analyze_reader<F: ObserverFactory>(
         error,
         decode: decoder.stats().clone(),
         peak_open_connections: peak,
+        limits: opts.limits,
+        limit_hits: hits,
         connections,
     }
 }
@@ -280,10 +323,12 @@ fn run_sharded<F: ObserverFactory>(
     totals: &mut Totals,
     factory: &F,
     jobs: usize,
+    limits: &Limits,
 ) -> (
     Option<CaptureError>,
     Records<<F::Observer as Observer>::Output>,
     usize,
+    LimitHits,
 ) {
     std::thread::scope(|scope| {
         let (recycle_tx, recycle_rx) = bounded::<Batch>(jobs * (QUEUE_DEPTH + 1));
@@ -298,7 +343,7 @@ fn run_sharded<F: ObserverFactory>(
             senders.push(tx);
             let recycle = recycle_tx.clone();
             handles.push(scope.spawn(move || {
-                let mut table = Table::new(factory, OOO_BUDGET / jobs);
+                let mut table = Table::with_limits(factory, limits);
                 for mut batch in rx.iter() {
                     for seg in batch.segments() {
                         table.segment(&seg);
@@ -307,8 +352,9 @@ fn run_sharded<F: ObserverFactory>(
                     let _ = recycle.try_send(batch);
                 }
                 let peak = table.peak_open();
+                let hits = table.limit_hits();
                 let (ts, frame) = end_rx.recv().unwrap_or_default();
-                (table.finish(ts, frame), peak)
+                (table.finish(ts, frame), peak, hits)
             }));
         }
         drop(recycle_tx);
@@ -338,11 +384,13 @@ fn run_sharded<F: ObserverFactory>(
         }
         let mut records = Vec::new();
         let mut peak = 0;
+        let mut hits = LimitHits::default();
         for h in handles {
             match h.join() {
-                Ok((r, p)) => {
+                Ok((r, p, k)) => {
                     records.extend(r);
                     peak += p;
+                    hits.merge(&k);
                 }
                 // invariant: workers run only our own code, which does not
                 // panic on any input; if one did, re-raise it rather than
@@ -350,7 +398,7 @@ fn run_sharded<F: ObserverFactory>(
                 Err(p) => std::panic::resume_unwind(p),
             }
         }
-        (error, records, peak)
+        (error, records, peak, hits)
     })
 }
 

@@ -14,4 +14,5 @@ pub mod diagnose;
 pub mod engine;
 pub mod flow;
 pub mod knowledge;
+pub mod limits;
 pub mod report;

@@ -289,6 +289,26 @@ fn capture(doc: &Value, i: usize) -> &Value {
     &doc["captures"][i]
 }
 
+/// The entry of `limits_hit` for `limit` in a capture's report, checked
+/// against the contract: the flag, a frame, a count, and a warning that
+/// names the flag.
+fn limit_hit<'a>(cap: &'a Value, limit: &str) -> Option<&'a Value> {
+    let hit = cap["limits_hit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["limit"] == limit)?;
+    let flag = hit["flag"].as_str().unwrap();
+    assert_eq!(flag, format!("--max-{}", limit.replace('_', "-")), "{hit}");
+    assert!(hit["times"].as_u64().unwrap() >= 1, "{hit}");
+    assert!(hit["first_frame"].as_u64().unwrap() >= 1, "{hit}");
+    assert!(
+        warnings(cap).iter().any(|w| w.contains(flag)),
+        "no warning names {flag}: {cap}"
+    );
+    Some(hit)
+}
+
 fn warnings(cap: &Value) -> Vec<String> {
     cap["warnings"]
         .as_array()
@@ -962,6 +982,49 @@ fn syn_flood(case: &str, n: u32) {
     let one = conn_kept(&o.doc, "10.0.0.2:80");
     assert_eq!(one["ended_by"], "capture_end", "{one}");
     assert_eq!(one["bytes"]["client_to_server"], 0, "{one}");
+    assert_eq!(cap["limits_hit"], serde_json::json!([]), "below every cap");
+}
+
+/// 5,000 half-open SYNs with room for 1,000 open connections: the least
+/// recently active are evicted (reported, ended_by "evicted"), the cap is
+/// reported with its flag, and the legitimate session, active all along,
+/// keeps its verdict.
+#[test]
+fn open_connections_cap_evicts_the_idle_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    const N: u32 = 5_000;
+    const CAP: u64 = 1_000;
+    let syns = (0..N).map(|i| {
+        let src = [10, 101, (i >> 8) as u8, i as u8];
+        ip_tcp((src, 2000), ([10, 0, 0, 3], 80), i * 7919, 0, SYN, b"")
+    });
+    let p = write_in(&dir, "syn-cap.pcap", &mixed_pcap(eth_recs(syns)));
+    let o = hostile(
+        "open connections cap",
+        &[&p, "--max-open-connections", "1000"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_legit(&o.doc, Some(&p));
+    assert_eq!(o.doc["summary"]["connections"], u64::from(N) + 1);
+    let cap = capture(&o.doc, 0);
+    let hit = limit_hit(cap, "open_connections").expect("the cap was hit");
+    assert_eq!(hit["value"], CAP, "{hit}");
+    let evicted = hit["times"].as_u64().unwrap();
+    assert!(
+        (u64::from(N) - CAP..=u64::from(N)).contains(&evicted),
+        "{evicted} evicted of {N} with room for {CAP}"
+    );
+    assert_eq!(
+        o.doc["summary"]["by_ended_by"]["evicted"], evicted,
+        "{}",
+        o.doc["summary"]
+    );
+    let one = conn_kept(&o.doc, "10.0.0.3:80");
+    assert_eq!(
+        one["ended_by"], "evicted",
+        "the first SYNs went first: {one}"
+    );
+    assert_eq!(one["limits_hit"], serde_json::json!(["open_connections"]));
 }
 
 /// 200,000 half-open SYNs: memory stays under 256 MB, the run finishes,
@@ -1291,6 +1354,13 @@ fn deflate_bomb_on_a_compressed_connection() {
             || text.contains(&format!("at least {size} bytes")),
         "the size is a lower bound: {d}"
     );
+    let hit = limit_hit(capture(&o.doc, 0), "inflated_message").expect("reported");
+    assert_eq!(hit["value"], size, "the size shown is the cap: {hit}");
+    assert_eq!(
+        k["limits_hit"],
+        serde_json::json!(["inflated_message"]),
+        "{k}"
+    );
     assert_legit(&o.doc, Some(&p));
 }
 
@@ -1314,7 +1384,45 @@ fn ten_megabyte_http_head_without_an_end() {
     assert_eq!(k["bytes"]["client_to_server"], 10u64 << 20, "{k}");
     assert_eq!(k["ended_by"], "fin", "{k}");
     assert_ne!(k["transport"], "ws", "no upgrade was completed: {k}");
+    let hit = limit_hit(capture(&o.doc, 0), "http_head").expect("reported");
+    assert_eq!(hit["value"], 16 << 10, "{hit}");
+    assert_eq!(hit["times"], 1, "{hit}");
+    assert_eq!(k["limits_hit"], serde_json::json!(["http_head"]), "{k}");
     assert_legit(&o.doc, Some(&p));
+}
+
+/// A hole at the start of a stream and 300 KB behind it, with room for
+/// 64 KiB of out-of-order bytes per connection: the hole becomes a gap
+/// early, every byte behind it is still delivered, and the cap is named.
+#[test]
+fn out_of_order_cap_declares_the_hole_a_gap_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = ([10, 7, 7, 1], 40007);
+    let s = ([10, 7, 7, 2], 9007);
+    let mut conv = Conv::open(c, s);
+    let base = conv.cn;
+    let sn = conv.sn;
+    // Byte 0..100 never arrives; 300 KB follow in order behind it.
+    let mut off = 100u32;
+    while off < 300_100 {
+        conv.pkts
+            .push(ip_tcp(c, s, base + off, sn, ACK, &[b'x'; 1000]));
+        off += 1000;
+    }
+    conv.cn = base + off;
+    let pkts = conv.close();
+    let p = write_in(&dir, "ooo-cap.pcap", &mixed_pcap(eth_recs(pkts)));
+    let o = hostile("out-of-order cap", &[&p, "--max-ooo-per-connection", "64K"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let k = conn(&o.doc, "10.7.7.2:9007");
+    assert_eq!(k["gaps"]["client_to_server"], 100, "{k}");
+    assert_eq!(k["bytes"]["client_to_server"], 300_000, "{k}");
+    let hit = limit_hit(capture(&o.doc, 0), "ooo_per_connection").expect("reported");
+    assert_eq!(hit["value"], 64 << 10, "{hit}");
+    assert_legit(&o.doc, Some(&p));
+    // With the default cap (4 MiB) the same capture hits nothing.
+    let o = hostile("out-of-order default", &[&p]);
+    assert_eq!(capture(&o.doc, 0)["limits_hit"], serde_json::json!([]));
 }
 
 // ---------------------------------------------------------------------------
@@ -1548,6 +1656,26 @@ fn garbage_and_deeply_nested_der_in_a_certificate() {
     assert_legit(&o.doc, Some(&p));
 }
 
+/// A real TLS 1.2 handshake (an expired certificate) read with room for 256-byte
+/// handshake messages: the Certificate is skipped, not read, and the report
+/// says which cap did it.
+#[test]
+fn tls_handshake_cap_skips_the_certificate_and_says_so() {
+    let p = sample("tls12-expired.pcap");
+    let full = hostile("TLS handshake default", &[&p]);
+    let tls = &full.doc["connections"][0]["tls"];
+    assert!(!tls["certificates"].as_array().unwrap().is_empty(), "{tls}");
+    assert_eq!(capture(&full.doc, 0)["limits_hit"], serde_json::json!([]));
+    let o = hostile("TLS handshake cap", &[&p, "--max-tls-handshake", "256"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let k = &o.doc["connections"][0];
+    assert_eq!(k["tls"]["certificates"], serde_json::json!([]), "{k}");
+    assert_eq!(k["tls"]["server_hello"], tls["server_hello"], "{k}");
+    let hit = limit_hit(capture(&o.doc, 0), "tls_handshake").expect("reported");
+    assert_eq!(hit["value"], 256, "{hit}");
+    assert_eq!(k["limits_hit"], serde_json::json!(["tls_handshake"]), "{k}");
+}
+
 // ---------------------------------------------------------------------------
 // IP.
 
@@ -1619,6 +1747,22 @@ fn fragments_never_reassembled_are_reported() {
             .any(|w| w.contains(&p) && w.contains("IP fragments could not be reassembled")),
         "no warning about the fragments: {w:?}"
     );
+}
+
+/// 1,000 datagrams whose first fragments arrive and whose last never do,
+/// with room for 100 waiting at once: the pool stays at its cap, the
+/// datagrams pushed out are counted and the cap is named.
+#[test]
+fn ip_fragment_cap_drops_the_oldest_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let frags = (0..1000u16).map(|id| ipv4_fragment(id, 0, true, &[0u8; 24]));
+    let p = write_in(&dir, "frag-cap.pcap", &mixed_pcap(eth_recs(frags)));
+    let o = hostile("IP fragment cap", &[&p, "--max-ip-fragments", "100"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let hit = limit_hit(capture(&o.doc, 0), "ip_fragments").expect("reported");
+    assert_eq!(hit["value"], 100, "{hit}");
+    assert_eq!(hit["times"], 900, "{hit}");
+    assert_legit(&o.doc, Some(&p));
 }
 
 /// An IPv6 TCP conversation where every packet has 200 extension headers

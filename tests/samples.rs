@@ -44,7 +44,8 @@ fn every_sample_matches_its_recorded_facts() {
 
 fn check(path: &Path, facts: &Value, jobs: usize) {
     let name = path.display();
-    let r = analyze_file(path, &Collect, EngineOptions { jobs }).unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        analyze_file(path, &Collect, EngineOptions::jobs(jobs)).unwrap_or_else(|e| panic!("{e}"));
     assert!(r.error.is_none(), "{name}: {:?}", r.error);
     assert_eq!(
         r.packets,

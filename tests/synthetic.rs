@@ -15,7 +15,7 @@ const RESP: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
 
 fn run(bytes: &[u8], jobs: usize) -> wsforensics::engine::CaptureResult<Streams> {
     let p = temp_capture("wsf-synth", bytes);
-    analyze_file(&p, &Collect, EngineOptions { jobs }).expect("readable")
+    analyze_file(&p, &Collect, EngineOptions::jobs(jobs)).expect("readable")
 }
 
 fn frames(pkts: Vec<Vec<u8>>) -> Vec<(i64, Vec<u8>, u32)> {

@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         path,
         reader,
         &SessionFactory::default(),
-        EngineOptions { jobs: 1 },
+        EngineOptions::jobs(1),
     );
     assert!(result
         .connections

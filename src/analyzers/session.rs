@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
+use crate::limits::{Limit, LimitSet, Limits};
 
-use super::http::{self, BodyLen, Head, Request, Response, MAX_HEAD};
+use super::http::{self, BodyLen, Head, Request, Response};
 use super::tls::{self, keylog::KeyLog, TlsFacts, TlsSession};
 use super::websocket::{
     unmask_into, FrameHeader, FrameProblem, FrameSink, FrameStream, Inflated, Inflater, Opcode,
@@ -188,6 +189,8 @@ pub struct Facts {
     pub data_after_close: Option<(Dir, At)>,
     /// How TCP ended.
     pub ended_by: Option<EndedBy>,
+    /// Caps of the analyzers this connection hit.
+    pub limits_hit: LimitSet,
 }
 
 /// What a connection's analysis found: [`Facts`], boxed only for
@@ -245,19 +248,44 @@ impl Facts {
     }
 }
 
+/// What every session of a run shares.
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// Secrets to decrypt TLS with, if a key log was given.
+    pub keylog: Option<Arc<KeyLog>>,
+    /// The analyzers' caps (HTTP head, inflation, TLS handshake message).
+    pub limits: Limits,
+}
+
 /// Makes a [`Session`] per connection.
 #[derive(Clone, Debug, Default)]
 pub struct SessionFactory {
-    /// Secrets to decrypt TLS with, if a key log was given.
-    pub keylog: Option<Arc<KeyLog>>,
+    settings: Arc<Settings>,
+}
+
+impl SessionFactory {
+    /// Sessions that decrypt with `keylog` (when given) and keep to `limits`.
+    pub fn new(keylog: Option<Arc<KeyLog>>, limits: Limits) -> SessionFactory {
+        SessionFactory {
+            settings: Arc::new(Settings { keylog, limits }),
+        }
+    }
+
+    /// The settings its sessions get.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
 }
 
 impl ObserverFactory for SessionFactory {
     type Observer = Session;
     fn create(&self, _meta: &ConnMeta) -> Session {
         Session {
-            keylog: self.keylog.clone(),
-            ..Session::default()
+            plain: None,
+            probed: false,
+            tls: None,
+            settings: Arc::clone(&self.settings),
+            decrypted: [0; 2],
         }
     }
 }
@@ -273,14 +301,13 @@ pub struct Session {
     probed: bool,
     /// The connection is TLS.
     tls: Option<Box<TlsSession>>,
-    keylog: Option<Arc<KeyLog>>,
+    settings: Arc<Settings>,
     /// Decrypted bytes handed to `plain` so far each way: the offsets of
     /// the decrypted streams.
     decrypted: [u64; 2],
 }
 
 /// HTTP heads and WebSocket frames of a connection's two byte streams.
-#[derive(Default)]
 struct Plain {
     t: Tracker,
     head: [Vec<u8>; 2],
@@ -298,11 +325,12 @@ struct Plain {
     /// responses to HEAD (none).
     head_methods: u64,
     streams: Option<[FrameStream; 2]>,
+    /// Bytes of one HTTP head kept, at most.
+    max_head: usize,
 }
 
 /// What the frames tell, kept apart from the frame streams so that a
 /// stream can hand each frame over as it parses it.
-#[derive(Default)]
 struct Tracker {
     facts: Facts,
     closed: [bool; 2],
@@ -310,6 +338,9 @@ struct Tracker {
     /// permessage-deflate was accepted, so RSV1 is allowed (RFC 7692);
     /// known once the response is read, checked on every frame.
     deflate: bool,
+    /// Caps of inflation: bytes per message, inflater memory.
+    max_inflated: u64,
+    inflate_memory: usize,
 }
 
 impl Tracker {
@@ -334,8 +365,15 @@ impl Tracker {
         };
         self.deflate = true;
         let has = |p: &str| params.iter().any(|x| x == p);
-        self.dec[0].inflater = Some(Inflater::new(has("client_no_context_takeover")));
-        self.dec[1].inflater = Some(Inflater::new(has("server_no_context_takeover")));
+        let inflater =
+            |p: &str| Inflater::with_caps(has(p), self.max_inflated, self.inflate_memory);
+        let inflaters = [
+            inflater("client_no_context_takeover"),
+            inflater("server_no_context_takeover"),
+        ];
+        for (dec, inf) in self.dec.iter_mut().zip(inflaters) {
+            dec.inflater = Some(inf);
+        }
     }
 
     /// A data frame that opens a message: reset the decoding state.
@@ -567,6 +605,7 @@ impl Tracker {
                     m.size = n;
                     m.exact = true;
                     m.capped = true;
+                    self.facts.limits_hit.insert(Limit::InflatedMessage);
                 }
                 Inflated::Corrupt | Inflated::Unknown => {
                     m.size = m.wire;
@@ -755,6 +794,28 @@ impl FrameSink for Sink<'_> {
 }
 
 impl Plain {
+    fn new(limits: &Limits) -> Plain {
+        Plain {
+            t: Tracker {
+                facts: Facts::default(),
+                closed: [false; 2],
+                dec: Default::default(),
+                deflate: false,
+                max_inflated: limits.inflated_message,
+                inflate_memory: limits.inflate_memory,
+            },
+            head: Default::default(),
+            head_done: [false; 2],
+            head_at: [0; 2],
+            skip: [0; 2],
+            heads: [0; 2],
+            upgrade_index: None,
+            head_methods: 0,
+            streams: None,
+            max_head: limits.http_head,
+        }
+    }
+
     /// In-order bytes of a direction at stream offset `offset`.
     fn data(&mut self, dir: Dir, offset: u64, bytes: &[u8], at: At) {
         let d = dir.index();
@@ -815,17 +876,22 @@ impl Plain {
             if bytes.is_empty() && self.head[d].is_empty() {
                 return;
             }
-            let room = MAX_HEAD.saturating_sub(self.head[d].len());
+            let room = self.max_head.saturating_sub(self.head[d].len());
             let take = bytes.len().min(room);
             self.head[d].extend_from_slice(&bytes[..take]);
             let extra = &bytes[take..];
             let buf = std::mem::take(&mut self.head[d]);
             match self.head(dir, &buf, at) {
-                Step::NeedMore if buf.len() < MAX_HEAD => {
+                Step::NeedMore if buf.len() < self.max_head => {
                     self.head[d] = buf;
                     return;
                 }
-                Step::NeedMore | Step::GiveUp => {
+                Step::NeedMore => {
+                    self.t.facts.limits_hit.insert(Limit::HttpHead);
+                    self.head_done[d] = true;
+                    return;
+                }
+                Step::GiveUp => {
                     self.head_done[d] = true;
                     return;
                 }
@@ -955,7 +1021,10 @@ impl Observer for Session {
     type Output = Analysis;
 
     fn event(&mut self, ev: &TcpEvent<'_>) {
-        let plain = self.plain.get_or_insert_with(Box::default);
+        let limits = &self.settings.limits;
+        let plain = self
+            .plain
+            .get_or_insert_with(|| Box::new(Plain::new(limits)));
         match *ev {
             TcpEvent::Data {
                 dir,
@@ -973,7 +1042,10 @@ impl Observer for Session {
                 if !self.probed {
                     self.probed = true;
                     if dir == Dir::ClientToServer && tls::looks_like_tls(bytes) {
-                        self.tls = Some(Box::new(TlsSession::with_keylog(self.keylog.clone())));
+                        let keylog = self.settings.keylog.clone();
+                        let tls = TlsSession::with_keylog(keylog)
+                            .max_handshake(self.settings.limits.tls_handshake);
+                        self.tls = Some(Box::new(tls));
                     }
                 }
                 let Session { tls, decrypted, .. } = self;
@@ -1019,9 +1091,20 @@ impl Observer for Session {
         let Some(plain) = self.plain else {
             return Analysis::default();
         };
+        let starved = plain
+            .t
+            .dec
+            .iter()
+            .any(|d| d.inflater.as_ref().is_some_and(|i| i.starved));
         let mut facts = plain.t.facts;
         facts.ended_by = Some(end);
         facts.tls = self.tls.map(|t| Box::new(t.finish()));
+        if starved {
+            facts.limits_hit.insert(Limit::InflateMemory);
+        }
+        if facts.tls.as_ref().is_some_and(|t| t.skipped > 0) {
+            facts.limits_hit.insert(Limit::TlsHandshake);
+        }
         Analysis::new(facts)
     }
 }

@@ -22,6 +22,7 @@ use crate::capture::inputs::{self, Item, Member};
 use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader};
 use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
+use crate::limits::{self, Limit, Limits};
 use crate::report::filter::{self, Filter};
 use crate::report::spool::{Layout, Spool};
 use crate::report::{knowledge_text, merge, Report};
@@ -113,6 +114,86 @@ pub struct Args {
     /// input exactly once.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
+    /// Caps that bound memory on hostile or huge captures.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The caps of [`Limits`], each settable; sizes take K, M or G. The report
+/// says when one was hit.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Limits (the report says when one was hit)")]
+pub struct LimitArgs {
+    /// TCP connections open at once per capture; past it the least
+    /// recently active are closed early, reported as ended_by "evicted"
+    /// [default: 1000000]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub max_open_connections: Option<u64>,
+    /// Out-of-order bytes one connection may hold waiting for a lost
+    /// segment, before the hole is reported as a gap [default: 4M]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_ooo_per_connection: Option<u64>,
+    /// Out-of-order bytes all connections may hold together [default: 64M]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_ooo_total: Option<u64>,
+    /// IP datagrams waiting for missing fragments at once [default: 256]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub max_ip_fragments: Option<u64>,
+    /// Bytes one compressed WebSocket message is inflated to [default: 32M]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_inflated_message: Option<u64>,
+    /// Memory of all permessage-deflate inflaters alive at once (about 44K
+    /// each; 0 switches inflation off) [default: 160M]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_or_zero)]
+    pub max_inflate_memory: Option<u64>,
+    /// Bytes of one HTTP request or response head [default: 16K]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_http_head: Option<u64>,
+    /// Bytes of one TLS handshake message, such as a Certificate chain
+    /// [default: 64K]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_tls_handshake: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The defaults with the flags given applied.
+    pub fn limits(&self) -> Limits {
+        let mut l = Limits::default();
+        let given = [
+            (Limit::OpenConnections, self.max_open_connections),
+            (Limit::OooPerConnection, self.max_ooo_per_connection),
+            (Limit::OooTotal, self.max_ooo_total),
+            (Limit::IpFragments, self.max_ip_fragments),
+            (Limit::InflatedMessage, self.max_inflated_message),
+            (Limit::InflateMemory, self.max_inflate_memory),
+            (Limit::HttpHead, self.max_http_head),
+            (Limit::TlsHandshake, self.max_tls_handshake),
+        ];
+        for (limit, value) in given {
+            if let Some(v) = value {
+                l.set(limit, v);
+            }
+        }
+        l
+    }
+}
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number of at least 1")),
+    }
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    match limits::parse_size(s)? {
+        0 => Err("a size of 0 would stop the analysis; give at least 1".to_string()),
+        n => Ok(n),
+    }
+}
+
+fn parse_size_or_zero(s: &str) -> Result<u64, String> {
+    limits::parse_size(s)
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -297,7 +378,11 @@ impl TryFrom<Args> for Config {
     type Error = String;
     /// Fails when the CA file cannot be read.
     fn try_from(a: Args) -> Result<Config, String> {
-        let mut engine = EngineOptions::default();
+        let limits = a.limits.limits();
+        let mut engine = EngineOptions {
+            limits,
+            ..EngineOptions::default()
+        };
         if let Some(j) = a.jobs {
             engine.jobs = usize::from(j);
         }
@@ -323,7 +408,7 @@ impl TryFrom<Args> for Config {
             shard: a.shard,
             color: a.color,
             quiet: a.quiet,
-            sessions: SessionFactory { keylog },
+            sessions: SessionFactory::new(keylog, limits),
             keylog_warnings,
         })
     }
@@ -417,7 +502,16 @@ pub fn build_report(
             for chunk in run.chunks(FILES_AT_ONCE) {
                 let results: Vec<_> = chunk
                     .par_iter()
-                    .map(|path| analyze_file(path, &cfg.sessions, EngineOptions { jobs: 1 }))
+                    .map(|path| {
+                        analyze_file(
+                            path,
+                            &cfg.sessions,
+                            EngineOptions {
+                                jobs: 1,
+                                ..cfg.engine
+                            },
+                        )
+                    })
                     .collect();
                 for (path, r) in chunk.iter().zip(results) {
                     add(&mut report, &path.display().to_string(), r);

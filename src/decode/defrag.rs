@@ -13,8 +13,9 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
 
-/// Datagrams reassembled at once; the oldest is dropped to admit a new one.
-pub const MAX_PENDING_DATAGRAMS: usize = 256;
+/// Datagrams reassembled at once, unless `--max-ip-fragments` says
+/// otherwise; the oldest is dropped to admit a new one.
+pub const MAX_PENDING_DATAGRAMS: usize = crate::limits::IP_FRAGMENTS;
 /// A datagram whose fragments stop arriving is dropped after this long
 /// (Linux `ipfrag_time`, 30 s).
 pub const REASSEMBLY_TIMEOUT_NS: i64 = 30_000_000_000;
@@ -34,13 +35,28 @@ struct Pending {
 }
 
 /// The fragment pool of one capture.
-#[derive(Default)]
 pub struct Defragmenter {
     pending: FxHashMap<Key, Pending>,
     out: Vec<u8>,
+    cap: usize,
+}
+
+impl Default for Defragmenter {
+    fn default() -> Self {
+        Defragmenter::with_cap(MAX_PENDING_DATAGRAMS)
+    }
 }
 
 impl Defragmenter {
+    /// A pool that holds at most `cap` datagrams at once.
+    pub fn with_cap(cap: usize) -> Defragmenter {
+        Defragmenter {
+            pending: FxHashMap::default(),
+            out: Vec::new(),
+            cap: cap.max(1),
+        }
+    }
+
     /// Forget every datagram still waiting for fragments; returns how many
     /// fragments they had.
     pub fn drain_pending(&mut self) -> u64 {
@@ -61,8 +77,15 @@ impl Defragmenter {
 
     /// Add one fragment; returns the whole IP payload (the TCP header and
     /// data) when this fragment completed its datagram. Fragments given up
-    /// (pool full, timeout, inconsistent) are added to `dropped`.
-    pub fn add(&mut self, ip: &LaxIpSlice<'_>, now: Timestamp, dropped: &mut u64) -> Option<&[u8]> {
+    /// (pool full, timeout, inconsistent) are added to `dropped`, and
+    /// datagrams dropped because the pool was full to `evicted`.
+    pub fn add(
+        &mut self,
+        ip: &LaxIpSlice<'_>,
+        now: Timestamp,
+        dropped: &mut u64,
+        evicted: &mut u64,
+    ) -> Option<&[u8]> {
         let payload = ip.payload();
         let (key, offset, more) = match ip {
             LaxIpSlice::Ipv4(v4) => {
@@ -94,9 +117,9 @@ impl Defragmenter {
             *dropped += 1;
             return None;
         }
-        if !self.pending.contains_key(&key) && self.pending.len() >= MAX_PENDING_DATAGRAMS {
+        if !self.pending.contains_key(&key) && self.pending.len() >= self.cap {
             self.expire(now, dropped);
-            if self.pending.len() >= MAX_PENDING_DATAGRAMS {
+            if self.pending.len() >= self.cap {
                 let oldest = self
                     .pending
                     .iter()
@@ -105,6 +128,7 @@ impl Defragmenter {
                 if let Some(k) = oldest {
                     if let Some(p) = self.pending.remove(&k) {
                         *dropped += p.fragments;
+                        *evicted += 1;
                     }
                 }
             }

@@ -9,6 +9,8 @@
 
 mod defrag;
 
+use crate::limits::{Limit, LimitHits};
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -203,12 +205,26 @@ fn link(linktype: LinkType, data: &[u8]) -> Net<'_> {
 pub struct Decoder {
     stats: DecodeStats,
     defrag: Defragmenter,
+    hits: LimitHits,
 }
 
 impl Decoder {
     /// A decoder with an empty fragment pool.
     pub fn new() -> Decoder {
         Decoder::default()
+    }
+
+    /// A decoder whose fragment pool holds at most `cap` datagrams.
+    pub fn with_fragment_cap(cap: usize) -> Decoder {
+        Decoder {
+            defrag: Defragmenter::with_cap(cap),
+            ..Decoder::default()
+        }
+    }
+
+    /// Times the fragment pool was full and dropped a datagram.
+    pub fn limit_hits(&self) -> &LimitHits {
+        &self.hits
     }
 
     /// Counters so far.
@@ -256,9 +272,15 @@ impl Decoder {
         }
         if payload.fragmented {
             self.stats.fragments += 1;
-            let datagram = self
-                .defrag
-                .add(&slice, frame.ts, &mut self.stats.fragments_dropped)?;
+            let mut evicted = 0;
+            let datagram = self.defrag.add(
+                &slice,
+                frame.ts,
+                &mut self.stats.fragments_dropped,
+                &mut evicted,
+            );
+            self.hits.hit_n(Limit::IpFragments, evicted, frame.number);
+            let datagram = datagram?;
             return tcp(frame, src, dst, datagram, datagram.len(), &mut self.stats);
         }
         // Length of the IP payload according to the IP header, which the

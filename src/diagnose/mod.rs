@@ -246,6 +246,7 @@ fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) ->
             (
                 match rec.ended_by {
                     EndedBy::CaptureEnd => "The client asked to upgrade and the capture ended before any answer.".to_string(),
+                    EndedBy::Evicted => "The client asked to upgrade and no answer came before the connection was evicted (too many connections open at once: --max-open-connections).".to_string(),
                     _ => format!("The client asked to upgrade and the connection ended without an HTTP answer ({} ended it).", initiator),
                 },
                 "The server never answered the upgrade: check that the URL reaches a WebSocket endpoint, that a proxy in between forwards the Upgrade and Connection headers (for nginx: proxy_http_version 1.1 and the two proxy_set_header lines), and the server's logs at that time.".to_string(),
@@ -784,6 +785,20 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disco
     end_lines(rec, ctx, &mut ev);
     let info = lookup(1006);
     match (rec.ended_by, f.ends.first()) {
+        (EndedBy::Evicted, _) => Disconnect {
+            code: Some(1006),
+            name: info.name.to_string(),
+            category: "capture_end",
+            initiator: "none",
+            observed: false,
+            reason: None,
+            http_status: None,
+            cause: None,
+            confidence: None,
+            summary: "The WebSocket was still open, and idle, when more connections were open at once than this run follows; it was evicted and its end is not analysed.".to_string(),
+            evidence: ev,
+            fix: "Nothing ended this connection as far as it was followed; run again with a larger --max-open-connections to see how it ends.".to_string(),
+        },
         (EndedBy::CaptureEnd, _) | (_, None) => Disconnect {
             code: Some(1006),
             name: info.name.to_string(),

@@ -9,7 +9,7 @@ use crate::analyzers::session::{Analysis, At, Facts};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
 use crate::analyzers::tls::{is_grease, Alert, ClientHello, TlsFacts};
 use crate::capture::Timestamp;
-use crate::flow::{ConnRecord, Dir, EndedBy};
+use crate::flow::{ConnRecord, Dir};
 use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
 
 use super::{end_lines, secs, Ctx, Disconnect};
@@ -362,7 +362,7 @@ pub(super) fn verdict(
                 )
             }
         }
-        None if rec.ended_by == EndedBy::CaptureEnd => Disconnect::inferred(
+        None if rec.ended_by.unfinished() => Disconnect::inferred(
             Some(1006),
             "capture_end",
             "none",
@@ -463,10 +463,7 @@ fn handshake_failure(
     let Some(sh) = &t.server_hello else {
         let waited = end.map(|(_, _, a)| a.ts).unwrap_or(rec.last_seen);
         let silence = secs(waited.since(ch.at.ts));
-        if end.is_none()
-            && rec.ended_by == EndedBy::CaptureEnd
-            && waited.since(ch.at.ts) < 5_000_000_000
-        {
+        if end.is_none() && rec.ended_by.unfinished() && waited.since(ch.at.ts) < 5_000_000_000 {
             return None;
         }
         return Some(match end {
@@ -573,7 +570,7 @@ fn handshake_failure(
             }
         }
         None => {
-            if rec.ended_by == EndedBy::CaptureEnd {
+            if rec.ended_by.unfinished() {
                 return None;
             }
             Cause {

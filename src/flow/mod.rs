@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
 use crate::decode::{Endpoint, Segment, TcpFlags};
+use crate::limits::{Limit, LimitHits, Limits};
 
 pub use reassembly::{Budget, HalfStats, HalfStream, Origin, MAX_OOO_PER_CONNECTION};
 
@@ -107,6 +108,10 @@ pub enum EndedBy {
     Rst,
     /// Neither: the capture stopped while the connection was open.
     CaptureEnd,
+    /// Neither: the connection was idle when more connections were open
+    /// at once than `--max-open-connections` allows, and was closed early
+    /// to make room.
+    Evicted,
 }
 
 impl EndedBy {
@@ -116,7 +121,14 @@ impl EndedBy {
             EndedBy::Fin => "fin",
             EndedBy::Rst => "rst",
             EndedBy::CaptureEnd => "capture_end",
+            EndedBy::Evicted => "evicted",
         }
+    }
+
+    /// Whether the connection was still open when it stopped being
+    /// followed (the capture ended, or it was evicted).
+    pub fn unfinished(self) -> bool {
+        matches!(self, EndedBy::CaptureEnd | EndedBy::Evicted)
     }
 }
 
@@ -300,18 +312,34 @@ pub struct Table<'f, F: ObserverFactory> {
     budget: Budget,
     open: usize,
     peak_open: usize,
+    max_open: usize,
+    evicted: LimitHits,
 }
 
 impl<'f, F: ObserverFactory> Table<'f, F> {
-    /// An empty table whose out-of-order stores share `ooo_budget` bytes.
+    /// An empty table whose out-of-order stores share `ooo_budget` bytes,
+    /// with the default caps otherwise.
     pub fn new(factory: &'f F, ooo_budget: usize) -> Self {
+        let limits = Limits {
+            ooo_total: ooo_budget,
+            ..Limits::default()
+        };
+        Table::with_limits(factory, &limits)
+    }
+
+    /// An empty table with the flow layer's caps from `limits`: open
+    /// connections and out-of-order bytes, per connection and in total.
+    /// A sharded engine gives each worker its share of the totals.
+    pub fn with_limits(factory: &'f F, limits: &Limits) -> Self {
         Table {
             factory,
             slots: FxHashMap::default(),
             records: Vec::new(),
-            budget: Budget::new(ooo_budget),
+            budget: Budget::with_caps(limits.ooo_total, limits.ooo_per_connection),
             open: 0,
             peak_open: 0,
+            max_open: limits.open_connections.max(1),
+            evicted: LimitHits::default(),
         }
     }
 
@@ -320,7 +348,53 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         self.peak_open
     }
 
+    /// The caps this table hit so far.
+    pub fn limit_hits(&self) -> LimitHits {
+        let mut h = self.budget.hits;
+        h.merge(&self.evicted);
+        h
+    }
+
+    /// Make room for a new connection: close the least recently active
+    /// eighth of the open ones (at least one), so that the scan this takes
+    /// is paid once per many new connections.
+    fn evict(&mut self, at: Origin) {
+        let mut open: Vec<(u64, FlowKey)> = self
+            .slots
+            .iter()
+            .filter_map(|(k, s)| match s {
+                Slot::Open(c) => Some((c.last_frame, *k)),
+                Slot::Closed { .. } => None,
+            })
+            .collect();
+        let n = (open.len() / 8).max(1).min(open.len());
+        if n == 0 {
+            return;
+        }
+        if n < open.len() {
+            open.select_nth_unstable_by_key(n - 1, |&(frame, _)| frame);
+        }
+        let mut victims = open;
+        victims.truncate(n);
+        // Deterministic order: records are numbered as they close (a
+        // frame belongs to one connection, so last frames are distinct).
+        victims.sort_unstable_by_key(|&(frame, _)| frame);
+        for (_, key) in victims {
+            if let Some(Slot::Open(c)) = self.slots.remove(&key) {
+                self.close(c, at, true);
+            }
+        }
+        self.evicted
+            .hit_n(Limit::OpenConnections, n as u64, at.frame);
+    }
+
     fn new_conn(&mut self, seg: &Segment<'_>) -> Box<Conn<F::Observer>> {
+        if self.open >= self.max_open {
+            self.evict(Origin {
+                frame: seg.frame,
+                ts: seg.ts,
+            });
+        }
         let syn = seg.flags.has(TcpFlags::SYN);
         let ack = seg.flags.has(TcpFlags::ACK);
         let (client, server, tentative) = if syn && !ack {
@@ -359,7 +433,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         })
     }
 
-    fn close(&mut self, mut conn: Box<Conn<F::Observer>>, at: Origin) -> usize {
+    fn close(&mut self, mut conn: Box<Conn<F::Observer>>, at: Origin, evicted: bool) -> usize {
         let Conn { half, observer, .. } = &mut *conn;
         for h in half.iter_mut() {
             h.flush(at, &mut self.budget, &mut |ev| observer.event(&ev));
@@ -368,6 +442,8 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             EndedBy::Rst
         } else if conn.fin {
             EndedBy::Fin
+        } else if evicted {
+            EndedBy::Evicted
         } else {
             EndedBy::CaptureEnd
         };
@@ -403,7 +479,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 }
                 if let Some(Slot::Open(c)) = self.slots.remove(&key) {
                     let client_isn = c.client_isn;
-                    let record = self.close(c, at);
+                    let record = self.close(c, at, false);
                     self.slots.insert(key, Slot::Closed { record, client_isn });
                 }
                 return;
@@ -417,7 +493,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                     && c.client_isn != Some(seg.seq)
                     && (c.fin || c.rst || c.half[1].started() || c.client_isn.is_some());
                 if reused {
-                    self.close(c, at);
+                    self.close(c, at, false);
                     self.new_conn(seg)
                 } else {
                     c
@@ -440,7 +516,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         let done = Self::feed(self.factory, &mut self.budget, &mut conn, seg, at);
         if done {
             let client_isn = conn.client_isn;
-            let record = self.close(conn, at);
+            let record = self.close(conn, at, false);
             self.slots.insert(key, Slot::Closed { record, client_isn });
         } else {
             self.slots.insert(key, Slot::Open(conn));
@@ -565,7 +641,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             ts: last,
         };
         for c in open {
-            self.close(c, at);
+            self.close(c, at, false);
         }
         self.records
     }

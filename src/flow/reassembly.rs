@@ -14,23 +14,41 @@
 use std::collections::BTreeMap;
 
 use crate::capture::Timestamp;
+use crate::limits::{Limit, LimitHits};
 
 use super::{Dir, TcpEvent};
 
-/// Out-of-order bytes one connection may hold (both directions).
-pub const MAX_OOO_PER_CONNECTION: usize = 4 << 20;
+/// Out-of-order bytes one connection may hold (both directions), unless
+/// `--max-ooo-per-connection` says otherwise.
+pub const MAX_OOO_PER_CONNECTION: usize = crate::limits::OOO_PER_CONNECTION;
 
-/// Out-of-order bytes held by all the connections of one worker.
+/// Out-of-order bytes held by all the connections of one worker, the cap
+/// per connection, and how often each forced a gap.
 #[derive(Debug)]
 pub struct Budget {
     used: usize,
     limit: usize,
+    /// Cap of one direction: half the per-connection cap.
+    per_half: usize,
+    /// Times a cap forced a gap.
+    pub hits: LimitHits,
 }
 
 impl Budget {
-    /// A budget of `limit` bytes.
+    /// A budget of `limit` bytes, with the default cap per connection.
     pub fn new(limit: usize) -> Budget {
-        Budget { used: 0, limit }
+        Budget::with_caps(limit, MAX_OOO_PER_CONNECTION)
+    }
+
+    /// A budget of `total` bytes for all connections and `per_connection`
+    /// bytes for each.
+    pub fn with_caps(total: usize, per_connection: usize) -> Budget {
+        Budget {
+            used: 0,
+            limit: total,
+            per_half: per_connection / 2,
+            hits: LimitHits::default(),
+        }
     }
 
     /// Bytes held now.
@@ -288,9 +306,18 @@ impl HalfStream {
         }
         self.stats.out_of_order_segments += 1;
         self.store(off as u64, data, missing, at, budget);
-        while (self.ooo_bytes > MAX_OOO_PER_CONNECTION / 2 || budget.used > budget.limit)
-            && !self.ooo.is_empty()
-        {
+        loop {
+            let cap = if self.ooo_bytes > budget.per_half {
+                Limit::OooPerConnection
+            } else if budget.used > budget.limit {
+                Limit::OooTotal
+            } else {
+                break;
+            };
+            if self.ooo.is_empty() {
+                break;
+            }
+            budget.hits.hit(cap, at.frame);
             self.stats.forced_gaps += 1;
             self.skip_hole(at, budget, emit);
         }

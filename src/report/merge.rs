@@ -111,6 +111,7 @@ fn counted(c: &Value) -> Counted {
         ended_by: match c["ended_by"].as_str() {
             Some("fin") => "fin",
             Some("rst") => "rst",
+            Some("evicted") => "evicted",
             _ => "capture_end",
         },
         verdict,

@@ -21,7 +21,8 @@ use crate::diagnose::{
     diagnose, link_attempts, link_proxy_legs, refused, service_ports, tls_judgement, Disconnect,
 };
 use crate::engine::CaptureResult;
-use crate::flow::{ConnRecord, Dir, HalfStats};
+use crate::flow::{ConnRecord, Dir, EndedBy, HalfStats};
+use crate::limits::{Bytes, Limit, LimitHits, Limits};
 
 /// Version of the JSON document's shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -80,8 +81,71 @@ pub struct CaptureReport {
     pub tcp_packets: u64,
     /// Things skipped while reading (reading went on).
     pub warnings: Vec<String>,
+    /// Caps on memory that this capture hit: its results are incomplete
+    /// where they were.
+    pub limits_hit: Vec<LimitHitReport>,
     /// Why the file could not be read (entirely), if so.
     pub error: Option<String>,
+}
+
+/// A cap that a capture hit.
+#[derive(Debug, Serialize)]
+pub struct LimitHitReport {
+    /// Its name: open_connections, ooo_per_connection, ooo_total,
+    /// ip_fragments, inflated_message, inflate_memory, http_head or
+    /// tls_handshake.
+    pub limit: &'static str,
+    /// The flag that changes it.
+    pub flag: &'static str,
+    /// Its value in this run (bytes, or a count).
+    pub value: u64,
+    /// Times it was hit (for the analyzers' caps: connections that hit it).
+    pub times: u64,
+    /// The frame where it was first hit (for the analyzers' caps: the first
+    /// frame of the first connection that hit it).
+    pub first_frame: u64,
+    /// What hitting it did.
+    pub effect: &'static str,
+}
+
+impl LimitHitReport {
+    /// The report entries and warnings of the caps hit.
+    fn list(hits: &LimitHits, limits: &Limits, path: &str) -> (Vec<LimitHitReport>, Vec<String>) {
+        hits.iter()
+            .map(|(limit, times, first_frame)| {
+                let hit = LimitHitReport {
+                    limit: limit.name(),
+                    flag: limit.flag(),
+                    value: limits.get(limit),
+                    times,
+                    first_frame,
+                    effect: limit.effect(),
+                };
+                let warning = hit.warning(limit, path);
+                (hit, warning)
+            })
+            .unzip()
+    }
+
+    /// The warning a person reads.
+    fn warning(&self, limit: Limit, path: &str) -> String {
+        let value = if limit.is_bytes() {
+            Bytes(self.value).to_string()
+        } else {
+            self.value.to_string()
+        };
+        let plural = if self.times == 1 { "" } else { "s" };
+        let (flag, n, effect, first) = (self.flag, self.times, self.effect, self.first_frame);
+        if limit.per_connection() {
+            format!(
+                "{path}: {n} connection{plural} hit the limit {flag} {value} (the first one starts at frame {first}): {effect}; raise the limit to see everything"
+            )
+        } else {
+            format!(
+                "{path}: frame {first}: the limit {flag} {value} was hit, {n} time{plural} in all: {effect}; raise the limit to see everything"
+            )
+        }
+    }
 }
 
 /// Bytes per direction.
@@ -159,6 +223,10 @@ pub struct ConnectionReport {
     /// The verdict, for connections that carried WebSocket or TLS (boxed,
     /// like `websocket`).
     pub disconnect: Option<Box<Disconnect>>,
+    /// Caps this connection hit (names as in the capture's `limits_hit`);
+    /// left out when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<&'static str>,
 }
 
 /// The WebSocket part of a connection.
@@ -377,6 +445,7 @@ impl Report {
             last_seen: None,
             tcp_packets: 0,
             warnings: Vec::new(),
+            limits_hit: Vec::new(),
             error: Some(error),
         });
     }
@@ -384,7 +453,7 @@ impl Report {
     /// Add a capture and its connections.
     pub fn add_capture<T: Sync>(&mut self, path: &str, r: &CaptureResult<T>) {
         let start = self.connections.len();
-        self.add_with(path, r, |_, _| {});
+        self.add_with(path, r, LimitHits::default(), |_, _| {});
         self.keep_and_count(start, r);
     }
 
@@ -392,8 +461,16 @@ impl Report {
     /// the `disconnect` verdict filled in.
     pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Analysis>, trust: &TrustStore) {
         let ports = service_ports(&r.connections);
-        self.add_with(path, r, |conn, rec| {
+        let mut hits = LimitHits::default();
+        for rec in &r.connections {
+            for limit in rec.analysis.limits_hit.iter() {
+                hits.hit(limit, rec.first_frame);
+            }
+        }
+        self.add_with(path, r, hits, |conn, rec| {
             let f = &rec.analysis;
+            conn.limits_hit
+                .extend(f.limits_hit.iter().map(|l| l.name()));
             let judged = f.tls.as_ref().and_then(|t| tls_judgement(t, trust));
             let inside_tls = f.tls.is_some();
             conn.transport = if f.upgraded() && inside_tls {
@@ -545,8 +622,13 @@ impl Report {
         &mut self,
         path: &str,
         r: &CaptureResult<T>,
+        mut hits: LimitHits,
         fill: impl Fn(&mut ConnectionReport, &ConnRecord<T>) + Sync,
     ) {
+        hits.merge(&r.limit_hits);
+        let (limits_hit, limit_warnings) = LimitHitReport::list(&hits, &r.limits, path);
+        let mut warnings = r.warnings.clone();
+        warnings.extend(limit_warnings);
         self.summary.captures += 1;
         if r.error.is_some() {
             self.summary.unreadable_captures += 1;
@@ -564,7 +646,8 @@ impl Report {
             first_seen: r.first_seen.map(|t| t.to_string()),
             last_seen: r.last_seen.map(|t| t.to_string()),
             tcp_packets: r.decode.tcp,
-            warnings: r.warnings.clone(),
+            warnings,
+            limits_hit,
             error: r.error.as_ref().map(|e| e.to_string()),
         });
         let first_id = self.next_id;
@@ -842,6 +925,11 @@ fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionRepo
         tls: None,
         websocket: None,
         disconnect: None,
+        limits_hit: if c.ended_by == EndedBy::Evicted {
+            vec![Limit::OpenConnections.name()]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -858,7 +946,7 @@ mod tests {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("samples")
                 .join(name);
-            let r = analyze_file(&path, &SessionFactory::default(), EngineOptions { jobs: 2 })
+            let r = analyze_file(&path, &SessionFactory::default(), EngineOptions::jobs(2))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             report.add_analyzed(name, &r, &TrustStore::default());
         }

@@ -25,8 +25,9 @@ pub use hello::{is_grease, ClientHello, ServerHello};
 /// a longer length means the bytes are not TLS, or the stream is lost.
 const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Handshake messages longer than this are skipped, not kept (a
-/// certificate chain is a few KB; the protocol allows 16 MB).
-const MAX_HANDSHAKE: usize = 64 << 10;
+/// certificate chain is a few KB; the protocol allows 16 MB), unless
+/// `--max-tls-handshake` says otherwise.
+const MAX_HANDSHAKE: usize = crate::limits::TLS_HANDSHAKE;
 /// Certificates kept from one Certificate message.
 const MAX_CERTS: usize = 10;
 /// Alerts kept per connection.
@@ -228,12 +229,24 @@ struct Decrypt {
 pub type PlainSink<'a> = dyn FnMut(Dir, &[u8], At) + 'a;
 
 /// The TLS analyzer of one connection.
-#[derive(Default)]
 pub struct TlsSession {
     dirs: [DirState; 2],
     facts: TlsFacts,
     keylog: Option<Arc<KeyLog>>,
     dec: Option<Box<Decrypt>>,
+    max_handshake: usize,
+}
+
+impl Default for TlsSession {
+    fn default() -> Self {
+        TlsSession {
+            dirs: Default::default(),
+            facts: TlsFacts::default(),
+            keylog: None,
+            dec: None,
+            max_handshake: MAX_HANDSHAKE,
+        }
+    }
 }
 
 /// Lower-case hex, as key logs write client randoms.
@@ -248,6 +261,13 @@ impl TlsSession {
             keylog,
             ..TlsSession::default()
         }
+    }
+
+    /// Skip handshake messages longer than `max` bytes instead of reading
+    /// them (counted in [`TlsFacts::skipped`]).
+    pub fn max_handshake(mut self, max: usize) -> TlsSession {
+        self.max_handshake = max;
+        self
     }
 
     /// Whether records are being decrypted with a key log.
@@ -490,7 +510,7 @@ impl TlsSession {
             }
             HANDSHAKE if self.dec.as_ref().is_some_and(|x| x.tls13) => {
                 if let Some(dec) = self.dec.as_mut() {
-                    if dec.hs[d].len() + plain.len() <= MAX_HANDSHAKE + 4 {
+                    if dec.hs[d].len() + plain.len() <= self.max_handshake.saturating_add(4) {
                         dec.hs[d].extend_from_slice(plain);
                     } else {
                         dec.hs[d].clear();
@@ -709,7 +729,7 @@ impl TlsSession {
                 break;
             }
             let len = u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
-            if len > MAX_HANDSHAKE {
+            if len > self.max_handshake {
                 // Too long to keep: skip its body as it arrives.
                 let have = hs.len() - 4;
                 let skip = len.min(have);

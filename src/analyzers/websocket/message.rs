@@ -8,18 +8,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-/// Inflated bytes followed per message; past this the message's size is
-/// reported as "more than" and its direction is not inflated any further
-/// (its compression context is lost).
-pub const MAX_INFLATED: u64 = 32 << 20;
+/// Inflated bytes followed per message, unless `--max-inflated-message`
+/// says otherwise; past this the message's size is reported as "more than"
+/// and its direction is not inflated any further (its compression context
+/// is lost).
+pub const MAX_INFLATED: u64 = crate::limits::INFLATED_MESSAGE;
 
 /// Bytes of inflater state alive at once in the process. Each direction
 /// that sends compressed messages holds an inflater for the life of the
 /// connection (RFC 7692 context takeover), so this bounds the memory of
 /// captures with many compressed connections (about 3700 directions). A direction that
 /// finds the budget spent is not inflated; the report says so per message.
-/// Below the cap, results do not depend on `--jobs`.
-pub const INFLATE_BUDGET: usize = 160 << 20;
+/// Below the cap, results do not depend on `--jobs`. `--max-inflate-memory`
+/// changes it.
+pub const INFLATE_BUDGET: usize = crate::limits::INFLATE_MEMORY;
 
 /// Memory of one inflater: miniz_oxide keeps a 32 KiB window (which also
 /// reads every smaller `*_max_window_bits` a sender may have agreed to, RFC
@@ -128,6 +130,11 @@ pub struct Inflater {
     corrupt: bool,
     lost: bool,
     capped: bool,
+    /// Caps: bytes per message, and inflater memory in the process.
+    max_out: u64,
+    budget: usize,
+    /// An inflater was wanted and the memory budget was spent.
+    pub starved: bool,
 }
 
 impl Drop for Inflater {
@@ -140,6 +147,13 @@ impl Inflater {
     /// A decoder for a direction whose sender resets its compressor after
     /// every message when `no_takeover` is set.
     pub fn new(no_takeover: bool) -> Inflater {
+        Inflater::with_caps(no_takeover, MAX_INFLATED, INFLATE_BUDGET)
+    }
+
+    /// [`Inflater::new`] that inflates at most `max_out` bytes per
+    /// message and makes no inflater while the process's inflaters hold
+    /// `budget` bytes.
+    pub fn with_caps(no_takeover: bool, max_out: u64, budget: usize) -> Inflater {
         Inflater {
             z: None,
             no_takeover,
@@ -149,6 +163,9 @@ impl Inflater {
             corrupt: false,
             lost: false,
             capped: false,
+            max_out,
+            budget,
+            starved: false,
         }
     }
 
@@ -164,11 +181,13 @@ impl Inflater {
         let cost = INFLATER_BYTES;
         let free = LIVE
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |live| {
-                (live + cost <= INFLATE_BUDGET).then_some(live + cost)
+                (live + cost <= self.budget).then_some(live + cost)
             })
             .is_ok();
         if free {
             self.z = Some(Box::new(Decompress::new(false)));
+        } else {
+            self.starved = true;
         }
         free
     }
@@ -217,7 +236,7 @@ impl Inflater {
                 if made > 0 {
                     sink(&o[..made]);
                     self.out += made as u64;
-                    if self.out > MAX_INFLATED {
+                    if self.out > self.max_out {
                         self.capped = true;
                         return;
                     }
@@ -250,7 +269,7 @@ impl Inflater {
         let result = if self.corrupt {
             Inflated::Corrupt
         } else if self.capped {
-            Inflated::MoreThan(MAX_INFLATED)
+            Inflated::MoreThan(self.max_out)
         } else if self.dead || self.lost || self.z.is_none() {
             Inflated::Unknown
         } else {

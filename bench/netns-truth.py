@@ -10,7 +10,11 @@ planned and what it saw. This joins a client's record with the server's
 record of the same connection (same ip:port pair, nearest start time; ports
 are reused over a long run), and states what a capture reader should conclude
 in the terms of the wsforensics report (DESIGN.md, "Disconnect codes"):
-category, code, initiator, and the TLS alert where there is one.
+category, code, initiator, and the TLS alert where there is one. That
+starts from the planned ending and is corrected by what the endpoints saw:
+when ws says the planned Close frame was never written (it gave up after its
+30 s close timeout, or the plan destroyed the socket first), the capture
+shows a TCP close without Close ("note" says so).
 
 STOP_MS is when tcpdump was stopped (ms since the epoch). Connections that
 began after it are left out; those still open at it are expected as
@@ -57,8 +61,8 @@ UNTRUSTED = {"UNABLE_TO_VERIFY_LEAF_SIGNATURE", "DEPTH_ZERO_SELF_SIGNED_CERT",
              "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"}
 
 
-def expected(c):
-    """(category, code, initiator) the ending should show in the capture."""
+def planned(c):
+    """(category, code, initiator) the planned ending puts in the capture."""
     e = c["ending"]
     if e in FIXED:
         return FIXED[e]
@@ -69,22 +73,39 @@ def expected(c):
     return ("capture_end", 1006, "none")  # "forever": never ends by itself
 
 
-def consistent(c, exp):
-    """Did the client see the ending it planned?"""
-    e, code, err = c["ending"], c.get("code"), c.get("error") or ""
+def judge(c, s):
+    """What the capture should show, from the plan corrected by what the
+    endpoints saw: (category, code, initiator), whether the client's view
+    agrees with it, and a note when the plan did not happen.
+
+    c is the client's record, s the server's (or None)."""
+    e = c["ending"]
+    exp = planned(c)
+    code, err = c.get("code"), c.get("error") or ""
     if e.startswith("tls-"):
         if "alert" in c:  # tls-fail-client.py knows which alert it sent or got
-            return c["alert"] in ALERT[e]
+            return exp, c["alert"] in ALERT[e], None
         if e == "tls-version-mismatch":  # e.g. EPROTO "... tlsv1 alert protocol version"
-            return "PROTOCOL_VERSION" in (err + (c.get("error_message") or "")).upper().replace(" ", "_")
-        return err in UNTRUSTED
+            return exp, "PROTOCOL_VERSION" in (err + (c.get("error_message") or "")).upper().replace(" ", "_"), None
+        return exp, err in UNTRUSTED, None
     if e == "handshake-403":
-        return c.get("http_status") == 403
+        return exp, c.get("http_status") == 403, None
     if c.get("t_open") is None:
-        return False
-    if e in ("client-fin", "client-rst", "server-fin", "server-rst", "client-close-then-destroy"):
-        return code in (1006, 1000) if e == "client-close-then-destroy" else code == 1006
-    return code == exp[1]
+        return exp, False, None
+    if exp[0] == "close_frame":
+        # ws writes a Close behind the messages still being compressed (one
+        # zlib queue for all connections) and gives up 30 s later
+        # (closeTimeout) by destroying the socket: then no Close frame left
+        # the sender, which ended the TCP connection itself.
+        sender = c if exp[2] == "client" else s
+        if sender is not None and sender.get("close_sent") is False:
+            return ("tcp_abort", 1006, exp[2]), True, f"the {exp[2]}'s Close frame never left it"
+        if exp[2] == "client":
+            return exp, c.get("close_sent") is True, None
+        return exp, code == exp[1] or (s is not None and s.get("close_sent") is True), None
+    if exp[0] == "tcp_abort":
+        return exp, code == 1006 and not c.get("close_sent") and not c.get("close_received"), None
+    return exp, True, None
 
 
 def main():
@@ -118,16 +139,16 @@ def main():
             if abs((best["t_start"] or 0) - c["t_start"]) < 30000:
                 srv = best
                 cands.remove(best)
-        exp = expected(c)
+        exp, ok, note = judge(c, srv)
         planned_at = c.get("t_end_action") or c.get("t_end")
         if c["t_end"] is not None and c["t_end"] < stop - EDGE_MS:
             state = "ended"
         elif planned_at is None or planned_at > stop + EDGE_MS:
             state = "open_at_stop"
-            exp = ("capture_end", 1006, "none")
+            exp, ok, note = ("capture_end", 1006, "none"), True, None
         else:
             state = "edge"
-        ok = consistent(c, expected(c)) if state == "ended" else True
+            ok, note = True, None
         transport = "wss" if c["target"].startswith("wss") else "ws"
         conn = {
             "client": c["client"], "server": c["server"], "t_start": c["t_start"], "t_end": c["t_end"],
@@ -136,13 +157,17 @@ def main():
             "deflate": "permessage-deflate" in (c.get("ext") or ""),
             "ending": c["ending"], "state": state, "consistent": ok,
             "expected": {"category": exp[0], "code": exp[1], "initiator": exp[2]},
-            "client_saw": {k: c.get(k) for k in ("code", "reason", "error", "error_message", "http_status", "alert",
-                                                 "alert_sender")
+            "client_saw": {k: c.get(k) for k in ("code", "reason", "close_sent", "close_received", "error",
+                                                 "error_message", "http_status", "alert", "alert_sender")
                            if c.get(k) is not None},
             "server_saw": None if srv is None else {
-                k: srv.get(k) for k in ("code", "reason", "action", "error", "tls_error", "http_status")
+                k: srv.get(k) for k in ("code", "reason", "close_sent", "close_received", "action", "error",
+                                        "tls_error", "http_status")
                 if srv.get(k) is not None},
         }
+        if note:
+            conn["note"] = note
+            counts["plan_not_followed"] += 1
         if c["ending"] in ALERT and state == "ended":
             conn["expected"]["alert"] = c.get("alert") if "alert" in c else sorted(ALERT[c["ending"]], key=str)[0]
         conns.append(conn)
@@ -158,7 +183,8 @@ def main():
         "by_target": dict(sorted(collections.Counter(c["target"] for c in conns).items())),
         "deflate": sum(c["deflate"] for c in conns),
         "by_expected_code": dict(sorted(collections.Counter(
-            str(c["expected"]["code"]) for c in conns if c["state"] != "edge").items())),
+            "3xxx" if 3000 <= (c["expected"]["code"] or 0) < 4000 else str(c["expected"]["code"])
+            for c in conns if c["state"] != "edge").items())),
         "by_ending": dict(sorted(collections.Counter(c["ending"] for c in conns).items())),
     }
     with open(out, "w") as f:

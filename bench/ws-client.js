@@ -206,7 +206,12 @@ function session(slot) {
   });
   ws.on('close', (code, reason) => {
     stats.close_codes_seen[code] = (stats.close_codes_seen[code] || 0) + 1;
-    if (rec) { rec.code = code; rec.reason = reason.toString(); }
+    // What went over the wire, as ws knows it: a Close frame written to the
+    // socket (its write callback came), a Close frame received.
+    if (rec) {
+      Object.assign(rec, { code, reason: reason.toString(), close_sent: ws._closeFrameSent,
+        close_received: ws._closeFrameReceived });
+    }
     finish();
   });
   ws.on('message', (data) => { stats.msgs_recv++; stats.bytes_recv += data.length; });

@@ -132,7 +132,8 @@ wss.on('connection', (ws, req) => {
     stopPush();
     if (!rec) return;
     open.delete(rec);
-    Object.assign(rec, { t_end: Date.now(), code, reason: reason.toString() });
+    Object.assign(rec, { t_end: Date.now(), code, reason: reason.toString(),
+      close_sent: ws._closeFrameSent, close_received: ws._closeFrameReceived });
     record(rec);
   });
   const act = (a) => { if (rec) rec.action = a; };

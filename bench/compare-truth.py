@@ -14,9 +14,10 @@ counted. Without a key log, wss sessions that got past the handshake show as
 `encrypted` (code null): counted apart, not as disagreements.
 
 Prints markdown: per-code counts (truth, report, agreeing), the
-category pairs that disagree, initiator disagreements, and for each kind of
-disagreement (planned ending, expected -> reported) its count and a few
-client ip:port examples. Exit status 0 whatever the agreement (it is a
+category pairs that disagree, initiator disagreements, TLS alerts (the one
+the endpoint sent or got, against the report's alerts from that sender), and
+for each kind of disagreement (planned ending, expected -> reported) its
+count and a few client ip:port examples. Exit status 0 whatever the agreement (it is a
 measurement), 2 on bad input.
 """
 
@@ -82,6 +83,8 @@ def main():
     cat_pairs = collections.Counter()
     kinds = collections.defaultdict(list)  # disagreement kind -> examples
     init_kinds = collections.defaultdict(list)
+    alerts = collections.defaultdict(collections.Counter)  # (ending, alert) -> found / missing
+    alert_misses = collections.defaultdict(list)
     by_transport = collections.defaultdict(collections.Counter)
     for t in truth:
         r = match(t)
@@ -117,6 +120,17 @@ def main():
             kinds[(t["ending"], ecode, exp["category"], f"{code_str(rcode)} {rcat}")].append(t["client"])
         if rcat != exp["category"]:
             cat_pairs[(exp["category"], rcat)] += 1
+        if exp.get("alert"):
+            sent = {a["name"] for a in ((r.get("tls") or {}).get("alerts") or [])
+                    if a["sender"] == exp["initiator"]}
+            key = (t["ending"], f'{exp["alert"]} from {exp["initiator"]}')
+            if exp["alert"] in sent:
+                alerts[key]["found"] += 1
+            elif None in sent:  # an encrypted alert, and no key to read it
+                alerts[key]["encrypted"] += 1
+            else:
+                alerts[key]["missing"] += 1
+                alert_misses[key].append(f'{t["client"]} ({", ".join(sorted(sent)) or "none"})')
         if rinit != exp["initiator"] and rcode == exp["code"]:
             n["initiator_disagrees"] += 1
             init_kinds[(t["ending"], exp["initiator"], rinit)].append(t["client"])
@@ -144,10 +158,17 @@ def main():
     for k in sorted(set(gt) | set(gr), key=lambda c: (c == "null", c)):
         print(f"| {k} | {gt[k]} | {gr[k]} | {ga[k]} |")
 
-    print("\n| transport | compared | code agrees | code disagrees | encrypted (no key log) |\n|:--|--:|--:|--:|--:|")
+    print("\n| transport | matched | code agrees | code disagrees | encrypted (no key log) |\n|:--|--:|--:|--:|--:|")
     for k, v in sorted(by_transport.items()):
         print(f"| {k} | {v['compared']} | {v['code_agrees']} | {v['code_disagrees']} | {v['encrypted']} |")
 
+    if alerts:
+        print("\n| ending | alert (truth) | in report | encrypted in report | not in report "
+              "| examples (client, alerts reported) |")
+        print("|:--|:--|--:|--:|--:|:--|")
+        for (ending, al), v in sorted(alerts.items()):
+            print(f"| {ending} | {al} | {v['found']} | {v['encrypted']} | {v['missing']} | "
+                  f"{'; '.join(alert_misses[(ending, al)][:a.examples])} |")
     if cat_pairs:
         print("\n| truth category | report category | connections |\n|:--|:--|--:|")
         for (e, r), v in cat_pairs.most_common():

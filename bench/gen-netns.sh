@@ -27,7 +27,7 @@
 #   WSF_BENCH_INTERVAL  mean ms between a connection's messages (default 2000)
 #   WSF_BENCH_TIMEOUT   hard limit for the generation, seconds (default 1500)
 #   WSF_NETNS_TLS_FAIL_RATE  handshakes per second that fail with a client
-#                       or server alert (tls-fail-client.py; default 5)
+#                       or server alert (tls-fail-client.py; default 10)
 #   WSF_NETNS_KEYLOG    1: write OUTPUT.keys (default 1)
 #
 # Needs: root (namespaces), ip (iproute2), ethtool (apt-get installed if
@@ -44,7 +44,7 @@ TARGET="${WSF_BENCH_BYTES:-1100000000}"
 CONNS="${WSF_BENCH_CONNS:-3000}"
 INTERVAL="${WSF_BENCH_INTERVAL:-2000}"
 TIMEOUT="${WSF_BENCH_TIMEOUT:-1500}"
-TLS_FAIL_RATE="${WSF_NETNS_TLS_FAIL_RATE:-5}"
+TLS_FAIL_RATE="${WSF_NETNS_TLS_FAIL_RATE:-10}"
 KEYLOG="${WSF_NETNS_KEYLOG:-1}"
 WS_VERSION="8.23.0"
 

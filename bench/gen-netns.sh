@@ -116,7 +116,7 @@ cleanup() {
   done
   for ns in "${NS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null || log "could not delete namespace $ns"; done
   if [ "$rc" != 0 ]; then
-    rm -f "$TMP"
+    rm -f "$TMP" "$OUT.truth.json.tmp" "$OUT.client-stats.json.tmp"
     log "failed (exit $rc); logs in $LOGDIR"
   fi
   exit "$rc"

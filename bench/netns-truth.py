@@ -17,9 +17,10 @@ when ws says the planned Close frame was never written (it gave up after its
 shows a TCP close without Close ("note" says so).
 
 STOP_MS is when tcpdump was stopped (ms since the epoch). Connections that
-began after it are left out; those still open at it are expected as
-capture_end; those whose ending happened within EDGE_MS of it are marked
-"edge": the capture may hold some of their ending and not the rest.
+began more than EDGE_MS after it are left out; those still open at it are
+expected as capture_end; those that began, or whose ending happened, within
+EDGE_MS of it are marked "edge": the capture may hold some of their start or
+ending and not the rest.
 Everything else, including connections the endpoints saw end differently from
 the plan (field "consistent": false), is written out.
 """
@@ -126,7 +127,7 @@ def main():
 
     conns, counts = [], collections.Counter()
     for c in sorted(clients, key=lambda r: r["t_start"]):
-        if c["t_start"] > stop:
+        if c["t_start"] > stop + EDGE_MS:
             counts["started_after_stop"] += 1
             continue
         if c["client"] is None:  # no TCP connection at all
@@ -141,7 +142,10 @@ def main():
                 cands.remove(best)
         exp, ok, note = judge(c, srv)
         planned_at = c.get("t_end_action") or c.get("t_end")
-        if c["t_end"] is not None and c["t_end"] < stop - EDGE_MS:
+        if c["t_start"] > stop - EDGE_MS:
+            state = "edge"
+            ok, note = True, None
+        elif c["t_end"] is not None and c["t_end"] < stop - EDGE_MS:
             state = "ended"
         elif planned_at is None or planned_at > stop + EDGE_MS:
             state = "open_at_stop"

@@ -83,6 +83,11 @@ pub struct HalfStats {
     pub syns: u64,
 }
 
+/// What one stored chunk costs besides its bytes (its map entry and the
+/// allocation's header): counted against the caps, so that a stream of
+/// one-byte segments cannot hold many times the cap in bookkeeping.
+const CHUNK_OVERHEAD: usize = 64;
+
 #[derive(Debug)]
 struct Chunk {
     data: Vec<u8>,
@@ -93,6 +98,11 @@ struct Chunk {
 }
 
 impl Chunk {
+    /// Bytes it holds, as counted against the caps.
+    fn cost(&self) -> usize {
+        self.data.len() + CHUNK_OVERHEAD
+    }
+
     fn len(&self) -> u64 {
         self.data.len() as u64 + u64::from(self.missing)
     }
@@ -160,7 +170,7 @@ impl HalfStream {
         self.fin_done
     }
 
-    /// Out-of-order bytes held.
+    /// Out-of-order bytes held, with the bookkeeping of each stored chunk.
     pub fn held(&self) -> usize {
         self.ooo_bytes
     }
@@ -336,33 +346,41 @@ impl HalfStream {
             }
         }
         overlapping.extend(self.ooo.range(off..end).map(|(&s, c)| (s, s + c.len())));
+        let (mut overlapped, mut conflicted) = (false, false);
         for (s, e) in overlapping {
             if s > cursor {
                 self.insert_piece(off, data, missing, cursor, s, at, budget);
             }
-            self.compare(off, data, s, e);
+            overlapped = true;
+            conflicted |= self.differs(off, data, s, e);
             cursor = cursor.max(e);
+        }
+        // Counted per segment, however many stored chunks it overlaps.
+        if overlapped {
+            self.stats.overlaps += 1;
+        }
+        if conflicted {
+            self.stats.conflicting_overlaps += 1;
         }
         if cursor < end {
             self.insert_piece(off, data, missing, cursor, end, at, budget);
         }
     }
 
-    /// Count an overlap between new data at `off` and the chunk at `s..e`,
-    /// and whether their captured bytes differ.
-    fn compare(&mut self, off: u64, data: &[u8], s: u64, e: u64) {
-        self.stats.overlaps += 1;
-        let Some(c) = self.ooo.get(&s) else { return };
+    /// Whether the captured bytes of new data at `off` differ from those
+    /// of the stored chunk at `s..e` where they overlap.
+    fn differs(&self, off: u64, data: &[u8], s: u64, e: u64) -> bool {
+        let Some(c) = self.ooo.get(&s) else {
+            return false;
+        };
         let lo = off.max(s);
         let hi = e.min(off + data.len() as u64).min(s + c.data.len() as u64);
         if lo >= hi {
-            return;
+            return false;
         }
         let new = data.get((lo - off) as usize..(hi - off) as usize);
         let old = c.data.get((lo - s) as usize..(hi - s) as usize);
-        if new != old {
-            self.stats.conflicting_overlaps += 1;
-        }
+        new != old
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -385,23 +403,21 @@ impl HalfStream {
         };
         let lost = (b - a) - piece.len() as u64;
         debug_assert!(lost <= u64::from(missing));
-        self.ooo_bytes += piece.len();
-        budget.used += piece.len();
-        self.ooo.insert(
-            a,
-            Chunk {
-                data: piece.to_vec(),
-                missing: lost as u32,
-                frame: at.frame,
-                ts: at.ts,
-            },
-        );
+        let chunk = Chunk {
+            data: piece.to_vec(),
+            missing: lost as u32,
+            frame: at.frame,
+            ts: at.ts,
+        };
+        self.ooo_bytes += chunk.cost();
+        budget.used += chunk.cost();
+        self.ooo.insert(a, chunk);
     }
 
     fn pop_first(&mut self, budget: &mut Budget) -> Option<(u64, Chunk)> {
         let (s, c) = self.ooo.pop_first()?;
-        self.ooo_bytes -= c.data.len();
-        budget.used -= c.data.len();
+        self.ooo_bytes -= c.cost();
+        budget.used -= c.cost();
         Some((s, c))
     }
 

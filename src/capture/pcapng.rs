@@ -115,8 +115,9 @@ impl State {
                 let packet = matches!(btype, Some(3 | 6));
                 return Err(BlockProblem::Skip {
                     msg: format!(
-                        "unreadable pcapng block of type {:#x}: {e:?}",
-                        btype.unwrap_or(0)
+                        "unreadable pcapng block of type {:#x}: {}",
+                        btype.unwrap_or(0),
+                        describe(&e)
                     ),
                     packet,
                 });
@@ -192,6 +193,34 @@ impl State {
                 }))
             }
             _ => Ok(None),
+        }
+    }
+}
+
+/// What a pcap-parser error says about a block, for a person.
+fn describe(e: &pcap_parser::nom::Err<pcap_parser::PcapError<&[u8]>>) -> String {
+    use pcap_parser::nom::error::ErrorKind;
+    use pcap_parser::nom::Err;
+    use pcap_parser::PcapError;
+    let inner = match e {
+        Err::Incomplete(_) => return "the block is cut short".to_string(),
+        Err::Error(p) | Err::Failure(p) => p,
+    };
+    match inner {
+        PcapError::NomError(_, ErrorKind::Verify) | PcapError::OwnedNomError(_, ErrorKind::Verify) => {
+            "its fields do not agree (the trailing block length differs from the leading one, or a length inside the block points past its end)".to_string()
+        }
+        PcapError::NomError(_, ErrorKind::Eof) | PcapError::OwnedNomError(_, ErrorKind::Eof) => {
+            "a field inside it runs past the end of the block".to_string()
+        }
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("a field inside it could not be read ({})", kind.description())
+        }
+        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+            "the block is cut short".to_string()
+        }
+        PcapError::BufferTooSmall | PcapError::ReadError | PcapError::HeaderNotRecognized => {
+            "it is not a pcapng block".to_string()
         }
     }
 }

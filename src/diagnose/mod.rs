@@ -345,6 +345,21 @@ fn close_frame(
             ),
         ));
     }
+    // What was wrong with the Close frame itself (a 1-byte body, a code
+    // that may not be sent, a reason that is not UTF-8).
+    let own = f
+        .findings
+        .iter()
+        .find(|v| v.dir == first.dir && v.at.frame == first.at.frame);
+    if let Some(v) = own {
+        ev.push(ctx.line(
+            v.at,
+            format!(
+                "the {sender}'s Close itself broke RFC 6455: {} (a compliant peer answers with {})",
+                v.what, v.code
+            ),
+        ));
+    }
     let echo = f.closes.iter().find(|c| c.dir != first.dir);
     match echo {
         Some(e) => ev.push(ctx.line(
@@ -386,6 +401,12 @@ fn close_frame(
             m.kind(),
             first.dir.reverse().sender(),
             if m.announced { m.wire } else { m.size }
+        );
+    }
+    if let Some(v) = own {
+        fix = format!(
+            "The {sender}'s Close frame was malformed ({}): fix how the {sender} builds its Close (a status code of 1000-1003, 1007-1014 or 3000-4999 in two bytes, then an optional UTF-8 reason, 125 bytes in all). {fix}",
+            v.what
         );
     }
     let summary = format!(

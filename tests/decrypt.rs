@@ -460,3 +460,57 @@ fn a_gap_stops_one_direction_and_is_named() {
     assert_eq!(closes[0]["frame"], 34);
     assert!(c["gaps"]["client_to_server"].as_u64().unwrap() >= 1448);
 }
+
+/// `tls12-late-close.pcap`: the client completes a TLS 1.2 handshake,
+/// stays silent 1.5 s and closes TCP; the server answers with an alert.
+/// The client ended it, whatever the server's alert says; read with the
+/// server's key log and a trusted chain, the session is known to have
+/// carried no upgrade (not `encrypted`); with the chain untrusted, a
+/// rejection of the certificate is named, with less confidence than
+/// within a second.
+#[test]
+fn a_silent_tls_session_closed_late_by_the_client() {
+    let pcap = root().join("samples/tls12-late-close.pcap");
+    let keys = root().join("samples/tls12-late-close.keys");
+    let ca = root().join("samples/tls12-late-close.root.pem");
+    let verdict = |extra: &[&str]| {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        args.push(pcap.to_str().unwrap());
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let doc: Value = serde_json::from_slice(&out).unwrap();
+        let c = &doc["connections"][0];
+        assert_eq!(c["transport"], "tls", "{c}");
+        c["disconnect"].clone()
+    };
+    let (keys, ca) = (keys.to_str().unwrap(), ca.to_str().unwrap());
+    for extra in [vec![], vec!["--keylog", keys]] {
+        let d = verdict(&extra);
+        assert_eq!(d["category"], "tls_handshake", "{d}");
+        assert_eq!(d["initiator"], "client", "{d}");
+        assert_eq!(
+            d["confidence"], "unclear",
+            "1.5 s leaves room for idling: {d}"
+        );
+        assert!(d["summary"].as_str().unwrap().contains("1.500 s"), "{d}");
+    }
+    let d = verdict(&["--ca-file", ca]);
+    assert_eq!(d["category"], "encrypted", "{d}");
+    assert_eq!(
+        d["initiator"], "client",
+        "the FIN came before the alert: {d}"
+    );
+    let d = verdict(&["--ca-file", ca, "--keylog", keys]);
+    assert_eq!(d["category"], "tcp_abort", "{d}");
+    assert_eq!(d["code"], 1006, "{d}");
+    assert_eq!(d["initiator"], "client", "{d}");
+    assert!(
+        d["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no WebSocket upgrade"),
+        "{d}"
+    );
+    assert!(!d["fix"].as_str().unwrap().contains("--keylog"), "{d}");
+}

@@ -18,6 +18,12 @@ use super::{end_lines, secs, Ctx, Disconnect};
 /// sent nothing, rejected what it saw (Node checks the host name only
 /// after OpenSSL's handshake).
 const QUICK_REJECT_NS: i64 = 1_000_000_000;
+/// A client that closes a TLS session without sending anything this long
+/// after the handshake, while the certificate had a problem, may still
+/// have rejected it (a loaded process checks late), but may as well have
+/// idled: the verdict says so with less confidence. Past this, idling is
+/// the better explanation.
+const LATE_REJECT_NS: i64 = 30_000_000_000;
 
 /// Cut lists in evidence lines at this many entries.
 const SHOW: usize = 6;
@@ -418,16 +424,25 @@ fn handshake_failure(
             return None;
         };
         let quiet = t.encrypted[0].records == 0;
-        let quick = e.ts.since(done.ts) <= QUICK_REJECT_NS;
+        let after = e.ts.since(done.ts);
         let problem = j.and_then(|j| j.problems.first().map(|p| (p, j)));
-        return match (quiet && quick, problem) {
+        return match (quiet && after <= LATE_REJECT_NS, problem) {
             (true, Some((p, j))) => Some(Cause {
                 initiator: "client",
                 cause: problem_cause(p),
-                confidence: "likely",
+                confidence: if after <= QUICK_REJECT_NS {
+                    "likely"
+                } else {
+                    "unclear"
+                },
                 summary: format!(
-                    "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), most likely because {}.",
-                    secs(e.ts.since(done.ts)),
+                    "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), {} because {}.",
+                    secs(after),
+                    if after <= QUICK_REJECT_NS {
+                        "most likely"
+                    } else {
+                        "possibly (the delay leaves room for a client that simply stayed idle)"
+                    },
                     problem_text(p, j, at)
                 ),
                 fix: problem_fix(p).to_string(),
@@ -744,16 +759,67 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
     }
 }
 
+/// A session read with the key log that carried no WebSocket upgrade: it
+/// ended before (or without) any request.
+fn decrypted_without_websocket(
+    t: &TlsFacts,
+    d: &crate::analyzers::tls::Decryption,
+    end: Option<(Dir, bool, At)>,
+    initiator: &'static str,
+    mut ev: Vec<String>,
+) -> Disconnect {
+    let after = match (t.complete, end) {
+        (Some(done), Some((_, _, e))) => format!(
+            " {} after the handshake completed",
+            secs(e.ts.since(done.ts))
+        ),
+        _ => String::new(),
+    };
+    let how = match end {
+        Some((_, true, _)) => "reset the connection",
+        Some((_, false, _)) => "closed the connection",
+        None => "ended the session",
+    };
+    ev.push(format!(
+        "decrypted with the key log: {} bytes of application data client to server, {} server to client, no WebSocket upgrade request among them",
+        d.plaintext[0], d.plaintext[1]
+    ));
+    let fix = if initiator == "client" {
+        "The client opened a TLS connection and left without asking for a WebSocket: look at the client's log at that time (a certificate or host-name check it makes after the handshake, a cancelled connect, a pool opening connections ahead of use)."
+    } else {
+        "The server ended a TLS session before the client asked for anything: look at the server's or proxy's log at that time (a handshake-to-request timeout, a connection limit, a client-certificate check after the handshake)."
+    };
+    Disconnect::inferred(
+        Some(1006),
+        "tcp_abort",
+        initiator,
+        format!(
+            "The TLS session (read with the key log) carried no WebSocket upgrade: the {initiator} {how}{after}, before any request."
+        ),
+        ev,
+        fix.to_string(),
+    )
+}
+
 /// A completed handshake that ended inside the encrypted stream.
 fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
     let notify = t.alerts.iter().find(|a| {
         a.code == Some(0) || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
     });
     let end = first_end(f);
+    // A close_notify that answers the peer's FIN does not start the end.
+    let notify = notify.filter(|a| end.is_none_or(|(d, _, e)| a.dir == d || a.at.frame < e.frame));
     let initiator = notify
         .map(|a| a.dir.sender())
         .or(end.map(|(d, _, _)| d.sender()))
         .unwrap_or("none");
+    if let Some(d) = t
+        .decryption
+        .as_ref()
+        .filter(|d| d.problem.is_none() && d.decrypted())
+    {
+        return decrypted_without_websocket(t, d, end, initiator, ev);
+    }
     let how = match (notify, end) {
         (Some(a), _) => format!(
             "the {} ended the TLS session (a close_notify{})",

@@ -47,6 +47,79 @@ impl Dir {
     }
 }
 
+/// One value per direction, indexed by [`Dir`]: the index cannot be out of
+/// bounds, unlike a `[T; 2]` indexed by [`Dir::index`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PerDir<T>(pub [T; 2]);
+
+impl<T> PerDir<T> {
+    /// The client's value and the server's.
+    pub const fn new(client_to_server: T, server_to_client: T) -> Self {
+        PerDir([client_to_server, server_to_client])
+    }
+
+    /// Both values, client to server first.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    /// Both values, mutably, client to server first.
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+
+    /// Exchange the two directions' values.
+    pub fn swap(&mut self) {
+        self.0.swap(0, 1);
+    }
+
+    /// Both values, mutably, `dir`'s first.
+    pub fn both_mut(&mut self, dir: Dir) -> (&mut T, &mut T) {
+        let [c, s] = &mut self.0;
+        match dir {
+            Dir::ClientToServer => (c, s),
+            Dir::ServerToClient => (s, c),
+        }
+    }
+}
+
+impl<T> std::ops::Index<Dir> for PerDir<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, dir: Dir) -> &T {
+        let [c, s] = &self.0;
+        match dir {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Dir> for PerDir<T> {
+    #[inline]
+    fn index_mut(&mut self, dir: Dir) -> &mut T {
+        let [c, s] = &mut self.0;
+        match dir {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
+        }
+    }
+}
+
+impl<T> From<[T; 2]> for PerDir<T> {
+    fn from(both: [T; 2]) -> Self {
+        PerDir(both)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a PerDir<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// What the TCP layer tells the analyzers about one connection, in stream
 /// order per direction.
 #[derive(Clone, Copy, Debug)]

@@ -302,7 +302,7 @@ fn close_frame(
     let info = lookup(code);
     let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
     // The message that crossed a size limit, for 1009.
-    let peer = first.dir.reverse().index();
+    let peer = first.dir.reverse();
     // The message that crossed a size limit, for 1009: the peer's message
     // in progress when the Close went out, else its last one.
     let big = (code == 1009)

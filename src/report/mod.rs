@@ -95,9 +95,10 @@ pub struct PerDirection {
 
 impl PerDirection {
     fn of(stats: &[HalfStats; 2], f: impl Fn(&HalfStats) -> u64) -> PerDirection {
+        let [c, s] = stats;
         PerDirection {
-            client_to_server: f(&stats[Dir::ClientToServer.index()]),
-            server_to_client: f(&stats[Dir::ServerToClient.index()]),
+            client_to_server: f(c),
+            server_to_client: f(s),
         }
     }
 }
@@ -780,8 +781,8 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
         response: f.response.clone(),
         response_frame: f.response_at.map(|a| a.frame),
         frames: FramesReport {
-            client_to_server: dir_frames(&f.frames[0]),
-            server_to_client: dir_frames(&f.frames[1]),
+            client_to_server: dir_frames(&f.frames[Dir::ClientToServer]),
+            server_to_client: dir_frames(&f.frames[Dir::ServerToClient]),
         },
         closes: f
             .closes
@@ -805,8 +806,8 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             })
             .collect(),
         unparsed_from: PerDirectionOpt {
-            client_to_server: f.unparsed[0],
-            server_to_client: f.unparsed[1],
+            client_to_server: f.unparsed[Dir::ClientToServer],
+            server_to_client: f.unparsed[Dir::ServerToClient],
         },
     })
 }

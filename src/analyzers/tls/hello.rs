@@ -88,8 +88,21 @@ impl ServerHello {
     }
 }
 
-fn be16(b: &[u8]) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+/// The big-endian 16-bit number at the start of `b`.
+pub(super) fn be16(b: &[u8]) -> Option<u16> {
+    match *b {
+        [hi, lo, ..] => Some(u16::from_be_bytes([hi, lo])),
+        _ => None,
+    }
+}
+
+/// The big-endian 24-bit length at the start of `b` (TLS handshake and
+/// certificate lengths).
+pub(super) fn be24(b: &[u8]) -> Option<usize> {
+    match *b {
+        [a, b, c, ..] => Some(u32::from_be_bytes([0, a, b, c]) as usize),
+        _ => None,
+    }
 }
 
 /// The (type, data) pairs of an extension block, stopping at the first

@@ -367,6 +367,12 @@ impl TlsSession {
                 "{} is not decrypted (AES-GCM and ChaCha20-Poly1305 suites are)",
                 crate::knowledge::tls::cipher_name(sh.cipher)
             )),
+            (Some(_), Some(_)) if tls13 != decrypt::is_tls13_suite(sh.cipher) => x
+                .problem(format!(
+                "the ServerHello pairs {} with {}, a suite of another TLS version: not decrypted",
+                crate::knowledge::tls::version_name(sh.version()),
+                crate::knowledge::tls::cipher_name(sh.cipher)
+            )),
             (Some(sec), Some(suite)) if tls13 => {
                 // A client that gave up during the handshake logs only the
                 // secrets it used: each direction is read with what is
@@ -976,6 +982,45 @@ mod tests {
         let f = s.finish();
         assert_eq!(f.complete, Some(at(2)));
         assert!(f.alerts[0].encrypted);
+    }
+
+    #[test]
+    fn tls13_server_hello_with_a_tls12_suite_does_not_panic() {
+        // A ServerHello that negotiates TLS 1.3 (supported_versions) with
+        // a TLS 1.2 AES-GCM suite, whose records carry an explicit nonce:
+        // TLS 1.3 keys have a 12-byte IV and no room for one. Opening a
+        // record with them used to panic in copy_from_slice.
+        let ch = hello::tests::rfc8448_client_hello_bytes();
+        let random = hex(&ch[6..38]);
+        let mut sh = vec![2, 0, 0, 46, 3, 3];
+        sh.extend_from_slice(&[7; 32]); // random
+        sh.push(0); // session id
+        sh.extend_from_slice(&[0xc0, 0x2f]); // ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        sh.push(0); // compression
+        sh.extend_from_slice(&[0, 6, 0, 43, 0, 2, 3, 4]); // supported_versions: TLS 1.3
+        let mut keys = keylog::KeyLog::new();
+        let secret = hex(&[9; 32]);
+        keys.parse(
+            "t.keys",
+            &format!(
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {secret}\n\
+                 SERVER_HANDSHAKE_TRAFFIC_SECRET {random} {secret}\n"
+            ),
+        );
+        let mut s = TlsSession::with_keylog(Some(Arc::new(keys)));
+        feed(&mut s, Dir::ClientToServer, &record(HANDSHAKE, &ch), at(1));
+        feed(&mut s, Dir::ServerToClient, &record(HANDSHAKE, &sh), at(2));
+        feed(
+            &mut s,
+            Dir::ServerToClient,
+            &record(APPLICATION_DATA, &[0; 40]),
+            at(3),
+        );
+        let f = s.finish();
+        assert_eq!(f.version(), Some(0x0304));
+        let x = f.decryption.unwrap();
+        assert!(!x.decrypted());
+        assert!(x.problem.unwrap().contains("another TLS version"));
     }
 
     proptest::proptest! {

@@ -111,8 +111,8 @@ fn extensions(mut ext: &[u8]) -> impl Iterator<Item = (u16, &[u8], &[u8])> {
     std::iter::from_fn(move || {
         let ty = be16(ext)?;
         let len = be16(ext.get(2..)?)? as usize;
-        let raw = ext.get(..4 + len)?;
-        ext = &ext[4 + len..];
+        let (raw, rest) = ext.split_at_checked(4 + len)?;
+        ext = rest;
         Some((ty, raw.get(4..).unwrap_or_default(), raw))
     })
 }

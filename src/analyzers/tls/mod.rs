@@ -367,12 +367,13 @@ impl TlsSession {
                 "{} is not decrypted (AES-GCM and ChaCha20-Poly1305 suites are)",
                 crate::knowledge::tls::cipher_name(sh.cipher)
             )),
-            (Some(_), Some(_)) if tls13 != decrypt::is_tls13_suite(sh.cipher) => x
-                .problem(format!(
+            (Some(_), Some(_)) if tls13 != decrypt::is_tls13_suite(sh.cipher) => {
+                x.problem(format!(
                 "the ServerHello pairs {} with {}, a suite of another TLS version: not decrypted",
                 crate::knowledge::tls::version_name(sh.version()),
                 crate::knowledge::tls::cipher_name(sh.cipher)
-            )),
+            ))
+            }
             (Some(sec), Some(suite)) if tls13 => {
                 // A client that gave up during the handshake logs only the
                 // secrets it used: each direction is read with what is

@@ -421,7 +421,10 @@ impl Report {
             }
         });
         let start = self.connections.len() - r.connections.len();
-        let mut verdicts: Vec<(&str, &mut Option<Box<Disconnect>>)> = self.connections[start..]
+        let mut verdicts: Vec<(&str, &mut Option<Box<Disconnect>>)> = self
+            .connections
+            .get_mut(start..)
+            .unwrap_or_default()
             .iter_mut()
             .map(|c| (c.id.as_str(), &mut c.disconnect))
             .collect();
@@ -446,7 +449,9 @@ impl Report {
             self.connections.append(&mut tail);
         }
         for k in start..self.connections.len() {
-            let conn = &self.connections[k];
+            let Some(conn) = self.connections.get(k) else {
+                break;
+            };
             let counted = Counted {
                 server: conn.server.clone(),
                 capture: conn.capture.clone(),
@@ -689,7 +694,7 @@ impl Pretty {
         let mut n = self.level * 2;
         while n > 0 {
             let k = n.min(SPACES.len());
-            w.write_all(&SPACES[..k])?;
+            w.write_all(SPACES.get(..k).unwrap_or_default())?;
             n -= k;
         }
         Ok(())

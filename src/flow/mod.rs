@@ -72,15 +72,6 @@ impl<T> PerDir<T> {
     pub fn swap(&mut self) {
         self.0.swap(0, 1);
     }
-
-    /// Both values, mutably, `dir`'s first.
-    pub fn both_mut(&mut self, dir: Dir) -> (&mut T, &mut T) {
-        let [c, s] = &mut self.0;
-        match dir {
-            Dir::ClientToServer => (c, s),
-            Dir::ServerToClient => (s, c),
-        }
-    }
 }
 
 impl<T> std::ops::Index<Dir> for PerDir<T> {
@@ -269,11 +260,11 @@ struct Conn<O> {
     first_seen: Timestamp,
     last_seen: Timestamp,
     packets: u64,
-    half: [HalfStream; 2],
+    half: PerDir<HalfStream>,
     /// Client's initial sequence number, when its SYN was seen.
     client_isn: Option<u32>,
     /// Last acknowledgment number sent in each direction.
-    acked: [Option<u32>; 2],
+    acked: PerDir<Option<u32>>,
     fin: bool,
     rst: bool,
     /// Roles are a last-resort guess that the first payload may correct.
@@ -419,12 +410,12 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             first_seen: seg.ts,
             last_seen: seg.ts,
             packets: 0,
-            half: [
+            half: PerDir::new(
                 HalfStream::new(Dir::ClientToServer),
                 HalfStream::new(Dir::ServerToClient),
-            ],
+            ),
             client_isn: None,
-            acked: [None, None],
+            acked: PerDir::default(),
             fin: false,
             rst: false,
             tentative,
@@ -453,7 +444,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             first_seen: c.first_seen,
             last_seen: c.last_seen,
             packets: c.packets,
-            stats: [c.half[0].stats, c.half[1].stats],
+            stats: [
+                c.half[Dir::ClientToServer].stats,
+                c.half[Dir::ServerToClient].stats,
+            ],
             ended_by,
             analysis: c.observer.finish(ended_by),
         });
@@ -488,7 +482,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 // connection ended or got under way starts a new one.
                 let reused = fresh_syn
                     && c.client_isn != Some(seg.seq)
-                    && (c.fin || c.rst || c.half[1].started() || c.client_isn.is_some());
+                    && (c.fin
+                        || c.rst
+                        || c.half[Dir::ServerToClient].started()
+                        || c.client_isn.is_some());
                 if reused {
                     self.close(c, at);
                     self.new_conn(seg)
@@ -500,10 +497,11 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 if fresh_syn && client_isn != Some(seg.seq) {
                     self.new_conn(seg)
                 } else {
-                    let r = &mut self.records[record];
-                    r.last_frame = seg.frame;
-                    r.last_seen = r.last_seen.max(seg.ts);
-                    r.packets += 1;
+                    if let Some(r) = self.records.get_mut(record) {
+                        r.last_frame = seg.frame;
+                        r.last_seen = r.last_seen.max(seg.ts);
+                        r.packets += 1;
+                    }
                     self.slots.insert(key, Slot::Closed { record, client_isn });
                     return;
                 }
@@ -539,15 +537,15 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             {
                 // The guess was wrong and nothing was delivered yet: swap.
                 std::mem::swap(&mut conn.meta.client, &mut conn.meta.server);
-                conn.half.swap(0, 1);
-                conn.half[0].set_dir(Dir::ClientToServer);
-                conn.half[1].set_dir(Dir::ServerToClient);
-                conn.acked.swap(0, 1);
+                conn.half.swap();
+                conn.half[Dir::ClientToServer].set_dir(Dir::ClientToServer);
+                conn.half[Dir::ServerToClient].set_dir(Dir::ServerToClient);
+                conn.acked.swap();
                 conn.observer = factory.create(&conn.meta);
                 // Bytes already known lost (nothing was delivered, so they
                 // start the stream) are told to the new observer too.
-                for (k, dir) in [(0, Dir::ClientToServer), (1, Dir::ServerToClient)] {
-                    let len = conn.half[k].stats.gap_bytes;
+                for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+                    let len = conn.half[dir].stats.gap_bytes;
                     if len > 0 {
                         conn.observer.event(&TcpEvent::Gap {
                             dir,
@@ -565,7 +563,6 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         } else {
             Dir::ServerToClient
         };
-        let d = dir.index();
         let flags = seg.flags;
         let Conn {
             half,
@@ -576,25 +573,25 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         let mut emit = |ev: TcpEvent<'_>| observer.event(&ev);
         let mut seq = seg.seq;
         if flags.has(TcpFlags::SYN) {
-            half[d].syn(seg.seq);
+            half[dir].syn(seg.seq);
             if dir == Dir::ClientToServer && !flags.has(TcpFlags::ACK) {
                 conn.client_isn = Some(seg.seq);
             }
             seq = seq.wrapping_add(1);
-        } else if !half[d].started() {
+        } else if !half[dir].started() {
             if flags.has(TcpFlags::RST) && seg.wire_len() == 0 {
                 // A bare RST carries no stream position worth starting at.
             } else {
-                half[d].pick_up(seq, acked[1 - d], at, &mut emit);
+                half[dir].pick_up(seq, acked[dir.reverse()], at, &mut emit);
             }
         }
         if flags.has(TcpFlags::ACK) {
-            acked[d] = Some(seg.ack);
+            acked[dir] = Some(seg.ack);
         }
         if flags.has(TcpFlags::RST) {
             conn.rst = true;
-            if half[d].started() {
-                half[d].segment(seq, seg.payload, seg.missing, false, at, budget, &mut emit);
+            if half[dir].started() {
+                half[dir].segment(seq, seg.payload, seg.missing, false, at, budget, &mut emit);
             }
             for h in half.iter_mut() {
                 h.flush(at, budget, &mut emit);
@@ -610,10 +607,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         if fin {
             conn.fin = true;
         }
-        if half[d].started() {
-            half[d].segment(seq, seg.payload, seg.missing, fin, at, budget, &mut emit);
+        if half[dir].started() {
+            half[dir].segment(seq, seg.payload, seg.missing, fin, at, budget, &mut emit);
         }
-        half[0].fin_done() && half[1].fin_done()
+        half[Dir::ClientToServer].fin_done() && half[Dir::ServerToClient].fin_done()
     }
 
     /// The capture ended: close every open connection and return all

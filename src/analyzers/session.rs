@@ -373,13 +373,11 @@ impl Tracker {
             _ => return false,
         };
         let dec = &mut self.dec[dir];
+        // Lengths come from frame headers (up to 2^63 each): saturate.
+        let wire = before.wire.saturating_add(h.len);
         dec.in_flight = Some(Message {
-            wire: before.wire + h.len,
-            size: if before.compressed {
-                before.size
-            } else {
-                before.wire + h.len
-            },
+            wire,
+            size: if before.compressed { before.size } else { wire },
             frame: at.frame,
             ts: at.ts,
             complete: false,
@@ -547,7 +545,7 @@ impl Tracker {
         let Some(m) = self.facts.frames[dir].current.as_mut() else {
             return;
         };
-        m.wire += h.len;
+        m.wire = m.wire.saturating_add(h.len);
         m.frame = at.frame;
         m.ts = at.ts;
         if dec_compressed {

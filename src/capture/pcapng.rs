@@ -164,7 +164,10 @@ impl State {
                 let frac = raw % iface.units;
                 // frac < units <= 2^63, so frac * 1e9 fits in u128.
                 let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units)) as u64;
-                let ts = Timestamp::from_parts((secs as i64).saturating_add(iface.offset), nanos);
+                // With if_tsresol 0 (whole seconds) a raw value of 2^63 or
+                // more does not fit: saturate rather than wrap to 1969.
+                let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+                let ts = Timestamp::from_parts(secs.saturating_add(iface.offset), nanos);
                 self.last_ts = ts;
                 // The data is padded to 32 bits; caplen says what is packet.
                 let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);

@@ -90,7 +90,10 @@ impl Segment<'_> {
     /// Payload bytes the segment carried on the wire (captured or not);
     /// SYN and FIN take a sequence number each on top of this.
     pub fn wire_len(&self) -> u32 {
-        self.payload.len() as u32 + self.missing
+        // Saturating: the fields are public, so nothing bounds their sum.
+        u32::try_from(self.payload.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.missing)
     }
 }
 

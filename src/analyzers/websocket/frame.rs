@@ -179,8 +179,10 @@ impl PayloadHead {
             Some(mask) => {
                 // RFC 6455 §5.3: octet i of the payload XOR mask[i mod 4].
                 let (_, m) = mask_word(mask, at);
-                for ((dst, src), k) in room.iter_mut().zip(bytes).zip(m.iter().cycle()) {
-                    *dst = src ^ k;
+                for (dst, src) in room.chunks_mut(4).zip(bytes.chunks(4)) {
+                    for ((d, s), k) in dst.iter_mut().zip(src).zip(m) {
+                        *d = s ^ k;
+                    }
                 }
             }
             None => {
@@ -274,8 +276,10 @@ pub fn unmask(bytes: &mut [u8], mask: [u8; 4], at: u64) {
         w.copy_from_slice(c);
         c.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
     }
-    for (b, k) in chunks.into_remainder().iter_mut().zip(m.iter().cycle()) {
-        *b ^= k;
+    for c in chunks.into_remainder().chunks_mut(4) {
+        for (b, k) in c.iter_mut().zip(m) {
+            *b ^= k;
+        }
     }
 }
 
@@ -290,13 +294,9 @@ pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], mask: [u8; 4], at: u64) {
         w.copy_from_slice(c);
         dst.extend_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
     }
-    dst.extend(
-        chunks
-            .remainder()
-            .iter()
-            .zip(m.iter().cycle())
-            .map(|(b, k)| b ^ k),
-    );
+    for c in chunks.remainder().chunks(4) {
+        dst.extend(c.iter().zip(m).map(|(b, k)| b ^ k));
+    }
 }
 
 #[derive(Debug)]

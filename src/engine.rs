@@ -359,21 +359,28 @@ fn run_sharded<F: ObserverFactory>(
         }
         drop(recycle_tx);
         let mut pending: Vec<Batch> = (0..jobs).map(|_| Batch::default()).collect();
+        // `pending` and `senders` have `jobs` entries; shard() is below it.
         let send = |i: usize, pending: &mut Vec<Batch>| {
+            let (Some(slot), Some(tx)) = (pending.get_mut(i), senders.get(i)) else {
+                return;
+            };
             let fresh = recycle_rx.try_recv().unwrap_or_default();
-            let full = std::mem::replace(&mut pending[i], fresh);
+            let full = std::mem::replace(slot, fresh);
             // A worker only stops early by panicking; join reports that.
-            let _ = senders[i].send(full);
+            let _ = tx.send(full);
         };
         let error = read_all(reader, decoder, totals, |seg, chunk| {
             let i = shard(&FlowKey::of(seg.src, seg.dst), jobs);
-            pending[i].push(seg, chunk);
-            if pending[i].full() {
+            let Some(batch) = pending.get_mut(i) else {
+                return;
+            };
+            batch.push(seg, chunk);
+            if batch.full() {
                 send(i, &mut pending);
             }
         });
         for i in 0..jobs {
-            if !pending[i].segs.is_empty() {
+            if pending.get(i).is_some_and(|b| !b.segs.is_empty()) {
                 send(i, &mut pending);
             }
         }

@@ -5,7 +5,7 @@
 //! every session must get the verdict the software logged, with the Close
 //! frames tshark saw; without it, the same sessions are `encrypted`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -10,7 +10,7 @@
 //! 127.0.0.1:8765, closed by the client with 1000. Its packets are copied
 //! into each hostile capture, before, between and after the hostile ones.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 mod common;
 

@@ -4,7 +4,7 @@
 //! tshark saw per TCP stream (how the SYN was answered) and which streams
 //! are attempts of one client to one server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 mod common;
 

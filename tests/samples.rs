@@ -3,7 +3,7 @@
 //! samples/README.md): connections, roles, first and last frames, packet
 //! counts, and each direction's reassembled bytes, by length and SHA-256.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! every sample's report and NDJSON lines validate, and every field the
 //! report writes is declared there, so a renamed or undeclared field fails.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

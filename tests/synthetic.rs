@@ -1,7 +1,7 @@
 //! Edge cases built byte by byte: link types, byte orders, timestamp
 //! resolutions, fragments, truncation, port reuse and role inference.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 mod common;
 

@@ -6,7 +6,7 @@
 //! [`EXPECTED`]: it follows what the failing software logged, as far as
 //! the wire shows it without keys.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

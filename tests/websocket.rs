@@ -5,7 +5,7 @@
 //! WebSocket dissector loses track under reordering and samples/make/
 //! pcapcheck.py's own decoder confirms a 1000 from each side.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use serde_json::Value;
 

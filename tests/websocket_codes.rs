@@ -10,7 +10,7 @@
 //! reason), the HTTP status of a refused upgrade, the frame that broke a
 //! rule, and the message sizes before and after compression.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use serde_json::Value;
 

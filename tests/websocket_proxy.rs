@@ -5,7 +5,7 @@
 //! and from tshark 4.0.17 (`-d tcp.port==PORT,http`, `-Y http`, `-Y
 //! websocket.opcode==8`), not from what wsforensics printed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use serde_json::Value;
 

@@ -218,7 +218,7 @@ pub fn parse_response(buf: &[u8], key: Option<&str>) -> Head<Response> {
     if r.status != 101 {
         let body = buf.get(n..).unwrap_or_default();
         if !body.is_empty() {
-            let cut = &body[..body.len().min(BODY_SNIPPET)];
+            let cut = body.get(..BODY_SNIPPET).unwrap_or(body);
             r.body = Some(String::from_utf8_lossy(cut).into_owned());
         }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
-use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, TcpEvent};
+use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, PerDir, TcpEvent};
 use crate::limits::{Limit, LimitSet, Limits};
 
 use super::http::{self, BodyLen, Head, Request, Response};
@@ -172,7 +172,7 @@ pub struct Facts {
     /// told.
     pub tls: Option<Box<TlsFacts>>,
     /// Per direction.
-    pub frames: [DirFrames; 2],
+    pub frames: PerDir<DirFrames>,
     /// Close frames in order.
     pub closes: Vec<CloseFrame>,
     /// Violations, in order.
@@ -180,9 +180,9 @@ pub struct Facts {
     /// Violations beyond those kept.
     pub more_findings: u64,
     /// Frame parsing stopped (gap on a header, impossible header).
-    pub unparsed: [Option<u64>; 2],
+    pub unparsed: PerDir<Option<u64>>,
     /// Last payload each way.
-    pub last_data: [Option<At>; 2],
+    pub last_data: PerDir<Option<At>>,
     /// FIN and RST, in order.
     pub ends: Vec<(Dir, bool, At)>,
     /// Data frames a side sent after its own Close.
@@ -285,7 +285,7 @@ impl ObserverFactory for SessionFactory {
             probed: false,
             tls: None,
             settings: Arc::clone(&self.settings),
-            decrypted: [0; 2],
+            decrypted: PerDir::default(),
         }
     }
 }
@@ -304,27 +304,27 @@ pub struct Session {
     settings: Arc<Settings>,
     /// Decrypted bytes handed to `plain` so far each way: the offsets of
     /// the decrypted streams.
-    decrypted: [u64; 2],
+    decrypted: PerDir<u64>,
 }
 
 /// HTTP heads and WebSocket frames of a connection's two byte streams.
 struct Plain {
     t: Tracker,
-    head: [Vec<u8>; 2],
-    head_done: [bool; 2],
-    /// Stream offset of `head[d][0]`.
-    head_at: [u64; 2],
+    head: PerDir<Vec<u8>>,
+    head_done: PerDir<bool>,
+    /// Stream offset of `head[dir][0]`.
+    head_at: PerDir<u64>,
     /// Body bytes of an earlier keep-alive request or response still to
     /// skip before the next head.
-    skip: [u64; 2],
+    skip: PerDir<u64>,
     /// Heads read so far each way (keep-alive requests before an upgrade).
-    heads: [u32; 2],
+    heads: PerDir<u32>,
     /// Which request (0-based) asked for the upgrade.
     upgrade_index: Option<u32>,
     /// The method of each request before the upgrade, for bodies of
     /// responses to HEAD (none).
     head_methods: u64,
-    streams: Option<[FrameStream; 2]>,
+    streams: Option<PerDir<FrameStream>>,
     /// Bytes of one HTTP head kept, at most.
     max_head: usize,
 }
@@ -333,8 +333,8 @@ struct Plain {
 /// stream can hand each frame over as it parses it.
 struct Tracker {
     facts: Facts,
-    closed: [bool; 2],
-    dec: [Decode; 2],
+    closed: PerDir<bool>,
+    dec: PerDir<Decode>,
     /// permessage-deflate was accepted, so RSV1 is allowed (RFC 7692);
     /// known once the response is read, checked on every frame.
     deflate: bool,
@@ -365,20 +365,20 @@ impl Tracker {
         };
         self.deflate = true;
         let has = |p: &str| params.iter().any(|x| x == p);
-        let inflater =
-            |p: &str| Inflater::with_caps(has(p), self.max_inflated, self.inflate_memory);
-        let inflaters = [
-            inflater("client_no_context_takeover"),
-            inflater("server_no_context_takeover"),
-        ];
-        for (dec, inf) in self.dec.iter_mut().zip(inflaters) {
-            dec.inflater = Some(inf);
-        }
+        let inflater = |p: &str| {
+            Some(Inflater::with_caps(
+                has(p),
+                self.max_inflated,
+                self.inflate_memory,
+            ))
+        };
+        self.dec[Dir::ClientToServer].inflater = inflater("client_no_context_takeover");
+        self.dec[Dir::ServerToClient].inflater = inflater("server_no_context_takeover");
     }
 
     /// A data frame that opens a message: reset the decoding state.
-    fn start_message(&mut self, d: usize, h: &FrameHeader, offset: u64) {
-        let dec = &mut self.dec[d];
+    fn start_message(&mut self, dir: Dir, h: &FrameHeader, offset: u64) {
+        let dec = &mut self.dec[dir];
         dec.text = h.opcode == Opcode::TEXT;
         dec.compressed = self.deflate && h.rsv & 0b100 != 0;
         dec.utf8 = Utf8Check::default();
@@ -388,34 +388,32 @@ impl Tracker {
         dec.next = 0;
     }
 
-    fn wants_payload(&mut self, d: usize, h: &FrameHeader, offset: u64, at: At) -> bool {
+    fn wants_payload(&mut self, dir: Dir, h: &FrameHeader, offset: u64, at: At) -> bool {
         let before = match h.opcode {
             Opcode::TEXT | Opcode::BINARY => {
-                self.start_message(d, h, offset);
+                self.start_message(dir, h, offset);
                 Message {
                     opcode: h.opcode.0,
-                    compressed: self.dec[d].compressed,
+                    compressed: self.dec[dir].compressed,
                     ..Message::default()
                 }
             }
-            Opcode::CONTINUATION => match self.facts.frames[d].current {
+            Opcode::CONTINUATION => match self.facts.frames[dir].current {
                 Some(m) => {
-                    self.dec[d].frame_off = Some(offset);
-                    self.dec[d].next = 0;
+                    self.dec[dir].frame_off = Some(offset);
+                    self.dec[dir].next = 0;
                     m
                 }
                 None => return false,
             },
             _ => return false,
         };
-        let dec = &mut self.dec[d];
+        let dec = &mut self.dec[dir];
+        // Lengths come from frame headers (up to 2^63 each): saturate.
+        let wire = before.wire.saturating_add(h.len);
         dec.in_flight = Some(Message {
-            wire: before.wire + h.len,
-            size: if before.compressed {
-                before.size
-            } else {
-                before.wire + h.len
-            },
+            wire,
+            size: if before.compressed { before.size } else { wire },
             frame: at.frame,
             ts: at.ts,
             complete: false,
@@ -426,8 +424,8 @@ impl Tracker {
         dec.text || dec.compressed
     }
 
-    fn payload(&mut self, d: usize, h: &FrameHeader, at: u64, bytes: &[u8]) {
-        let dec = &mut self.dec[d];
+    fn payload(&mut self, dir: Dir, h: &FrameHeader, at: u64, bytes: &[u8]) {
+        let dec = &mut self.dec[dir];
         if at != dec.next {
             dec.lost = true;
         }
@@ -470,7 +468,6 @@ impl Tracker {
     }
 
     fn item(&mut self, dir: Dir, it: StreamItem, at: At) {
-        let d = dir.index();
         match it {
             StreamItem::Frame {
                 header,
@@ -485,13 +482,13 @@ impl Tracker {
                     ts: at.ts,
                 };
                 self.check(dir, &header, at);
-                self.facts.frames[d].frames += 1;
-                if self.closed[d] && !header.opcode.is_control() {
+                self.facts.frames[dir].frames += 1;
+                if self.closed[dir] && !header.opcode.is_control() {
                     self.facts.data_after_close.get_or_insert((dir, at));
                 }
                 match header.opcode {
                     Opcode::TEXT | Opcode::BINARY => {
-                        if self.facts.frames[d].current.is_some() {
+                        if self.facts.frames[dir].current.is_some() {
                             self.find(
                                 dir,
                                 at,
@@ -499,11 +496,11 @@ impl Tracker {
                                 1002,
                             );
                         }
-                        if self.dec[d].frame_off != Some(offset) {
-                            self.start_message(d, &header, offset);
+                        if self.dec[dir].frame_off != Some(offset) {
+                            self.start_message(dir, &header, offset);
                         }
-                        let compressed = self.dec[d].compressed;
-                        let f = &mut self.facts.frames[d];
+                        let compressed = self.dec[dir].compressed;
+                        let f = &mut self.facts.frames[dir];
                         if compressed {
                             f.compressed += 1;
                         }
@@ -515,7 +512,7 @@ impl Tracker {
                         self.data_frame(dir, &header, payload_lost, at);
                     }
                     Opcode::CONTINUATION => {
-                        if self.facts.frames[d].current.is_some() {
+                        if self.facts.frames[dir].current.is_some() {
                             self.data_frame(dir, &header, payload_lost, at);
                         } else {
                             self.find(
@@ -526,17 +523,17 @@ impl Tracker {
                             );
                         }
                     }
-                    Opcode::PING => self.facts.frames[d].pings += 1,
-                    Opcode::PONG => self.facts.frames[d].pongs += 1,
+                    Opcode::PING => self.facts.frames[dir].pings += 1,
+                    Opcode::PONG => self.facts.frames[dir].pongs += 1,
                     Opcode::CLOSE => self.close(dir, &header, &payload_head, at),
                     _ => {}
                 }
             }
             StreamItem::Desynchronized { offset } => {
-                self.facts.unparsed[d] = Some(offset);
+                self.facts.unparsed[dir] = Some(offset);
             }
             StreamItem::Malformed { offset, problem } => {
-                self.facts.unparsed[d] = Some(offset);
+                self.facts.unparsed[dir] = Some(offset);
                 let what = match problem {
                     FrameProblem::LengthHighBit => {
                         "a 64-bit payload length with its most significant bit set (RFC 6455 §5.2 requires 0)"
@@ -550,17 +547,16 @@ impl Tracker {
     /// A frame of the message in progress went by: count it, check its
     /// text, and end the message on its last fragment.
     fn data_frame(&mut self, dir: Dir, h: &FrameHeader, lost: u64, at: At) {
-        let d = dir.index();
-        self.dec[d].in_flight = None;
+        self.dec[dir].in_flight = None;
         if lost > 0 {
-            self.dec[d].lost = true;
-            if let Some(inf) = self.dec[d].inflater.as_mut() {
+            self.dec[dir].lost = true;
+            if let Some(inf) = self.dec[dir].inflater.as_mut() {
                 inf.lose();
             }
         }
         let mut done = None;
         if h.fin {
-            let dec = &mut self.dec[d];
+            let dec = &mut self.dec[dir];
             if dec.compressed {
                 let Decode {
                     text,
@@ -577,15 +573,15 @@ impl Tracker {
                 });
             }
         }
-        let (so_far, exact) = match (self.dec[d].compressed, &self.dec[d].inflater) {
+        let (so_far, exact) = match (self.dec[dir].compressed, &self.dec[dir].inflater) {
             (true, Some(inf)) => (inf.so_far(), inf.inflating()),
             _ => (0, true),
         };
-        let dec_compressed = self.dec[d].compressed;
-        let Some(m) = self.facts.frames[d].current.as_mut() else {
+        let dec_compressed = self.dec[dir].compressed;
+        let Some(m) = self.facts.frames[dir].current.as_mut() else {
             return;
         };
-        m.wire += h.len;
+        m.wire = m.wire.saturating_add(h.len);
         m.frame = at.frame;
         m.ts = at.ts;
         if dec_compressed {
@@ -613,7 +609,7 @@ impl Tracker {
                 }
             }
             if r == Inflated::Corrupt {
-                self.dec[d].reported = true;
+                self.dec[dir].reported = true;
                 self.find(
                     dir,
                     at,
@@ -622,16 +618,16 @@ impl Tracker {
                 );
             }
         }
-        let dec = &self.dec[d];
+        let dec = &self.dec[dir];
         let checkable = dec.text && !dec.lost && !dec.reported;
         let readable = !dec.compressed || matches!(done, Some(Inflated::Bytes(_)));
         let bad_text = checkable && (dec.utf8.failed() || (h.fin && readable && !dec.utf8.valid()));
         if bad_text {
-            self.dec[d].reported = true;
+            self.dec[dir].reported = true;
             self.find(dir, at, "text message is not valid UTF-8".into(), 1007);
         }
         if h.fin {
-            self.end_message(d);
+            self.end_message(dir);
         }
     }
 
@@ -642,10 +638,11 @@ impl Tracker {
         payload: &super::websocket::PayloadHead,
         at: At,
     ) {
-        let d = dir.index();
         let p = payload.as_slice();
-        let code = p.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-        let reason_bytes = p.get(2..).unwrap_or_default();
+        let (code, reason_bytes) = match p {
+            [a, b, reason @ ..] => (Some(u16::from_be_bytes([*a, *b])), reason),
+            _ => (None, &[][..]),
+        };
         let reason_utf8 = std::str::from_utf8(reason_bytes).is_ok();
         if h.len == 1 {
             self.find(dir, at, "Close frame with a 1-byte payload".into(), 1002);
@@ -665,9 +662,12 @@ impl Tracker {
         if !reason_utf8 {
             self.find(dir, at, "Close reason is not valid UTF-8".into(), 1007);
         }
-        self.closed[d] = true;
-        let peer = &self.facts.frames[1 - d];
-        let peer_message = self.dec[1 - d].in_flight.or(peer.current).or(peer.last);
+        self.closed[dir] = true;
+        let peer = &self.facts.frames[dir.reverse()];
+        let peer_message = self.dec[dir.reverse()]
+            .in_flight
+            .or(peer.current)
+            .or(peer.last);
         if self.facts.closes.len() < MAX_CLOSES {
             self.facts.closes.push(CloseFrame {
                 dir,
@@ -681,8 +681,8 @@ impl Tracker {
         }
     }
 
-    fn end_message(&mut self, d: usize) {
-        let f = &mut self.facts.frames[d];
+    fn end_message(&mut self, dir: Dir) {
+        let f = &mut self.facts.frames[dir];
         if let Some(mut m) = f.current.take() {
             m.complete = true;
             f.messages += 1;
@@ -691,7 +691,7 @@ impl Tracker {
             }
             f.last = Some(m);
         }
-        self.dec[d].frame_off = None;
+        self.dec[dir].frame_off = None;
     }
 
     /// RFC 6455 §5 rules that one frame header can break.
@@ -784,12 +784,11 @@ impl FrameSink for Sink<'_> {
     }
 
     fn wants_payload(&mut self, header: &FrameHeader, offset: u64) -> bool {
-        self.t
-            .wants_payload(self.dir.index(), header, offset, self.at)
+        self.t.wants_payload(self.dir, header, offset, self.at)
     }
 
     fn payload(&mut self, header: &FrameHeader, _offset: u64, at: u64, bytes: &[u8]) {
-        self.t.payload(self.dir.index(), header, at, bytes);
+        self.t.payload(self.dir, header, at, bytes);
     }
 }
 
@@ -798,17 +797,17 @@ impl Plain {
         Plain {
             t: Tracker {
                 facts: Facts::default(),
-                closed: [false; 2],
+                closed: PerDir::default(),
                 dec: Default::default(),
                 deflate: false,
                 max_inflated: limits.inflated_message,
                 inflate_memory: limits.inflate_memory,
             },
             head: Default::default(),
-            head_done: [false; 2],
-            head_at: [0; 2],
-            skip: [0; 2],
-            heads: [0; 2],
+            head_done: PerDir::default(),
+            head_at: PerDir::default(),
+            skip: PerDir::default(),
+            heads: PerDir::default(),
             upgrade_index: None,
             head_methods: 0,
             streams: None,
@@ -818,12 +817,11 @@ impl Plain {
 
     /// In-order bytes of a direction at stream offset `offset`.
     fn data(&mut self, dir: Dir, offset: u64, bytes: &[u8], at: At) {
-        let d = dir.index();
-        if self.head_done[d] {
+        if self.head_done[dir] {
             self.frames(dir, bytes, at);
         } else {
-            if self.head[d].is_empty() && self.skip[d] == 0 {
-                self.head_at[d] = offset;
+            if self.head[dir].is_empty() && self.skip[dir] == 0 {
+                self.head_at[dir] = offset;
             }
             self.head_bytes(dir, bytes, at);
         }
@@ -831,32 +829,30 @@ impl Plain {
 
     /// A hole of `len` bytes in a direction.
     fn gap(&mut self, dir: Dir, len: u64, at: At) {
-        let d = dir.index();
-        if !self.head_done[d] {
+        if !self.head_done[dir] {
             // A hole in the head: it cannot be read.
-            self.head_done[d] = true;
-            self.head[d] = Vec::new();
+            self.head_done[dir] = true;
+            self.head[dir] = Vec::new();
             return;
         }
         let Plain { t, streams, .. } = self;
         if let Some(streams) = streams.as_mut() {
-            streams[d].gap(len, at.frame, &mut Sink { t, dir, at });
+            streams[dir].gap(len, at.frame, &mut Sink { t, dir, at });
         }
     }
 
     /// The rest of a direction is lost, from stream offset `offset` (a
     /// decrypted stream whose records could no longer be read).
     fn lost(&mut self, dir: Dir, offset: u64) {
-        let d = dir.index();
-        if !self.head_done[d] {
-            self.head_done[d] = true;
-            self.head[d] = Vec::new();
+        if !self.head_done[dir] {
+            self.head_done[dir] = true;
+            self.head[dir] = Vec::new();
             return;
         }
         if let Some(streams) = self.streams.as_mut() {
-            if !streams[d].stopped() {
-                streams[d] = FrameStream::stopped_at(offset);
-                self.t.facts.unparsed[d].get_or_insert(offset);
+            if !streams[dir].stopped() {
+                streams[dir] = FrameStream::stopped_at(offset);
+                self.t.facts.unparsed[dir].get_or_insert(offset);
             }
         }
     }
@@ -865,38 +861,37 @@ impl Plain {
     /// requests and responses (and their bodies, skipped by length) until
     /// the upgrade request and its answer; what follows goes to the frames.
     fn head_bytes(&mut self, dir: Dir, mut bytes: &[u8], at: At) {
-        let d = dir.index();
         loop {
-            if self.skip[d] > 0 {
-                let k = self.skip[d].min(bytes.len() as u64);
-                self.skip[d] -= k;
-                self.head_at[d] += k;
-                bytes = &bytes[k as usize..];
+            if self.skip[dir] > 0 {
+                let k = self.skip[dir].min(bytes.len() as u64);
+                self.skip[dir] -= k;
+                self.head_at[dir] += k;
+                bytes = bytes.get(k as usize..).unwrap_or_default();
             }
-            if bytes.is_empty() && self.head[d].is_empty() {
+            if bytes.is_empty() && self.head[dir].is_empty() {
                 return;
             }
-            let room = self.max_head.saturating_sub(self.head[d].len());
+            let room = self.max_head.saturating_sub(self.head[dir].len());
             let take = bytes.len().min(room);
-            self.head[d].extend_from_slice(&bytes[..take]);
-            let extra = &bytes[take..];
-            let buf = std::mem::take(&mut self.head[d]);
+            let (taken, extra) = bytes.split_at_checked(take).unwrap_or((bytes, &[]));
+            self.head[dir].extend_from_slice(taken);
+            let buf = std::mem::take(&mut self.head[dir]);
             match self.head(dir, &buf, at) {
                 Step::NeedMore if buf.len() < self.max_head => {
-                    self.head[d] = buf;
+                    self.head[dir] = buf;
                     return;
                 }
                 Step::NeedMore => {
                     self.t.facts.limits_hit.insert(Limit::HttpHead);
-                    self.head_done[d] = true;
+                    self.head_done[dir] = true;
                     return;
                 }
                 Step::GiveUp => {
-                    self.head_done[d] = true;
+                    self.head_done[dir] = true;
                     return;
                 }
                 Step::Done(n) => {
-                    self.head_done[d] = true;
+                    self.head_done[dir] = true;
                     let rest = buf.get(n..).unwrap_or_default();
                     if !rest.is_empty() {
                         self.frames(dir, rest, at);
@@ -909,14 +904,14 @@ impl Plain {
                 Step::Skip(n, body) => {
                     // An earlier keep-alive exchange: skip its body and
                     // read the next head from what is left.
-                    self.head_at[d] += n as u64;
-                    self.skip[d] = body;
+                    self.head_at[dir] += n as u64;
+                    self.skip[dir] = body;
                     let rest = buf.get(n..).unwrap_or_default();
                     let k = (body.min(rest.len() as u64)) as usize;
-                    self.skip[d] -= k as u64;
-                    self.head_at[d] += k as u64;
-                    self.head[d] = rest[k..].to_vec();
-                    if extra.is_empty() && self.head[d].is_empty() {
+                    self.skip[dir] -= k as u64;
+                    self.head_at[dir] += k as u64;
+                    self.head[dir] = rest.get(k..).unwrap_or_default().to_vec();
+                    if extra.is_empty() && self.head[dir].is_empty() {
                         return;
                     }
                     bytes = extra;
@@ -927,20 +922,21 @@ impl Plain {
 
     /// Read one head at the start of `buf`.
     fn head(&mut self, dir: Dir, buf: &[u8], at: At) -> Step {
-        let d = dir.index();
-        if self.heads[d] >= MAX_HEADS {
+        if self.heads[dir] >= MAX_HEADS {
             return Step::GiveUp;
         }
         match dir {
             Dir::ClientToServer => match http::parse_request(buf) {
                 Head::Done(req, n) => {
-                    let index = self.heads[0];
-                    self.heads[0] += 1;
+                    let index = self.heads[Dir::ClientToServer];
+                    self.heads[Dir::ClientToServer] += 1;
                     if req.upgrade {
                         self.upgrade_index = Some(index);
-                        let start = self.head_at[0] + n as u64;
-                        self.streams =
-                            Some([FrameStream::starting_at(start), FrameStream::default()]);
+                        let start = self.head_at[Dir::ClientToServer] + n as u64;
+                        self.streams = Some(PerDir::new(
+                            FrameStream::starting_at(start),
+                            FrameStream::default(),
+                        ));
                         self.t.facts.request = Some(req);
                         self.t.facts.request_at = Some(at);
                         self.t.facts.earlier_requests = index;
@@ -971,8 +967,8 @@ impl Plain {
                         if resp.status / 100 == 1 && resp.status != 101 {
                             return Step::Skip(n, 0);
                         }
-                        let index = self.heads[1];
-                        self.heads[1] += 1;
+                        let index = self.heads[Dir::ServerToClient];
+                        self.heads[Dir::ServerToClient] += 1;
                         let answers_upgrade = match self.upgrade_index {
                             Some(u) => index >= u,
                             None => resp.status == 101,
@@ -992,12 +988,12 @@ impl Plain {
                             self.t.negotiated();
                         }
                         self.t.facts.response_at = Some(at);
-                        let start = self.head_at[1] + n as u64;
+                        let start = self.head_at[Dir::ServerToClient] + n as u64;
                         if let (true, Some(s)) = (switching, self.streams.as_mut()) {
-                            s[1] = FrameStream::starting_at(start);
+                            s[Dir::ServerToClient] = FrameStream::starting_at(start);
                         } else if let Some(s) = self.streams.as_mut() {
                             // No WebSocket from the server after a refusal.
-                            s[1] = FrameStream::stopped_at(start);
+                            s[Dir::ServerToClient] = FrameStream::stopped_at(start);
                         }
                         Step::Done(n)
                     }
@@ -1013,7 +1009,7 @@ impl Plain {
         let Some(streams) = streams.as_mut() else {
             return;
         };
-        streams[dir.index()].data(bytes, at.frame, &mut Sink { t, dir, at });
+        streams[dir].data(bytes, at.frame, &mut Sink { t, dir, at });
     }
 }
 
@@ -1037,7 +1033,7 @@ impl Observer for Session {
                 // Inside decrypted TLS, the last data is the last
                 // application data, not the last record (a close_notify).
                 if !self.tls.as_ref().is_some_and(|t| t.decrypting()) {
-                    plain.t.facts.last_data[dir.index()] = Some(at);
+                    plain.t.facts.last_data[dir] = Some(at);
                 }
                 if !self.probed {
                     self.probed = true;
@@ -1051,8 +1047,8 @@ impl Observer for Session {
                 let Session { tls, decrypted, .. } = self;
                 match tls.as_mut() {
                     Some(tls) => tls.data(dir, bytes, at, &mut |dir, text, at| {
-                        plain.t.facts.last_data[dir.index()] = Some(at);
-                        let off = &mut decrypted[dir.index()];
+                        plain.t.facts.last_data[dir] = Some(at);
+                        let off = &mut decrypted[dir];
                         plain.data(dir, *off, text, at);
                         *off += text.len() as u64;
                     }),
@@ -1070,7 +1066,7 @@ impl Observer for Session {
                 match self.tls.as_mut() {
                     Some(tls) => {
                         tls.gap(dir, at);
-                        let off = self.decrypted[dir.index()];
+                        let off = self.decrypted[dir];
                         if off > 0 {
                             plain.lost(dir, off);
                         }

@@ -53,9 +53,7 @@ pub enum Kind {
 /// Whether `head` (the first decompressed bytes) starts a capture or a
 /// tar archive.
 pub fn kind_of(head: &[u8]) -> Kind {
-    let magic = head
-        .get(..4)
-        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+    let magic = head.first_chunk::<4>().map(|m| u32::from_le_bytes(*m));
     match magic {
         Some(super::pcapng::SHB_MAGIC)
         | Some(0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1) => {
@@ -72,7 +70,7 @@ fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     let mut head = vec![0; n];
     let mut got = 0;
     while got < n {
-        match r.read(&mut head[got..]) {
+        match r.read(head.get_mut(got..).unwrap_or_default()) {
             Ok(0) => break,
             Ok(k) => got += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -176,8 +174,8 @@ impl Read for MemberReader {
                 Err(_) => return Ok(0),
             }
         }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        let mut rest = self.cur.get(self.pos..).unwrap_or_default();
+        let n = rest.read(buf)?;
         self.pos += n;
         Ok(n)
     }

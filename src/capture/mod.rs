@@ -308,10 +308,8 @@ impl CaptureReader {
         if avail == 0 {
             return Err(r.error(Some(0), CaptureErrorKind::Empty));
         }
-        let head = &r.buf[r.start..r.end];
-        let magic_le = head
-            .get(..4)
-            .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+        let head = r.buf.get(r.start..r.end).unwrap_or_default();
+        let magic_le = head.first_chunk::<4>().map(|m| u32::from_le_bytes(*m));
         match magic_le {
             Some(pcapng::SHB_MAGIC) => {
                 r.format = Format::Pcapng;
@@ -332,7 +330,7 @@ impl CaptureReader {
                 Err(_) => return Err(r.error(Some(0), CaptureErrorKind::TruncatedHeader)),
             },
             _ => {
-                let magic = head[..avail.min(8)].to_vec();
+                let magic = head.iter().take(8).copied().collect();
                 if avail < 4 {
                     return Err(r.error(Some(0), CaptureErrorKind::TruncatedHeader));
                 }
@@ -419,8 +417,9 @@ impl CaptureReader {
             None => {
                 // Workers still read the old chunk: carry the partial
                 // record over into a fresh one.
-                let mut fresh = vec![0; size];
-                fresh[..self.end - self.start].copy_from_slice(&self.buf[self.start..self.end]);
+                let mut fresh = Vec::with_capacity(size);
+                fresh.extend_from_slice(self.buf.get(self.start..self.end).unwrap_or_default());
+                fresh.resize(size, 0);
                 self.buf = Arc::new(fresh);
                 // invariant: the Arc was created on the line above and
                 // has not been shared yet.
@@ -431,7 +430,8 @@ impl CaptureReader {
         self.end -= self.start;
         self.start = 0;
         while self.end < want && !self.eof {
-            match src.read(&mut buf[self.end..]) {
+            // `buf` holds `size >= want > end` bytes.
+            match src.read(buf.get_mut(self.end..).unwrap_or_default()) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -470,7 +470,7 @@ impl CaptureReader {
                     });
                 }
                 Some(Ok(chunk)) => {
-                    let left = &self.buf[self.start..self.end];
+                    let left = self.buf.get(self.start..self.end).unwrap_or_default();
                     let (buf, start, end) = feed.join(left, chunk);
                     let old = std::mem::replace(&mut self.buf, buf);
                     feed.retire(old);
@@ -552,11 +552,19 @@ impl CaptureReader {
                         self.truncated("a record header");
                         return Ok(None);
                     }
-                    let h = &self.buf[self.start..self.start + 16];
+                    // The record header's third field, incl_len.
+                    let Some(&field) = self
+                        .buf
+                        .get(self.start + 8..self.end)
+                        .and_then(<[u8]>::first_chunk::<4>)
+                    else {
+                        self.truncated("a record header");
+                        return Ok(None);
+                    };
                     let caplen = if big_endian {
-                        u32::from_be_bytes([h[8], h[9], h[10], h[11]])
+                        u32::from_be_bytes(field)
                     } else {
-                        u32::from_le_bytes([h[8], h[9], h[10], h[11]])
+                        u32::from_le_bytes(field)
                     } as usize;
                     if caplen > MAX_RECORD {
                         self.done = true;
@@ -572,7 +580,7 @@ impl CaptureReader {
                         self.truncated("a packet record");
                         return Ok(None);
                     }
-                    let input = &self.buf[self.start..self.end];
+                    let input = self.buf.get(self.start..self.end).unwrap_or_default();
                     let parsed = if modified {
                         parse_pcap_frame_modified(input)
                     } else if big_endian {
@@ -617,7 +625,14 @@ impl CaptureReader {
                         self.truncated("a block header");
                         return Ok(None);
                     }
-                    let head = &self.buf[self.start..self.start + 12];
+                    let Some(head) = self
+                        .buf
+                        .get(self.start..self.end)
+                        .and_then(<[u8]>::first_chunk::<12>)
+                    else {
+                        self.truncated("a block header");
+                        return Ok(None);
+                    };
                     let Container::Pcapng(state) = &mut self.container else {
                         continue;
                     };
@@ -634,7 +649,10 @@ impl CaptureReader {
                         return Ok(None);
                     }
                     self.consume = len;
-                    let block = &self.buf[self.start..self.start + len];
+                    let block = self
+                        .buf
+                        .get(self.start..self.start + len)
+                        .unwrap_or_default();
                     let Container::Pcapng(state) = &mut self.container else {
                         continue;
                     };

@@ -53,17 +53,12 @@ fn units_per_second(tsresol: u8) -> Option<u64> {
 
 impl State {
     /// Total length of the block whose first 12 bytes are `head`, checked.
-    pub fn block_len(&mut self, head: &[u8]) -> Result<usize, CaptureErrorKind> {
-        let word = |i: usize, be: bool| {
-            let b = [head[i], head[i + 1], head[i + 2], head[i + 3]];
-            if be {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
-        if word(0, false) == SHB_MAGIC {
-            let be = match word(8, false) {
+    pub fn block_len(&mut self, head: &[u8; 12]) -> Result<usize, CaptureErrorKind> {
+        // Block type, total length, and (in a section header) the
+        // byte-order magic.
+        let [t0, t1, t2, t3, l0, l1, l2, l3, m0, m1, m2, m3] = *head;
+        if u32::from_le_bytes([t0, t1, t2, t3]) == SHB_MAGIC {
+            let be = match u32::from_le_bytes([m0, m1, m2, m3]) {
                 BOM => false,
                 x if x == BOM.swap_bytes() => true,
                 _ => {
@@ -79,7 +74,11 @@ impl State {
                 "pcapng block before any section header".into(),
             ));
         };
-        let len = word(4, be) as usize;
+        let len = if be {
+            u32::from_be_bytes([l0, l1, l2, l3])
+        } else {
+            u32::from_le_bytes([l0, l1, l2, l3])
+        } as usize;
         if len > MAX_RECORD {
             return Err(CaptureErrorKind::RecordTooLarge {
                 claimed: len as u64,
@@ -104,8 +103,7 @@ impl State {
         let block = match parsed {
             Ok((_, b)) => b,
             Err(e) => {
-                let btype = bytes.get(..4).map(|b| {
-                    let a = [b[0], b[1], b[2], b[3]];
+                let btype = bytes.first_chunk::<4>().map(|&a| {
                     if be {
                         u32::from_be_bytes(a)
                     } else {
@@ -167,14 +165,18 @@ impl State {
                 let frac = raw % iface.units;
                 // frac < units <= 2^63, so frac * 1e9 fits in u128.
                 let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units)) as u64;
-                let ts = Timestamp::from_parts((secs as i64).saturating_add(iface.offset), nanos);
+                // With if_tsresol 0 (whole seconds) a raw value of 2^63 or
+                // more does not fit: saturate rather than wrap to 1969.
+                let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+                let ts = Timestamp::from_parts(secs.saturating_add(iface.offset), nanos);
                 self.last_ts = ts;
-                let caplen = (epb.caplen as usize).min(epb.data.len());
+                // The data is padded to 32 bits; caplen says what is packet.
+                let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
                 Ok(Some(Packet {
                     ts,
                     linktype: iface.linktype,
                     orig_len: epb.origlen,
-                    data: &epb.data[..caplen],
+                    data,
                 }))
             }
             Block::SimplePacket(spb) => {

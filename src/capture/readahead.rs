@@ -67,7 +67,7 @@ fn read_chunk(src: &mut dyn Read, mut v: Vec<u8>) -> Read1 {
     let mut n = 0;
     let mut error = None;
     while n < CHUNK {
-        match src.read(&mut v[HEADROOM + n..]) {
+        match src.read(v.get_mut(HEADROOM + n..).unwrap_or_default()) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -148,19 +148,21 @@ impl Feed {
     /// `chunk`'s data; returns the new buffer and the range of valid bytes.
     pub fn join(&mut self, left: &[u8], mut chunk: Vec<u8>) -> (Arc<Vec<u8>>, usize, usize) {
         let end = chunk.len();
-        if left.len() <= HEADROOM {
-            let start = HEADROOM - left.len();
-            chunk[start..HEADROOM].copy_from_slice(left);
-            (Arc::new(chunk), start, end)
-        } else {
-            // A record longer than the headroom: build one buffer for it.
-            let mut big = Vec::with_capacity(left.len() + end - HEADROOM);
-            big.extend_from_slice(left);
-            big.extend_from_slice(&chunk[HEADROOM..]);
-            let len = big.len();
-            self.recycle_vec(chunk);
-            (Arc::new(big), 0, len)
+        // Chunks come from `read_chunk`: HEADROOM bytes of room, then data.
+        if let Some(start) = HEADROOM.checked_sub(left.len()) {
+            if let Some(room) = chunk.get_mut(start..HEADROOM) {
+                room.copy_from_slice(left);
+                return (Arc::new(chunk), start, end);
+            }
         }
+        // A record longer than the headroom: build one buffer for it.
+        let data = chunk.get(HEADROOM..).unwrap_or_default();
+        let mut big = Vec::with_capacity(left.len() + data.len());
+        big.extend_from_slice(left);
+        big.extend_from_slice(data);
+        let len = big.len();
+        self.recycle_vec(chunk);
+        (Arc::new(big), 0, len)
     }
 
     /// A buffer the parser is done with; it is reused once no worker holds

@@ -214,7 +214,7 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 fn shard_of(path: &Path, n: u64) -> u64 {
     use sha2::Digest;
     let d = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
-    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) % n
+    u64::from_be_bytes(d.first_chunk::<8>().copied().unwrap_or_default()) % n
 }
 
 /// `--color` values.
@@ -497,7 +497,12 @@ pub fn build_report(
     };
     let mut i = 0;
     while i < expanded.items.len() && !gone.get() {
-        let run: Vec<PathBuf> = expanded.items[i..].iter().map_while(small_file).collect();
+        let run: Vec<PathBuf> = expanded
+            .items
+            .iter()
+            .skip(i)
+            .map_while(small_file)
+            .collect();
         if run.len() > 1 && cfg.engine.jobs > 1 {
             for chunk in run.chunks(FILES_AT_ONCE) {
                 let results: Vec<_> = chunk
@@ -521,7 +526,9 @@ pub fn build_report(
             i += run.len();
             continue;
         }
-        let item = &expanded.items[i];
+        let Some(item) = expanded.items.get(i) else {
+            break;
+        };
         i += 1;
         flush(&mut report);
         match item {

@@ -92,7 +92,10 @@ impl Segment<'_> {
     /// Payload bytes the segment carried on the wire (captured or not);
     /// SYN and FIN take a sequence number each on top of this.
     pub fn wire_len(&self) -> u32 {
-        self.payload.len() as u32 + self.missing
+        // Saturating: the fields are public, so nothing bounds their sum.
+        u32::try_from(self.payload.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.missing)
     }
 }
 
@@ -132,8 +135,8 @@ const ETH_QINQ: u16 = 0x88A8;
 const ETH_QINQ_OLD: u16 = 0x9100;
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at + 2)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
+    let s = b.get(at..)?.first_chunk::<2>()?;
+    Some(u16::from_be_bytes(*s))
 }
 
 fn by_ethertype(ethertype: u16, rest: &[u8]) -> Net<'_> {
@@ -173,20 +176,20 @@ fn link(linktype: LinkType, data: &[u8]) -> Net<'_> {
             _ => Net::Malformed,
         },
         LinkType::NULL | LinkType::LOOP => {
-            let Some(fam) = data.get(..4) else {
+            let Some((&fam, rest)) = data.split_first_chunk::<4>() else {
                 return Net::Malformed;
             };
             // NULL is in the writer's byte order; AF values are small, so
             // whichever end holds the non-zero byte tells the order.
-            let family = if linktype == LinkType::LOOP || (fam[0] == 0 && fam[1] == 0) {
-                u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]])
+            let family = if linktype == LinkType::LOOP || matches!(fam, [0, 0, _, _]) {
+                u32::from_be_bytes(fam)
             } else {
-                u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]])
+                u32::from_le_bytes(fam)
             };
             // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD,
             // OpenBSD), 28 (FreeBSD), 30 (macOS).
             match family {
-                2 | 10 | 24 | 28 | 30 => Net::Ip(&data[4..]),
+                2 | 10 | 24 | 28 | 30 => Net::Ip(rest),
                 _ => Net::NotIp,
             }
         }

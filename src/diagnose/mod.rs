@@ -303,7 +303,7 @@ fn close_frame(
     let info = lookup(code);
     let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
     // The message that crossed a size limit, for 1009.
-    let peer = first.dir.reverse().index();
+    let peer = first.dir.reverse();
     // The message that crossed a size limit, for 1009: the peer's message
     // in progress when the Close went out, else its last one.
     let big = (code == 1009)
@@ -660,49 +660,54 @@ pub fn link_attempts(
     verdicts: &mut [(&str, &mut Option<Box<Disconnect>>)],
 ) {
     use std::collections::HashMap;
-    let failed: Vec<bool> = verdicts
+    // Connections with a verdict: index, record, and whether it failed.
+    type Attempt<'r> = (usize, &'r ConnRecord<Analysis>, bool);
+    let mut order: Vec<Attempt<'_>> = recs
         .iter()
-        .map(|(_, d)| {
-            d.as_ref()
-                .is_some_and(|d| d.abnormal() && d.category != "capture_end")
+        .zip(verdicts.iter())
+        .enumerate()
+        .filter_map(|(i, (rec, (_, d)))| {
+            let d = d.as_ref()?;
+            Some((i, rec, d.abnormal() && d.category != "capture_end"))
         })
         .collect();
-    if !failed.iter().any(|f| *f) {
+    if !order.iter().any(|&(_, _, failed)| failed) {
         return;
     }
-    // Connections with a verdict, in start order, indexed two ways: by
-    // client address and server (retries), and by server port and address
-    // family (happy eyeballs), so each failed one looks only at its own.
-    let mut order: Vec<usize> = (0..recs.len())
-        .filter(|&i| verdicts[i].1.is_some())
-        .collect();
-    order.sort_by_key(|&i| (recs[i].first_seen, i));
-    let mut by_pair: HashMap<(std::net::IpAddr, crate::decode::Endpoint), Vec<usize>> =
+    // In start order, indexed two ways: by client address and server
+    // (retries), and by server port and address family (happy eyeballs),
+    // so each failed one looks only at its own.
+    order.sort_by_key(|&(i, r, _)| (r.first_seen, i));
+    let mut by_pair: HashMap<(std::net::IpAddr, crate::decode::Endpoint), Vec<Attempt<'_>>> =
         HashMap::new();
-    let mut by_port: HashMap<(u16, bool), Vec<usize>> = HashMap::new();
-    for &i in &order {
-        let m = &recs[i].meta;
-        by_pair.entry((m.client.ip, m.server)).or_default().push(i);
+    let mut by_port: HashMap<(u16, bool), Vec<Attempt<'_>>> = HashMap::new();
+    for &attempt in &order {
+        let m = &attempt.1.meta;
+        by_pair
+            .entry((m.client.ip, m.server))
+            .or_default()
+            .push(attempt);
         by_port
             .entry((m.server.port, m.client.ip.is_ipv4()))
             .or_default()
-            .push(i);
+            .push(attempt);
     }
     // (earlier, later, gap in ns, same family)
     let mut links: Vec<(usize, usize, i64, bool)> = Vec::new();
-    for &a in &order {
-        if !failed[a] {
+    for &(a, ra, failed) in &order {
+        if !failed {
             continue;
         }
-        let (ra, ma) = (&recs[a], &recs[a].meta);
+        let ma = &ra.meta;
         // The same client to the same server, next in start order.
-        let same = &by_pair[&(ma.client.ip, ma.server)];
-        let pos = same.partition_point(|&i| (recs[i].first_seen, i) <= (ra.first_seen, a));
-        if let Some(&b) = same.get(pos) {
-            let after_end = recs[b].first_seen.since(ra.last_seen);
-            if (0..=RETRY_NS).contains(&after_end) {
-                links.push((a, b, after_end, true));
-                continue;
+        if let Some(same) = by_pair.get(&(ma.client.ip, ma.server)) {
+            let pos = same.partition_point(|&(i, r, _)| (r.first_seen, i) <= (ra.first_seen, a));
+            if let Some(&(b, rb, _)) = same.get(pos) {
+                let after_end = rb.first_seen.since(ra.last_seen);
+                if (0..=RETRY_NS).contains(&after_end) {
+                    links.push((a, b, after_end, true));
+                    continue;
+                }
             }
         }
         // The other family, same port, starting soon after.
@@ -710,10 +715,9 @@ pub fn link_attempts(
             continue;
         };
         let name_a = asked_name(&ra.analysis);
-        let from = other.partition_point(|&i| recs[i].first_seen < ra.first_seen);
+        let from = other.partition_point(|&(_, r, _)| r.first_seen < ra.first_seen);
         // A busy port has many starts in a second: look at the first few.
-        for &b in other[from..].iter().take(64) {
-            let rb = &recs[b];
+        for &(b, rb, _) in other.iter().skip(from).take(64) {
             let since_start = rb.first_seen.since(ra.first_seen);
             if since_start > RETRY_NS {
                 break;
@@ -732,23 +736,24 @@ pub fn link_attempts(
         }
     }
     for (a, b, gap, same) in links {
-        let (ida, idb) = (verdicts[a].0.to_string(), verdicts[b].0.to_string());
-        let what = verdicts[a]
-            .1
-            .as_ref()
+        let id = |i: usize| verdicts.get(i).map(|v| v.0.to_string()).unwrap_or_default();
+        let (ida, idb) = (id(a), id(b));
+        let what = verdicts
+            .get(a)
+            .and_then(|v| v.1.as_ref())
             .map(|d| {
                 d.code
                     .map_or(d.category.to_string(), |c| format!("{c}, {}", d.category))
             })
             .unwrap_or_default();
-        if let Some(d) = verdicts[a].1.as_mut() {
+        if let Some(d) = verdicts.get_mut(a).and_then(|v| v.1.as_mut()) {
             d.evidence.push(if same {
                 format!("connection {idb}: the same client connected to the same server again {} after this one ended (a retry)", secs(gap))
             } else {
                 format!("connection {idb}: a connection to the same port over the other address family started {} after this one (happy eyeballs: probably the same client trying the host's other address)", secs(gap))
             });
         }
-        if let Some(d) = verdicts[b].1.as_mut() {
+        if let Some(d) = verdicts.get_mut(b).and_then(|v| v.1.as_mut()) {
             d.evidence.push(if same {
                 format!("connection {ida}: the previous attempt of this client to this server ended {} before this one ({what})", secs(gap))
             } else {

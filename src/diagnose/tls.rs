@@ -412,7 +412,9 @@ fn handshake_failure(
         .filter(|a| end.is_none_or(|(d, _, e)| a.dir == d || a.at.frame <= e.frame));
     if let Some(a) = alert {
         let before_done = t.complete.is_none_or(|c| a.at.frame <= c.frame)
-            || (a.dir == Dir::ServerToClient && t.encrypted[1].records == 0 && t.tls13());
+            || (a.dir == Dir::ServerToClient
+                && t.encrypted[Dir::ServerToClient].records == 0
+                && t.tls13());
         if before_done && a.code != Some(0) {
             return Some(alert_cause(t, a, j, at));
         }
@@ -423,7 +425,7 @@ fn handshake_failure(
         let (Some(done), Some((Dir::ClientToServer, _, e))) = (t.complete, end) else {
             return None;
         };
-        let quiet = t.encrypted[0].records == 0;
+        let quiet = t.encrypted[Dir::ClientToServer].records == 0;
         let after = e.ts.since(done.ts);
         let problem = j.and_then(|j| j.problems.first().map(|p| (p, j)));
         return match (quiet && after <= LATE_REJECT_NS, problem) {
@@ -454,7 +456,7 @@ fn handshake_failure(
     // Not completed, no alert that explains it.
     let initiator = end.map_or("none", |(d, _, _)| d.sender());
     let how = end.map_or("", |(_, rst, _)| if rst { "reset" } else { "closed" });
-    if t.lost[1].is_some() && t.server_hello.is_none() {
+    if t.lost[Dir::ServerToClient].is_some() && t.server_hello.is_none() {
         return Some(Cause {
             initiator: "server",
             cause: "server_not_tls",
@@ -623,7 +625,8 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
     let sender = a.dir.sender();
     let Some(code) = a.code else {
         // Encrypted (TLS 1.3): shape and timing only.
-        let before_client_finished = t.finished[0].is_none_or(|f| a.at.frame < f.frame);
+        let before_client_finished =
+            t.finished[Dir::ClientToServer].is_none_or(|f| a.at.frame < f.frame);
         return match (a.dir, before_client_finished) {
             (Dir::ClientToServer, _) => Cause {
                 initiator: "client",
@@ -782,7 +785,7 @@ fn decrypted_without_websocket(
     };
     ev.push(format!(
         "decrypted with the key log: {} bytes of application data client to server, {} server to client, no WebSocket upgrade request among them",
-        d.plaintext[0], d.plaintext[1]
+        d.plaintext[Dir::ClientToServer], d.plaintext[Dir::ServerToClient]
     ));
     let fix = if initiator == "client" {
         "The client opened a TLS connection and left without asking for a WebSocket: look at the client's log at that time (a certificate or host-name check it makes after the handshake, a cancelled connect, a pool opening connections ahead of use)."
@@ -836,10 +839,10 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         }
         (None, None) => "it ended".to_string(),
     };
-    let data = t.encrypted[0].records + t.encrypted[1].records;
+    let data = t.encrypted[Dir::ClientToServer].records + t.encrypted[Dir::ServerToClient].records;
     ev.push(format!(
         "{} encrypted application data records went by ({} bytes client to server, {} bytes server to client)",
-        data, t.encrypted[0].bytes, t.encrypted[1].bytes
+        data, t.encrypted[Dir::ClientToServer].bytes, t.encrypted[Dir::ServerToClient].bytes
     ));
     let problem = t.decryption.as_ref().and_then(|x| x.problem.as_deref());
     let fix = match problem {

@@ -48,6 +48,70 @@ impl Dir {
     }
 }
 
+/// One value per direction, indexed by [`Dir`]: the index cannot be out of
+/// bounds, unlike a `[T; 2]` indexed by [`Dir::index`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PerDir<T>(pub [T; 2]);
+
+impl<T> PerDir<T> {
+    /// The client's value and the server's.
+    pub const fn new(client_to_server: T, server_to_client: T) -> Self {
+        PerDir([client_to_server, server_to_client])
+    }
+
+    /// Both values, client to server first.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    /// Both values, mutably, client to server first.
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+
+    /// Exchange the two directions' values.
+    pub fn swap(&mut self) {
+        self.0.swap(0, 1);
+    }
+}
+
+impl<T> std::ops::Index<Dir> for PerDir<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, dir: Dir) -> &T {
+        let [c, s] = &self.0;
+        match dir {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Dir> for PerDir<T> {
+    #[inline]
+    fn index_mut(&mut self, dir: Dir) -> &mut T {
+        let [c, s] = &mut self.0;
+        match dir {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
+        }
+    }
+}
+
+impl<T> From<[T; 2]> for PerDir<T> {
+    fn from(both: [T; 2]) -> Self {
+        PerDir(both)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a PerDir<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// What the TCP layer tells the analyzers about one connection, in stream
 /// order per direction.
 #[derive(Clone, Copy, Debug)]
@@ -208,11 +272,11 @@ struct Conn<O> {
     first_seen: Timestamp,
     last_seen: Timestamp,
     packets: u64,
-    half: [HalfStream; 2],
+    half: PerDir<HalfStream>,
     /// Client's initial sequence number, when its SYN was seen.
     client_isn: Option<u32>,
     /// Last acknowledgment number sent in each direction.
-    acked: [Option<u32>; 2],
+    acked: PerDir<Option<u32>>,
     fin: bool,
     rst: bool,
     /// Roles are a last-resort guess that the first payload may correct.
@@ -420,12 +484,12 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             first_seen: seg.ts,
             last_seen: seg.ts,
             packets: 0,
-            half: [
+            half: PerDir::new(
                 HalfStream::new(Dir::ClientToServer),
                 HalfStream::new(Dir::ServerToClient),
-            ],
+            ),
             client_isn: None,
-            acked: [None, None],
+            acked: PerDir::default(),
             fin: false,
             rst: false,
             tentative,
@@ -456,7 +520,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             first_seen: c.first_seen,
             last_seen: c.last_seen,
             packets: c.packets,
-            stats: [c.half[0].stats, c.half[1].stats],
+            stats: [
+                c.half[Dir::ClientToServer].stats,
+                c.half[Dir::ServerToClient].stats,
+            ],
             ended_by,
             analysis: c.observer.finish(ended_by),
         });
@@ -491,7 +558,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 // connection ended or got under way starts a new one.
                 let reused = fresh_syn
                     && c.client_isn != Some(seg.seq)
-                    && (c.fin || c.rst || c.half[1].started() || c.client_isn.is_some());
+                    && (c.fin
+                        || c.rst
+                        || c.half[Dir::ServerToClient].started()
+                        || c.client_isn.is_some());
                 if reused {
                     self.close(c, at, false);
                     self.new_conn(seg)
@@ -503,10 +573,11 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 if fresh_syn && client_isn != Some(seg.seq) {
                     self.new_conn(seg)
                 } else {
-                    let r = &mut self.records[record];
-                    r.last_frame = seg.frame;
-                    r.last_seen = r.last_seen.max(seg.ts);
-                    r.packets += 1;
+                    if let Some(r) = self.records.get_mut(record) {
+                        r.last_frame = seg.frame;
+                        r.last_seen = r.last_seen.max(seg.ts);
+                        r.packets += 1;
+                    }
                     self.slots.insert(key, Slot::Closed { record, client_isn });
                     return;
                 }
@@ -542,15 +613,15 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             {
                 // The guess was wrong and nothing was delivered yet: swap.
                 std::mem::swap(&mut conn.meta.client, &mut conn.meta.server);
-                conn.half.swap(0, 1);
-                conn.half[0].set_dir(Dir::ClientToServer);
-                conn.half[1].set_dir(Dir::ServerToClient);
-                conn.acked.swap(0, 1);
+                conn.half.swap();
+                conn.half[Dir::ClientToServer].set_dir(Dir::ClientToServer);
+                conn.half[Dir::ServerToClient].set_dir(Dir::ServerToClient);
+                conn.acked.swap();
                 conn.observer = factory.create(&conn.meta);
                 // Bytes already known lost (nothing was delivered, so they
                 // start the stream) are told to the new observer too.
-                for (k, dir) in [(0, Dir::ClientToServer), (1, Dir::ServerToClient)] {
-                    let len = conn.half[k].stats.gap_bytes;
+                for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+                    let len = conn.half[dir].stats.gap_bytes;
                     if len > 0 {
                         conn.observer.event(&TcpEvent::Gap {
                             dir,
@@ -568,7 +639,6 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         } else {
             Dir::ServerToClient
         };
-        let d = dir.index();
         let flags = seg.flags;
         let Conn {
             half,
@@ -579,25 +649,25 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         let mut emit = |ev: TcpEvent<'_>| observer.event(&ev);
         let mut seq = seg.seq;
         if flags.has(TcpFlags::SYN) {
-            half[d].syn(seg.seq);
+            half[dir].syn(seg.seq);
             if dir == Dir::ClientToServer && !flags.has(TcpFlags::ACK) {
                 conn.client_isn = Some(seg.seq);
             }
             seq = seq.wrapping_add(1);
-        } else if !half[d].started() {
+        } else if !half[dir].started() {
             if flags.has(TcpFlags::RST) && seg.wire_len() == 0 {
                 // A bare RST carries no stream position worth starting at.
             } else {
-                half[d].pick_up(seq, acked[1 - d], at, &mut emit);
+                half[dir].pick_up(seq, acked[dir.reverse()], at, &mut emit);
             }
         }
         if flags.has(TcpFlags::ACK) {
-            acked[d] = Some(seg.ack);
+            acked[dir] = Some(seg.ack);
         }
         if flags.has(TcpFlags::RST) {
             conn.rst = true;
-            if half[d].started() {
-                half[d].segment(seq, seg.payload, seg.missing, false, at, budget, &mut emit);
+            if half[dir].started() {
+                half[dir].segment(seq, seg.payload, seg.missing, false, at, budget, &mut emit);
             }
             for h in half.iter_mut() {
                 h.flush(at, budget, &mut emit);
@@ -613,10 +683,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         if fin {
             conn.fin = true;
         }
-        if half[d].started() {
-            half[d].segment(seq, seg.payload, seg.missing, fin, at, budget, &mut emit);
+        if half[dir].started() {
+            half[dir].segment(seq, seg.payload, seg.missing, fin, at, budget, &mut emit);
         }
-        half[0].fin_done() && half[1].fin_done()
+        half[Dir::ClientToServer].fin_done() && half[Dir::ServerToClient].fin_done()
     }
 
     /// The capture ended: close every open connection and return all

@@ -284,18 +284,22 @@ pub static CLOSE_CODES: &[CloseCodeInfo] = &[
         when: "Application-defined reasons: session replaced, kicked, invalid token, room closed, and so on.",
         fix: "Look up the code in the application's own documentation or source; the reason text is the best clue in the capture.",
     },
-    CloseCodeInfo {
-        from: 5000,
-        to: u16::MAX,
-        name: "Out of Range",
-        class: CodeClass::Invalid,
-        reference: "RFC 6455 §7.4.2",
-        sender: "a broken implementation",
-        meaning: "RFC 6455 defines no codes above 4999; a Close frame carrying one is a protocol error.",
-        when: "Byte-order mistakes or codes of another protocol.",
-        fix: "Fix the sender to use a valid code.",
-    },
+    OUT_OF_RANGE,
 ];
+
+/// Codes above 4999; also what [`lookup`] falls back to.
+const OUT_OF_RANGE: CloseCodeInfo = CloseCodeInfo {
+    from: 5000,
+    to: u16::MAX,
+    name: "Out of Range",
+    class: CodeClass::Invalid,
+    reference: "RFC 6455 §7.4.2",
+    sender: "a broken implementation",
+    meaning:
+        "RFC 6455 defines no codes above 4999; a Close frame carrying one is a protocol error.",
+    when: "Byte-order mistakes or codes of another protocol.",
+    fix: "Fix the sender to use a valid code.",
+};
 
 /// The entry for `code`: its own if it has one, else its range's.
 pub fn lookup(code: u16) -> &'static CloseCodeInfo {
@@ -303,8 +307,8 @@ pub fn lookup(code: u16) -> &'static CloseCodeInfo {
         .iter()
         .find(|c| c.from == code && c.to == code)
         .or_else(|| CLOSE_CODES.iter().find(|c| (c.from..=c.to).contains(&code)))
-        // invariant: the ranges above cover 0..=u16::MAX (tested below).
-        .unwrap_or(&CLOSE_CODES[CLOSE_CODES.len() - 1])
+        // The ranges above cover 0..=u16::MAX (tested below).
+        .unwrap_or(&OUT_OF_RANGE)
 }
 
 #[cfg(test)]

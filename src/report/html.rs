@@ -54,7 +54,10 @@ pub(super) fn code_color(code: Option<u16>) -> &'static str {
         Some(1013) => "#00acc1",
         Some(1014) => "#4e342e",
         Some(1015) => "#7b1fa2",
-        Some(c) => OTHERS[usize::from(c) % OTHERS.len()],
+        Some(c) => OTHERS
+            .get(usize::from(c) % OTHERS.len())
+            .copied()
+            .unwrap_or("#78909c"),
     }
 }
 

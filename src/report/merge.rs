@@ -43,14 +43,16 @@ pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), 
             .enumerate()
             .filter_map(|(i, c)| {
                 Some((
-                    c["id"].as_str()?.to_string(),
+                    c.get("id")?.as_str()?.to_string(),
                     (first + i as u64).to_string(),
                 ))
             })
             .collect();
         for mut c in conns {
-            if let Some(new) = c["id"].as_str().and_then(|id| ids.get(id)).cloned() {
-                c["id"] = Value::String(new);
+            if let Some(id) = c.get_mut("id") {
+                if let Some(new) = id.as_str().and_then(|old| ids.get(old)).cloned() {
+                    *id = Value::String(new);
+                }
             }
             if let Some(ev) = c
                 .get_mut("disconnect")
@@ -97,28 +99,35 @@ pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), 
 
 /// What the summary needs, read from a connection object.
 fn counted(c: &Value) -> Counted {
-    let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
-    let d = &c["disconnect"];
-    let verdict = d.is_object().then(|| {
-        let code = d["code"].as_u64().and_then(|c| u16::try_from(c).ok());
-        let category = d["category"].as_str().unwrap_or_default();
+    fn str_at<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
+        v.get(k).and_then(Value::as_str)
+    }
+    let s = |k: &str| str_at(c, k).unwrap_or_default().to_string();
+    let verdict = c.get("disconnect").filter(|d| d.is_object()).map(|d| {
+        let code = d
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok());
+        let category = str_at(d, "category").unwrap_or_default();
         (code, crate::diagnose::is_abnormal(category, code))
     });
     Counted {
         server: s("server"),
         capture: s("capture"),
         last_seen: s("last_seen"),
-        ended_by: match c["ended_by"].as_str() {
+        ended_by: match str_at(c, "ended_by") {
             Some("fin") => "fin",
             Some("rst") => "rst",
             Some("evicted") => "evicted",
             _ => "capture_end",
         },
         verdict,
-        no_keys: c["tls"]["decryption_problem"]
-            .as_str()
+        no_keys: c
+            .pointer("/tls/decryption_problem")
+            .and_then(Value::as_str)
             .filter(|p| p.starts_with(super::tls::NO_KEYS))
-            .and_then(|_| c["tls"]["client_hello"]["client_random"].as_str())
+            .and_then(|_| c.pointer("/tls/client_hello/client_random"))
+            .and_then(Value::as_str)
             .map(str::to_string),
     }
 }

@@ -159,9 +159,10 @@ pub struct PerDirection {
 
 impl PerDirection {
     fn of(stats: &[HalfStats; 2], f: impl Fn(&HalfStats) -> u64) -> PerDirection {
+        let [c, s] = stats;
         PerDirection {
-            client_to_server: f(&stats[Dir::ClientToServer.index()]),
-            server_to_client: f(&stats[Dir::ServerToClient.index()]),
+            client_to_server: f(c),
+            server_to_client: f(s),
         }
     }
 }
@@ -497,7 +498,10 @@ impl Report {
             }
         });
         let start = self.connections.len() - r.connections.len();
-        let mut verdicts: Vec<(&str, &mut Option<Box<Disconnect>>)> = self.connections[start..]
+        let mut verdicts: Vec<(&str, &mut Option<Box<Disconnect>>)> = self
+            .connections
+            .get_mut(start..)
+            .unwrap_or_default()
             .iter_mut()
             .map(|c| (c.id.as_str(), &mut c.disconnect))
             .collect();
@@ -522,7 +526,9 @@ impl Report {
             self.connections.append(&mut tail);
         }
         for k in start..self.connections.len() {
-            let conn = &self.connections[k];
+            let Some(conn) = self.connections.get(k) else {
+                break;
+            };
             let counted = Counted {
                 server: conn.server.clone(),
                 capture: conn.capture.clone(),
@@ -771,7 +777,7 @@ impl Pretty {
         let mut n = self.level * 2;
         while n > 0 {
             let k = n.min(SPACES.len());
-            w.write_all(&SPACES[..k])?;
+            w.write_all(SPACES.get(..k).unwrap_or_default())?;
             n -= k;
         }
         Ok(())
@@ -863,8 +869,8 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
         response: f.response.clone(),
         response_frame: f.response_at.map(|a| a.frame),
         frames: FramesReport {
-            client_to_server: dir_frames(&f.frames[0]),
-            server_to_client: dir_frames(&f.frames[1]),
+            client_to_server: dir_frames(&f.frames[Dir::ClientToServer]),
+            server_to_client: dir_frames(&f.frames[Dir::ServerToClient]),
         },
         closes: f
             .closes
@@ -888,8 +894,8 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             })
             .collect(),
         unparsed_from: PerDirectionOpt {
-            client_to_server: f.unparsed[0],
-            server_to_client: f.unparsed[1],
+            client_to_server: f.unparsed[Dir::ClientToServer],
+            server_to_client: f.unparsed[Dir::ServerToClient],
         },
     })
 }

@@ -128,8 +128,7 @@ impl Grouped {
         for (code, n) in self.order() {
             let name = self.names.get(&code).map_or("", String::as_str);
             out.write_all(head(code, name, n).as_bytes())?;
-            for k in 0..self.entries.len() {
-                let (c, at, len) = self.entries[k];
+            for &(c, at, len) in &self.entries {
                 if c == code {
                     self.part.copy_range(at, u64::from(len), out)?;
                 }

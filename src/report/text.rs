@@ -8,18 +8,20 @@ use super::{CaptureReport, ConnectionReport, Report};
 use crate::diagnose::Disconnect;
 
 fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = "KB";
+    for next in UNITS.iter().skip(1) {
+        if v < 1000.0 {
+            break;
+        }
         v /= 1000.0;
-        u += 1;
+        unit = next;
     }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    format!("{v:.1} {unit}")
 }
 
 /// ANSI styling for a terminal; all methods return the text unchanged

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::analyzers::tls::cert::Judgement;
 use crate::analyzers::tls::{is_grease, Alert, TlsFacts};
 use crate::capture::Timestamp;
+use crate::flow::Dir;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, version_name};
 
 use super::PerDirection;
@@ -281,12 +282,12 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
         client_certificates_sent: t.client_certificate.map(|(_, n)| n),
         alerts: t.alerts.iter().map(alert).collect(),
         application_data_records: PerDirection {
-            client_to_server: t.encrypted[0].records,
-            server_to_client: t.encrypted[1].records,
+            client_to_server: t.encrypted[Dir::ClientToServer].records,
+            server_to_client: t.encrypted[Dir::ServerToClient].records,
         },
         application_data_bytes: PerDirection {
-            client_to_server: t.encrypted[0].bytes,
-            server_to_client: t.encrypted[1].bytes,
+            client_to_server: t.encrypted[Dir::ClientToServer].bytes,
+            server_to_client: t.encrypted[Dir::ServerToClient].bytes,
         },
         decrypted: t.decryption.as_ref().is_some_and(|d| d.decrypted()),
         keylog: t.decryption.as_ref().and_then(|d| d.keylog.clone()),

@@ -2,7 +2,7 @@
 //! writers of small pcap/pcapng files for edge cases real captures rarely
 //! show.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 #![allow(dead_code)]
 
 use etherparse::PacketBuilder;

@@ -150,14 +150,12 @@ pub fn describe(der: &[u8]) -> Option<CertInfo> {
 }
 
 fn ip(b: &[u8]) -> String {
-    match b.len() {
-        4 => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
-        16 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            std::net::Ipv6Addr::from(a).to_string()
-        }
-        _ => hex(b),
+    if let Ok(a) = <[u8; 4]>::try_from(b) {
+        std::net::Ipv4Addr::from(a).to_string()
+    } else if let Ok(a) = <[u8; 16]>::try_from(b) {
+        std::net::Ipv6Addr::from(a).to_string()
+    } else {
+        hex(b)
     }
 }
 
@@ -353,7 +351,7 @@ fn judge_timeless(chain: &[Vec<u8>], sni: Option<&str>, store: &TrustStore) -> J
         certs,
         ..Judgement::default()
     };
-    let Some(leaf_der) = chain.first() else {
+    let Some((leaf_der, inter_der)) = chain.split_first() else {
         return j;
     };
     let leaf_der = CertificateDer::from(leaf_der.as_slice());
@@ -366,7 +364,7 @@ fn judge_timeless(chain: &[Vec<u8>], sni: Option<&str>, store: &TrustStore) -> J
             return j;
         }
     };
-    let inter: Vec<CertificateDer> = chain[1..]
+    let inter: Vec<CertificateDer> = inter_der
         .iter()
         .map(|d| CertificateDer::from(d.as_slice()))
         .collect();

@@ -38,6 +38,14 @@ pub fn suite(cipher: u16) -> Option<Suite> {
     })
 }
 
+/// Whether `cipher` is a TLS 1.3 suite (RFC 8446 §B.4). The key schedule
+/// and record nonce of one version do not fit the other's suites: a TLS
+/// 1.2 AES-GCM record carries an explicit nonce that TLS 1.3 keys have no
+/// room for.
+pub fn is_tls13_suite(cipher: u16) -> bool {
+    matches!(cipher, 0x1301..=0x1305)
+}
+
 /// An output length for ring's HKDF.
 struct Len(usize);
 
@@ -105,9 +113,9 @@ pub enum OpenError {
 pub struct DirKeys {
     suite: Suite,
     key: aead::LessSafeKey,
+    /// The fixed IV: 12 bytes, or for TLS 1.2 AES-GCM the 4-byte salt
+    /// (the record's explicit nonce fills the other 8).
     iv: [u8; 12],
-    /// Bytes of `iv` that are fixed (12, or 4 for TLS 1.2 AES-GCM).
-    iv_len: usize,
     seq: u64,
     tls13: bool,
     /// The TLS 1.3 traffic secret, for KeyUpdate.
@@ -123,7 +131,6 @@ impl DirKeys {
             suite,
             key: aead::LessSafeKey::new(unbound),
             iv: fixed,
-            iv_len: iv.len(),
             seq: 0,
             tls13,
             secret,
@@ -190,9 +197,13 @@ impl DirKeys {
         }
         let mut nonce = self.iv;
         if self.suite.explicit_nonce {
-            nonce[self.iv_len..].copy_from_slice(&body[..8]);
+            // RFC 5288 §3: the salt, then the record's first 8 bytes.
+            for (n, &e) in nonce.iter_mut().skip(4).zip(body.iter().take(8)) {
+                *n = e;
+            }
         } else {
-            for (n, s) in nonce[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+            // RFC 8446 §5.3, RFC 7905 §2: the IV XOR the sequence number.
+            for (n, s) in nonce.iter_mut().skip(4).zip(self.seq.to_be_bytes()) {
                 *n ^= s;
             }
         }
@@ -211,22 +222,18 @@ impl DirKeys {
             .open_in_place(
                 aead::Nonce::assume_unique_for_key(nonce),
                 aead::Aad::from(aad),
-                &mut body[explicit..],
+                body.get_mut(explicit..).ok_or(OpenError::TooShort)?,
             )
             .map_err(|_| OpenError::Authentication)?;
-        let mut end = opened.len();
         self.seq = self.seq.wrapping_add(1);
         if !self.tls13 {
-            return Ok((header[0], explicit..explicit + end));
+            return Ok((header[0], explicit..explicit + opened.len()));
         }
         // TLSInnerPlaintext: content, the real type, then zero padding.
-        while end > 0 && opened[end - 1] == 0 {
-            end -= 1;
-        }
-        if end == 0 {
+        let Some((end, &ty)) = opened.iter().enumerate().rfind(|&(_, &b)| b != 0) else {
             return Err(OpenError::Authentication);
-        }
-        Ok((opened[end - 1], explicit..explicit + end - 1))
+        };
+        Ok((ty, explicit..explicit + end))
     }
 }
 

@@ -88,8 +88,21 @@ impl ServerHello {
     }
 }
 
-fn be16(b: &[u8]) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+/// The big-endian 16-bit number at the start of `b`.
+pub(super) fn be16(b: &[u8]) -> Option<u16> {
+    match *b {
+        [hi, lo, ..] => Some(u16::from_be_bytes([hi, lo])),
+        _ => None,
+    }
+}
+
+/// The big-endian 24-bit length at the start of `b` (TLS handshake and
+/// certificate lengths).
+pub(super) fn be24(b: &[u8]) -> Option<usize> {
+    match *b {
+        [a, b, c, ..] => Some(u32::from_be_bytes([0, a, b, c]) as usize),
+        _ => None,
+    }
 }
 
 /// The (type, data) pairs of an extension block, stopping at the first
@@ -98,8 +111,8 @@ fn extensions(mut ext: &[u8]) -> impl Iterator<Item = (u16, &[u8], &[u8])> {
     std::iter::from_fn(move || {
         let ty = be16(ext)?;
         let len = be16(ext.get(2..)?)? as usize;
-        let raw = ext.get(..4 + len)?;
-        ext = &ext[4 + len..];
+        let (raw, rest) = ext.split_at_checked(4 + len)?;
+        ext = rest;
         Some((ty, raw.get(4..).unwrap_or_default(), raw))
     })
 }

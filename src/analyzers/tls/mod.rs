@@ -14,11 +14,12 @@ pub mod keylog;
 
 use std::sync::Arc;
 
-use crate::flow::Dir;
+use crate::flow::{Dir, PerDir};
 use decrypt::DirKeys;
 use keylog::KeyLog;
 
 use super::session::At;
+use hello::{be16, be24};
 pub use hello::{is_grease, ClientHello, ServerHello};
 
 /// Longest record RFC 5246 §6.2.3 allows (2^14 + 2048, TLSCiphertext);
@@ -43,12 +44,12 @@ const HEARTBEAT: u8 = 24;
 /// ClientHello, or, when the capture started after the handshake, of an
 /// application_data record. SSL 2.0 hellos are not recognised.
 pub fn looks_like_tls(first: &[u8]) -> bool {
-    let len = first
-        .get(3..5)
-        .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]) as usize);
     match first {
         [HANDSHAKE, 3, 0..=4, ..] => first.get(5).is_none_or(|&t| t == 1),
-        [APPLICATION_DATA, 3, 1..=4, _, _, ..] => len > 0 && len <= MAX_RECORD,
+        [APPLICATION_DATA, 3, 1..=4, hi, lo, ..] => {
+            let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+            len > 0 && len <= MAX_RECORD
+        }
         _ => false,
     }
 }
@@ -117,20 +118,20 @@ pub struct TlsFacts {
     /// ServerHelloDone: the server's TLS 1.2 flight is complete.
     pub server_hello_done: Option<At>,
     /// ChangeCipherSpec each way (TLS 1.2 and older).
-    pub change_cipher_spec: [Option<At>; 2],
+    pub change_cipher_spec: PerDir<Option<At>>,
     /// The first encrypted handshake record each way: Finished in TLS
     /// 1.2; in TLS 1.3 the server's encrypted flight and the client's
     /// Finished.
-    pub finished: [Option<At>; 2],
+    pub finished: PerDir<Option<At>>,
     /// When the handshake completed, as far as the wire shows.
     pub complete: Option<At>,
     /// Alerts, in order.
     pub alerts: Vec<Alert>,
     /// application_data records each way (after the handshake).
-    pub encrypted: [Encrypted; 2],
+    pub encrypted: PerDir<Encrypted>,
     /// Where the record layer was lost each way (a gap, or a header that
     /// is not TLS).
-    pub lost: [Option<At>; 2],
+    pub lost: PerDir<Option<At>>,
     /// Handshake messages too long to keep.
     pub skipped: u32,
     /// What decryption did, when a key log was given.
@@ -151,9 +152,9 @@ pub struct Decryption {
     /// gap), with its frame where there is one.
     pub problem: Option<String>,
     /// Records decrypted each way.
-    pub records: [u64; 2],
+    pub records: PerDir<u64>,
     /// Application data bytes decrypted each way.
-    pub plaintext: [u64; 2],
+    pub plaintext: PerDir<u64>,
 }
 
 impl Decryption {
@@ -213,15 +214,15 @@ struct DirState {
 /// Decryption state of a connection whose keys are in the key log.
 struct Decrypt {
     /// The keys records of each direction are opened with now.
-    keys: [Option<DirKeys>; 2],
+    keys: PerDir<Option<DirKeys>>,
     /// The keys each direction switches to: at its ChangeCipherSpec (TLS
     /// 1.2) or after its Finished (TLS 1.3: the application keys).
-    next: [Option<DirKeys>; 2],
+    next: PerDir<Option<DirKeys>>,
     tls13: bool,
     /// Decrypted handshake bytes not yet read as messages (TLS 1.3).
-    hs: [Vec<u8>; 2],
+    hs: PerDir<Vec<u8>>,
     /// The body of the record being received.
-    rec: [Vec<u8>; 2],
+    rec: PerDir<Vec<u8>>,
 }
 
 /// Where decrypted application data goes: direction, bytes, and the
@@ -230,7 +231,7 @@ pub type PlainSink<'a> = dyn FnMut(Dir, &[u8], At) + 'a;
 
 /// The TLS analyzer of one connection.
 pub struct TlsSession {
-    dirs: [DirState; 2],
+    dirs: PerDir<DirState>,
     facts: TlsFacts,
     keylog: Option<Arc<KeyLog>>,
     dec: Option<Box<Decrypt>>,
@@ -278,24 +279,27 @@ impl TlsSession {
     /// In-order bytes of a direction; decrypted application data goes to
     /// `out`.
     pub fn data(&mut self, dir: Dir, mut bytes: &[u8], at: At, out: &mut PlainSink<'_>) {
-        let d = dir.index();
-        while !bytes.is_empty() && !self.dirs[d].stopped {
-            let s = &mut self.dirs[d];
+        while !bytes.is_empty() && !self.dirs[dir].stopped {
+            let s = &mut self.dirs[dir];
             if s.hdr_len < 5 {
-                let k = (5 - s.hdr_len).min(bytes.len());
-                s.hdr[s.hdr_len..s.hdr_len + k].copy_from_slice(&bytes[..k]);
+                let mut k = 0;
+                for (slot, &b) in s.hdr.iter_mut().skip(s.hdr_len).zip(bytes) {
+                    *slot = b;
+                    k += 1;
+                }
                 s.hdr_len += k;
-                bytes = &bytes[k..];
+                bytes = bytes.get(k..).unwrap_or_default();
                 if s.hdr_len < 5 {
                     return;
                 }
-                let len = u16::from_be_bytes([s.hdr[3], s.hdr[4]]) as usize;
-                if !(CCS..=HEARTBEAT).contains(&s.hdr[0]) || s.hdr[1] != 3 || len > MAX_RECORD {
+                let [ctype, major, _, hi, lo] = s.hdr;
+                let len = usize::from(u16::from_be_bytes([hi, lo]));
+                if !(CCS..=HEARTBEAT).contains(&ctype) || major != 3 || len > MAX_RECORD {
                     s.stopped = true;
-                    self.facts.lost[d] = Some(at);
+                    self.facts.lost[dir] = Some(at);
                     return;
                 }
-                (s.ctype, s.len, s.left) = (s.hdr[0], len, len);
+                (s.ctype, s.len, s.left) = (ctype, len, len);
                 s.record_encrypted = s.encrypted;
             }
             let k = s.left.min(bytes.len());
@@ -308,29 +312,29 @@ impl TlsSession {
             // switched its own write keys.
             let clear = !s.encrypted || (s.ctype == ALERT && s.len == 2);
             if !clear && s.ctype != CCS {
-                if let Some(dec) = self.dec.as_mut().filter(|x| x.keys[d].is_some()) {
-                    dec.rec[d].extend_from_slice(body);
+                if let Some(dec) = self.dec.as_mut().filter(|x| x.keys[dir].is_some()) {
+                    dec.rec[dir].extend_from_slice(body);
                 }
             }
-            let s = &mut self.dirs[d];
+            let s = &mut self.dirs[dir];
             if clear {
                 match s.ctype {
                     HANDSHAKE => {
                         let skip = s.hs_skip.min(body.len());
                         s.hs_skip -= skip;
-                        s.hs.extend_from_slice(&body[skip..]);
+                        s.hs.extend_from_slice(body.get(skip..).unwrap_or_default());
                         self.handshake_messages(dir, at);
                     }
-                    ALERT => self.dirs[d].alert.extend_from_slice(body),
+                    ALERT => self.dirs[dir].alert.extend_from_slice(body),
                     _ => {}
                 }
             }
-            let s = &mut self.dirs[d];
+            let s = &mut self.dirs[dir];
             if s.left == 0 {
                 s.hdr_len = 0;
                 self.record(dir, at, out);
             }
-            if self.dirs[d].stopped {
+            if self.dirs[dir].stopped {
                 self.stop_decrypting(dir, at, "bytes that are not TLS records");
             }
         }
@@ -338,25 +342,24 @@ impl TlsSession {
 
     /// A hole in a direction: record boundaries are lost from here.
     pub fn gap(&mut self, dir: Dir, at: At) {
-        let s = &mut self.dirs[dir.index()];
+        let s = &mut self.dirs[dir];
         if !s.stopped {
             s.stopped = true;
-            self.facts.lost[dir.index()] = Some(at);
+            self.facts.lost[dir] = Some(at);
         }
         self.stop_decrypting(dir, at, "a gap in the capture");
     }
 
     /// No more records of `dir` can be decrypted.
     fn stop_decrypting(&mut self, dir: Dir, at: At, why: &str) {
-        let d = dir.index();
         let Some(dec) = self.dec.as_mut() else {
             return;
         };
-        if dec.keys[d].is_none() && dec.next[d].is_none() {
+        if dec.keys[dir].is_none() && dec.next[dir].is_none() {
             return;
         }
-        dec.keys[d] = None;
-        dec.next[d] = None;
+        dec.keys[dir] = None;
+        dec.next[dir] = None;
         if let Some(x) = self.facts.decryption.as_mut() {
             x.problem(format!(
                 "frame {}: {} in the {}'s TLS stream; its later records cannot be decrypted",
@@ -384,6 +387,13 @@ impl TlsSession {
                 "{} is not decrypted (AES-GCM and ChaCha20-Poly1305 suites are)",
                 crate::knowledge::tls::cipher_name(sh.cipher)
             )),
+            (Some(_), Some(_)) if tls13 != decrypt::is_tls13_suite(sh.cipher) => {
+                x.problem(format!(
+                "the ServerHello pairs {} with {}, a suite of another TLS version: not decrypted",
+                crate::knowledge::tls::version_name(sh.version()),
+                crate::knowledge::tls::cipher_name(sh.cipher)
+            ))
+            }
             (Some(sec), Some(suite)) if tls13 => {
                 // A client that gave up during the handshake logs only the
                 // secrets it used: each direction is read with what is
@@ -403,8 +413,8 @@ impl TlsSession {
                 };
                 x.keylog = Some(keylog.describe(first));
                 self.dec = Some(Box::new(Decrypt {
-                    keys: hs.map(keys),
-                    next: [keys(&sec.client_traffic), keys(&sec.server_traffic)],
+                    keys: PerDir(hs.map(keys)),
+                    next: PerDir::new(keys(&sec.client_traffic), keys(&sec.server_traffic)),
                     tls13,
                     hs: Default::default(),
                     rec: Default::default(),
@@ -425,8 +435,8 @@ impl TlsSession {
                     None => [None, None],
                 };
                 self.dec = Some(Box::new(Decrypt {
-                    keys: [None, None],
-                    next: [c, s],
+                    keys: PerDir::default(),
+                    next: PerDir::new(c, s),
                     tls13,
                     hs: Default::default(),
                     rec: Default::default(),
@@ -439,24 +449,23 @@ impl TlsSession {
     /// Open the record of `dir` just completed. `Err` when it could not
     /// be (the caller then reads it by its shape).
     fn decrypted_record(&mut self, dir: Dir, at: At, out: &mut PlainSink<'_>) -> Result<(), ()> {
-        let d = dir.index();
-        let header = self.dirs[d].hdr;
+        let header = self.dirs[dir].hdr;
         let Some(dec) = self.dec.as_mut() else {
             return Err(());
         };
-        let mut body = std::mem::take(&mut dec.rec[d]);
+        let mut body = std::mem::take(&mut dec.rec[dir]);
         // Still on TLS 1.3 handshake keys: if the Finished was missed
         // (a handshake message too long to keep), the application keys
         // may be the right ones; keep a copy to try them.
-        let spare = (dec.tls13 && dec.next[d].is_some()).then(|| body.clone());
-        let Some(keys) = dec.keys[d].as_mut() else {
+        let spare = (dec.tls13 && dec.next[dir].is_some()).then(|| body.clone());
+        let Some(keys) = dec.keys[dir].as_mut() else {
             return Err(());
         };
         let mut opened = keys.open(header, &mut body);
         if let (true, Some(mut copy)) = (opened.is_err(), spare) {
-            if let Some(mut app) = dec.next[d].take() {
+            if let Some(mut app) = dec.next[dir].take() {
                 if let Ok(r) = app.open(header, &mut copy) {
-                    dec.keys[d] = Some(app);
+                    dec.keys[dir] = Some(app);
                     body = copy;
                     opened = Ok(r);
                 }
@@ -465,8 +474,8 @@ impl TlsSession {
         let (ty, range) = match opened {
             Ok(r) => r,
             Err(e) => {
-                dec.keys[d] = None;
-                dec.next[d] = None;
+                dec.keys[dir] = None;
+                dec.next[dir] = None;
                 if let Some(x) = self.facts.decryption.as_mut() {
                     x.problem(format!(
                         "frame {}: a record from the {} did not decrypt ({}): wrong keys, or altered bytes",
@@ -483,15 +492,15 @@ impl TlsSession {
         };
         let plain = body.get(range).unwrap_or_default();
         if let Some(x) = self.facts.decryption.as_mut() {
-            x.records[d] += 1;
+            x.records[dir] += 1;
         }
         match ty {
             APPLICATION_DATA => {
                 if let Some(x) = self.facts.decryption.as_mut() {
-                    x.plaintext[d] += plain.len() as u64;
+                    x.plaintext[dir] += plain.len() as u64;
                 }
                 let len = u16::from_be_bytes([header[3], header[4]]);
-                self.facts.encrypted[d].count(u64::from(len), at);
+                self.facts.encrypted[dir].count(u64::from(len), at);
                 if self.facts.complete.is_none() {
                     self.facts.complete = Some(at);
                 }
@@ -499,21 +508,23 @@ impl TlsSession {
             }
             ALERT => {
                 for pair in plain.chunks_exact(2) {
-                    self.alert(Alert {
-                        dir,
-                        at,
-                        level: Some(pair[0]),
-                        code: Some(pair[1]),
-                        encrypted: true,
-                    });
+                    if let [level, code] = *pair {
+                        self.alert(Alert {
+                            dir,
+                            at,
+                            level: Some(level),
+                            code: Some(code),
+                            encrypted: true,
+                        });
+                    }
                 }
             }
             HANDSHAKE if self.dec.as_ref().is_some_and(|x| x.tls13) => {
                 if let Some(dec) = self.dec.as_mut() {
-                    if dec.hs[d].len() + plain.len() <= self.max_handshake.saturating_add(4) {
-                        dec.hs[d].extend_from_slice(plain);
+                    if dec.hs[dir].len() + plain.len() <= self.max_handshake.saturating_add(4) {
+                        dec.hs[dir].extend_from_slice(plain);
                     } else {
-                        dec.hs[d].clear();
+                        dec.hs[dir].clear();
                         self.facts.skipped += 1;
                     }
                 }
@@ -521,38 +532,34 @@ impl TlsSession {
             }
             HANDSHAKE => {
                 // TLS 1.2: the Finished, right after ChangeCipherSpec.
-                self.facts.finished[d].get_or_insert(at);
+                self.facts.finished[dir].get_or_insert(at);
                 self.check_complete(at);
             }
             _ => {}
         }
         if let Some(dec) = self.dec.as_mut() {
             body.clear();
-            dec.rec[d] = body;
+            dec.rec[dir] = body;
         }
         Ok(())
     }
 
     /// Read the complete TLS 1.3 handshake messages decrypted so far.
     fn decrypted_handshake(&mut self, dir: Dir, at: At) {
-        let d = dir.index();
         loop {
             let Some(dec) = self.dec.as_mut() else {
                 return;
             };
-            let hs = &dec.hs[d];
-            let Some(len) = hs
-                .get(1..4)
-                .map(|l| u32::from_be_bytes([0, l[0], l[1], l[2]]) as usize)
-            else {
+            let hs = &mut dec.hs[dir];
+            let (Some(&ty), Some(len)) = (hs.first(), hs.get(1..).and_then(be24)) else {
                 return;
             };
             if hs.len() < 4 + len {
                 return;
             }
-            let msg: Vec<u8> = dec.hs[d].drain(..4 + len).collect();
+            let msg: Vec<u8> = hs.drain(..4 + len).collect();
             let f = &mut self.facts;
-            match (dir, msg[0]) {
+            match (dir, ty) {
                 (Dir::ServerToClient, 8) => {
                     // EncryptedExtensions: ALPN lives here in TLS 1.3.
                     if let Some(sh) = f.server_hello.as_mut().filter(|sh| sh.alpn.is_none()) {
@@ -574,13 +581,13 @@ impl TlsSession {
                 (_, 20) => {
                     // Finished: this side now writes with its application
                     // keys.
-                    f.finished[d].get_or_insert(at);
+                    f.finished[dir].get_or_insert(at);
                     if dir == Dir::ClientToServer {
                         f.complete.get_or_insert(at);
                     }
                     if let Some(dec) = self.dec.as_mut() {
-                        if dec.next[d].is_some() {
-                            dec.keys[d] = dec.next[d].take();
+                        if dec.next[dir].is_some() {
+                            dec.keys[dir] = dec.next[dir].take();
                         }
                     }
                 }
@@ -588,7 +595,7 @@ impl TlsSession {
                     // KeyUpdate: the sender's next records use the next
                     // generation of its traffic secret.
                     if let Some(dec) = self.dec.as_mut() {
-                        dec.keys[d] = dec.keys[d].as_ref().and_then(DirKeys::update);
+                        dec.keys[dir] = dec.keys[dir].as_ref().and_then(DirKeys::update);
                     }
                 }
                 _ => {}
@@ -613,12 +620,11 @@ impl TlsSession {
 
     /// A whole record of a direction went by.
     fn record(&mut self, dir: Dir, at: At, out: &mut PlainSink<'_>) {
-        let d = dir.index();
         let (ctype, len, encrypted) = {
-            let s = &self.dirs[d];
+            let s = &self.dirs[dir];
             (s.ctype, s.len, s.record_encrypted)
         };
-        let keyed = self.dec.as_ref().is_some_and(|x| x.keys[d].is_some());
+        let keyed = self.dec.as_ref().is_some_and(|x| x.keys[dir].is_some());
         if encrypted
             && keyed
             && ctype != CCS
@@ -633,10 +639,10 @@ impl TlsSession {
         let compat = tls13 || self.facts.hello_retry.is_some();
         match ctype {
             CCS if !compat => {
-                self.dirs[d].encrypted = true;
-                self.facts.change_cipher_spec[d].get_or_insert(at);
+                self.dirs[dir].encrypted = true;
+                self.facts.change_cipher_spec[dir].get_or_insert(at);
                 if let Some(dec) = self.dec.as_mut() {
-                    dec.keys[d] = dec.next[d].take();
+                    dec.keys[dir] = dec.next[dir].take();
                 }
             }
             ALERT if encrypted && len != 2 => self.alert(Alert {
@@ -647,20 +653,22 @@ impl TlsSession {
                 encrypted: true,
             }),
             ALERT => {
-                let bytes = std::mem::take(&mut self.dirs[d].alert);
+                let bytes = std::mem::take(&mut self.dirs[dir].alert);
                 for pair in bytes.chunks_exact(2) {
-                    self.alert(Alert {
-                        dir,
-                        at,
-                        level: Some(pair[0]),
-                        code: Some(pair[1]),
-                        encrypted: false,
-                    });
+                    if let [level, code] = *pair {
+                        self.alert(Alert {
+                            dir,
+                            at,
+                            level: Some(level),
+                            code: Some(code),
+                            encrypted: false,
+                        });
+                    }
                 }
             }
             HANDSHAKE if encrypted => {
                 // TLS 1.2: Finished, right after ChangeCipherSpec.
-                self.facts.finished[d].get_or_insert(at);
+                self.facts.finished[dir].get_or_insert(at);
                 self.check_complete(at);
             }
             APPLICATION_DATA if tls13 && self.facts.complete.is_none() => {
@@ -675,8 +683,8 @@ impl TlsSession {
                         code: None,
                         encrypted: true,
                     });
-                } else if self.facts.finished[d].is_none() {
-                    self.facts.finished[d] = Some(at);
+                } else if self.facts.finished[dir].is_none() {
+                    self.facts.finished[dir] = Some(at);
                     if dir == Dir::ClientToServer {
                         // The client's Finished ends the handshake.
                         self.facts.complete = Some(at);
@@ -696,7 +704,7 @@ impl TlsSession {
                     });
                     return;
                 }
-                self.facts.encrypted[d].count(len as u64, at);
+                self.facts.encrypted[dir].count(len as u64, at);
                 if self.facts.complete.is_none() && !tls13 {
                     // Application data without a Finished seen: the
                     // handshake happened before the capture (or was lost).
@@ -721,43 +729,46 @@ impl TlsSession {
 
     /// Read every complete plaintext handshake message of a direction.
     fn handshake_messages(&mut self, dir: Dir, at: At) {
-        let d = dir.index();
         let mut used = 0;
         loop {
-            let hs = &self.dirs[d].hs[used..];
-            if hs.len() < 4 {
+            let hs = self.dirs[dir].hs.get(used..).unwrap_or_default();
+            // A length needs the 4-byte header (type, 24-bit length).
+            let Some(len) = hs.get(1..).and_then(be24) else {
                 break;
-            }
-            let len = u32::from_be_bytes([0, hs[1], hs[2], hs[3]]) as usize;
+            };
             if len > self.max_handshake {
                 // Too long to keep: skip its body as it arrives.
-                let have = hs.len() - 4;
+                let have = hs.len().saturating_sub(4);
                 let skip = len.min(have);
                 self.facts.skipped += 1;
-                self.dirs[d].hs_skip = len - skip;
+                self.dirs[dir].hs_skip = len - skip;
                 used += 4 + skip;
                 continue;
             }
-            if hs.len() < 4 + len {
+            let Some(msg) = hs.get(..4 + len) else {
                 break;
-            }
-            let msg = hs[..4 + len].to_vec();
+            };
+            let msg = msg.to_vec();
             used += 4 + len;
             self.handshake(dir, &msg, at);
-            if self.dirs[d].encrypted {
+            if self.dirs[dir].encrypted {
                 // The rest of the direction is encrypted (TLS 1.3 after
                 // the ServerHello).
-                used = self.dirs[d].hs.len();
+                used = self.dirs[dir].hs.len();
                 break;
             }
         }
-        self.dirs[d].hs.drain(..used.min(self.dirs[d].hs.len()));
+        let hs = &mut self.dirs[dir].hs;
+        hs.drain(..used.min(hs.len()));
     }
 
     /// One plaintext handshake message (header included).
     fn handshake(&mut self, dir: Dir, msg: &[u8], at: At) {
+        let Some(&ty) = msg.first() else {
+            return;
+        };
         let f = &mut self.facts;
-        match (dir, msg[0]) {
+        match (dir, ty) {
             (Dir::ClientToServer, 1) => {
                 f.client_hellos += 1;
                 if f.client_hello.is_none() {
@@ -781,8 +792,9 @@ impl TlsSession {
                     // Everything after the ServerHello is encrypted, both
                     // ways (the client's next plaintext would only be a
                     // compatibility ChangeCipherSpec).
-                    self.dirs[0].encrypted = true;
-                    self.dirs[1].encrypted = true;
+                    for s in self.dirs.iter_mut() {
+                        s.encrypted = true;
+                    }
                 }
                 self.start_decryption();
             }
@@ -809,18 +821,15 @@ impl TlsSession {
 /// The certificates of a TLS 1.2 Certificate message (header included):
 /// a 24-bit list length, then 24-bit length + DER for each.
 fn certificate_list(msg: &[u8]) -> Vec<Vec<u8>> {
-    let u24 = |b: &[u8]| -> Option<usize> {
-        Some(u32::from_be_bytes([0, *b.first()?, *b.get(1)?, *b.get(2)?]) as usize)
-    };
     let mut out = Vec::new();
     let Some(mut list) = msg.get(7..) else {
         return out;
     };
     while out.len() < MAX_CERTS {
-        let Some(n) = u24(list) else { break };
+        let Some(n) = be24(list) else { break };
         let Some(der) = list.get(3..3 + n) else { break };
         out.push(der.to_vec());
-        list = &list[3 + n..];
+        list = list.get(3 + n..).unwrap_or_default();
     }
     out
 }
@@ -837,20 +846,15 @@ fn certificate_list_13(msg: &[u8]) -> Vec<Vec<u8>> {
         return out;
     };
     while out.len() < MAX_CERTS {
-        let Some(n) = list
-            .get(..3)
-            .map(|b| u32::from_be_bytes([0, b[0], b[1], b[2]]) as usize)
-        else {
+        let Some(n) = be24(list) else {
             break;
         };
         let Some(der) = list.get(3..3 + n) else { break };
         out.push(der.to_vec());
-        let Some(ext) = list
-            .get(3 + n..5 + n)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
-        else {
+        let Some(ext) = list.get(3 + n..).and_then(be16) else {
             break;
         };
+        let ext = usize::from(ext);
         list = list.get(5 + n + ext..).unwrap_or_default();
     }
     out
@@ -936,8 +940,8 @@ mod tests {
         // OpenSSL as a TLS 1.3 client rejects the server's certificate
         // before it has switched its own keys: the alert is in the clear.
         let mut s = TlsSession::default();
-        s.dirs[0].encrypted = true;
-        s.dirs[1].encrypted = true;
+        s.dirs[Dir::ClientToServer].encrypted = true;
+        s.dirs[Dir::ServerToClient].encrypted = true;
         feed(&mut s, Dir::ClientToServer, &record(ALERT, &[2, 45]), at(8));
         feed(&mut s, Dir::ServerToClient, &record(ALERT, &[0; 26]), at(9));
         let f = s.finish();
@@ -955,7 +959,7 @@ mod tests {
             at(1),
         );
         let f = s.finish();
-        assert_eq!(f.lost[0], Some(at(1)));
+        assert_eq!(f.lost[Dir::ClientToServer], Some(at(1)));
     }
 
     #[test]
@@ -1001,6 +1005,45 @@ mod tests {
         assert!(f.alerts[0].encrypted);
     }
 
+    #[test]
+    fn tls13_server_hello_with_a_tls12_suite_does_not_panic() {
+        // A ServerHello that negotiates TLS 1.3 (supported_versions) with
+        // a TLS 1.2 AES-GCM suite, whose records carry an explicit nonce:
+        // TLS 1.3 keys have a 12-byte IV and no room for one. Opening a
+        // record with them used to panic in copy_from_slice.
+        let ch = hello::tests::rfc8448_client_hello_bytes();
+        let random = hex(&ch[6..38]);
+        let mut sh = vec![2, 0, 0, 46, 3, 3];
+        sh.extend_from_slice(&[7; 32]); // random
+        sh.push(0); // session id
+        sh.extend_from_slice(&[0xc0, 0x2f]); // ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        sh.push(0); // compression
+        sh.extend_from_slice(&[0, 6, 0, 43, 0, 2, 3, 4]); // supported_versions: TLS 1.3
+        let mut keys = keylog::KeyLog::new();
+        let secret = hex(&[9; 32]);
+        keys.parse(
+            "t.keys",
+            &format!(
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {secret}\n\
+                 SERVER_HANDSHAKE_TRAFFIC_SECRET {random} {secret}\n"
+            ),
+        );
+        let mut s = TlsSession::with_keylog(Some(Arc::new(keys)));
+        feed(&mut s, Dir::ClientToServer, &record(HANDSHAKE, &ch), at(1));
+        feed(&mut s, Dir::ServerToClient, &record(HANDSHAKE, &sh), at(2));
+        feed(
+            &mut s,
+            Dir::ServerToClient,
+            &record(APPLICATION_DATA, &[0; 40]),
+            at(3),
+        );
+        let f = s.finish();
+        assert_eq!(f.version(), Some(0x0304));
+        let x = f.decryption.unwrap();
+        assert!(!x.decrypted());
+        assert!(x.problem.unwrap().contains("another TLS version"));
+    }
+
     proptest::proptest! {
         /// Any bytes, cut anywhere, in both directions: no panic, and
         /// what is kept stays within its caps.
@@ -1018,8 +1061,8 @@ mod tests {
             c[3..5].copy_from_slice(&(c2s.len().min(MAX_RECORD) as u16).to_be_bytes());
             c.extend_from_slice(&c2s);
             if tls13 {
-                s.dirs[0].encrypted = true;
-                s.dirs[1].encrypted = true;
+                s.dirs[Dir::ClientToServer].encrypted = true;
+                s.dirs[Dir::ServerToClient].encrypted = true;
             }
             let (mut i, mut j, mut k) = (0, 0, 0);
             while i < c.len() || j < s2c.len() {

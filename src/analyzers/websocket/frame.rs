@@ -106,15 +106,13 @@ pub fn parse_header(buf: &[u8]) -> Parsed {
     let Some((ext_bytes, rest)) = rest.split_at_checked(ext) else {
         return Parsed::NeedMore(need - rest.len());
     };
-    let (len, non_minimal) = match ext {
-        2 => {
-            let l = u64::from(u16::from_be_bytes([ext_bytes[0], ext_bytes[1]]));
+    let (len, non_minimal) = match *ext_bytes {
+        [b0, b1] => {
+            let l = u64::from(u16::from_be_bytes([b0, b1]));
             (l, l < 126)
         }
-        8 => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(ext_bytes);
-            let l = u64::from_be_bytes(a);
+        [b0, b1, b2, b3, b4, b5, b6, b7] => {
+            let l = u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
             if l >> 63 != 0 {
                 return Parsed::Malformed(FrameProblem::LengthHighBit);
             }
@@ -123,8 +121,8 @@ pub fn parse_header(buf: &[u8]) -> Parsed {
         _ => (short, false),
     };
     let mask = if masked {
-        match rest.get(..4) {
-            Some(m) => Some([m[0], m[1], m[2], m[3]]),
+        match rest.first_chunk::<4>() {
+            Some(m) => Some(*m),
             None => return Parsed::NeedMore(4 - rest.len()),
         }
     } else {
@@ -165,20 +163,33 @@ impl Default for PayloadHead {
 impl PayloadHead {
     /// The bytes kept.
     pub fn as_slice(&self) -> &[u8] {
-        &self.buf[..usize::from(self.len)]
+        // `len` never exceeds KEPT_PAYLOAD (see `keep`).
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// Keep up to the room left of `bytes`, which start at payload offset
     /// `at`, unmasking them with `mask`.
     fn keep(&mut self, bytes: &[u8], at: u64, mask: Option<[u8; 4]>) {
-        let start = usize::from(self.len);
-        let n = (KEPT_PAYLOAD - start).min(bytes.len());
-        for (i, (dst, src)) in self.buf[start..start + n].iter_mut().zip(bytes).enumerate() {
-            // RFC 6455 §5.3: octet i of the payload XOR mask[i mod 4].
-            *dst = match mask {
-                Some(m) => src ^ m[((at + i as u64) % 4) as usize],
-                None => *src,
-            };
+        let room = self
+            .buf
+            .get_mut(usize::from(self.len)..)
+            .unwrap_or_default();
+        let n = room.len().min(bytes.len());
+        match mask {
+            Some(mask) => {
+                // RFC 6455 §5.3: octet i of the payload XOR mask[i mod 4].
+                let (_, m) = mask_word(mask, at);
+                for (dst, src) in room.chunks_mut(4).zip(bytes.chunks(4)) {
+                    for ((d, s), k) in dst.iter_mut().zip(src).zip(m) {
+                        *d = s ^ k;
+                    }
+                }
+            }
+            None => {
+                for (dst, src) in room.iter_mut().zip(bytes) {
+                    *dst = *src;
+                }
+            }
         }
         self.len += n as u8;
     }
@@ -249,17 +260,10 @@ impl<F: FnMut(StreamItem)> FrameSink for F {
 
 /// `mask` turned to start at payload position `at`, repeated over a word.
 fn mask_word(mask: [u8; 4], at: u64) -> (u64, [u8; 4]) {
-    let r = (at % 4) as usize;
-    let m = [
-        mask[r],
-        mask[(r + 1) % 4],
-        mask[(r + 2) % 4],
-        mask[(r + 3) % 4],
-    ];
-    (
-        u64::from_ne_bytes([m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3]]),
-        m,
-    )
+    let mut m = mask;
+    m.rotate_left((at % 4) as usize);
+    let [a, b, c, d] = m;
+    (u64::from_ne_bytes([a, b, c, d, a, b, c, d]), m)
 }
 
 /// Unmask `bytes`, which start at payload position `at`, in place
@@ -272,8 +276,10 @@ pub fn unmask(bytes: &mut [u8], mask: [u8; 4], at: u64) {
         w.copy_from_slice(c);
         c.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
     }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= m[i % 4];
+    for c in chunks.into_remainder().chunks_mut(4) {
+        for (b, k) in c.iter_mut().zip(m) {
+            *b ^= k;
+        }
     }
 }
 
@@ -288,13 +294,9 @@ pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], mask: [u8; 4], at: u64) {
         w.copy_from_slice(c);
         dst.extend_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
     }
-    dst.extend(
-        chunks
-            .remainder()
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ m[i % 4]),
-    );
+    for c in chunks.remainder().chunks(4) {
+        dst.extend(c.iter().zip(m).map(|(b, k)| b ^ k));
+    }
 }
 
 #[derive(Debug)]
@@ -374,11 +376,12 @@ impl FrameStream {
                     // Take only what a header can need, so payload bytes
                     // are never copied here.
                     let before = self.pending.len();
-                    let take = (14 - before).min(bytes.len());
-                    self.pending.extend_from_slice(&bytes[..take]);
+                    let take = 14usize.saturating_sub(before).min(bytes.len());
+                    self.pending
+                        .extend_from_slice(bytes.get(..take).unwrap_or_default());
                     match parse_header(&self.pending) {
                         Parsed::NeedMore(_) => {
-                            bytes = &bytes[take..];
+                            bytes = bytes.get(take..).unwrap_or_default();
                         }
                         Parsed::Malformed(problem) => {
                             out.item(StreamItem::Malformed {
@@ -389,8 +392,9 @@ impl FrameStream {
                             return;
                         }
                         Parsed::Header(header) => {
-                            let used = header.header_len - before;
-                            bytes = &bytes[used..];
+                            // The header ends within the bytes just taken.
+                            let used = header.header_len.saturating_sub(before);
+                            bytes = bytes.get(used..).unwrap_or_default();
                             let offset = self.at;
                             self.at += header.header_len as u64;
                             self.pending.clear();

@@ -63,11 +63,17 @@ impl Utf8Check {
         if self.carry_len > 0 {
             let have = usize::from(self.carry_len);
             let want = sequence_len(self.carry[0]);
-            let take = (want - have).min(bytes.len());
-            self.carry[have..have + take].copy_from_slice(&bytes[..take]);
+            let mut take = 0;
+            for (slot, &b) in self.carry.iter_mut().take(want).skip(have).zip(bytes) {
+                *slot = b;
+                take += 1;
+            }
             self.carry_len += take as u8;
-            bytes = &bytes[take..];
-            let seq = &self.carry[..usize::from(self.carry_len)];
+            bytes = bytes.get(take..).unwrap_or_default();
+            let seq = self
+                .carry
+                .get(..usize::from(self.carry_len))
+                .unwrap_or_default();
             match std::str::from_utf8(seq) {
                 Ok(_) => self.carry_len = 0,
                 Err(e) if e.error_len().is_none() => return,
@@ -81,9 +87,12 @@ impl Utf8Check {
             match e.error_len() {
                 Some(_) => self.bad = true,
                 None => {
-                    let rest = &bytes[e.valid_up_to()..];
-                    self.carry[..rest.len()].copy_from_slice(rest);
-                    self.carry_len = rest.len() as u8;
+                    // An incomplete sequence: at most 3 bytes.
+                    let rest = bytes.get(e.valid_up_to()..).unwrap_or_default();
+                    for (slot, &b) in self.carry.iter_mut().zip(rest) {
+                        *slot = b;
+                    }
+                    self.carry_len = rest.len().min(self.carry.len()) as u8;
                 }
             }
         }
@@ -232,9 +241,9 @@ impl Inflater {
                 let r = z.decompress(input, &mut o, FlushDecompress::Sync);
                 let used = (z.total_in() - in0) as usize;
                 let made = (z.total_out() - out0) as usize;
-                input = &input[used.min(input.len())..];
+                input = input.get(used..).unwrap_or_default();
                 if made > 0 {
-                    sink(&o[..made]);
+                    sink(o.get(..made).unwrap_or(o.as_slice()));
                     self.out += made as u64;
                     if self.out > self.max_out {
                         self.capped = true;

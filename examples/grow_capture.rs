@@ -42,10 +42,10 @@
 //!   makes an offloaded capture valid. A UDP checksum of zero (none) stays
 //!   zero.
 //!
-//! Memory is bounded: one read buffer per reader (4 MiB, or 64 MiB shared
-//! by the readers of `interleave`, each growing only for a record that
-//! needs it, up to 16 MiB), one 4 MiB write buffer, and a set of the
-//! distinct addresses (at most 1 Mi of them). Bad input never panics: a
+//! Memory is bounded: one read buffer per reader (4 MiB; in `interleave`
+//! 64 MiB shared by the N readers, at least 64 KiB each; a buffer grows
+//! only for a record that needs it, up to 16 MiB), one 4 MiB write buffer,
+//! and a set of the distinct addresses (at most 1 Mi of them). Bad input never panics: a
 //! corrupt record stops the run with the file and offset, and the
 //! partial output is removed; a file cut short inside its last record is
 //! grown up to the last complete record, with a warning.

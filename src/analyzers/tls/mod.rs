@@ -29,6 +29,8 @@ const MAX_RECORD: usize = (1 << 14) + 2048;
 /// certificate chain is a few KB; the protocol allows 16 MB), unless
 /// `--max-tls-handshake` says otherwise.
 const MAX_HANDSHAKE: usize = crate::limits::TLS_HANDSHAKE;
+/// Capacity of a decryption record buffer kept between records.
+const KEPT_RECORD_BUFFER: usize = 2048;
 /// Certificates kept from one Certificate message.
 const MAX_CERTS: usize = 10;
 /// Alerts kept per connection.
@@ -537,7 +539,10 @@ impl TlsSession {
             }
             _ => {}
         }
-        if let Some(dec) = self.dec.as_mut() {
+        // A record buffer grown to a full record (16 KiB) goes back to the
+        // allocator: thousands of sessions idle between records would
+        // otherwise hold it for their whole life.
+        if let Some(dec) = self.dec.as_mut().filter(|_| body.capacity() <= KEPT_RECORD_BUFFER) {
             body.clear();
             dec.rec[dir] = body;
         }
@@ -760,6 +765,11 @@ impl TlsSession {
         }
         let hs = &mut self.dirs[dir].hs;
         hs.drain(..used.min(hs.len()));
+        if hs.is_empty() {
+            // Messages read: the buffer (a certificate chain's size) is
+            // not kept for the life of the connection.
+            *hs = Vec::new();
+        }
     }
 
     /// One plaintext handshake message (header included).

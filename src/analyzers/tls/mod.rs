@@ -542,7 +542,11 @@ impl TlsSession {
         // A record buffer grown to a full record (16 KiB) goes back to the
         // allocator: thousands of sessions idle between records would
         // otherwise hold it for their whole life.
-        if let Some(dec) = self.dec.as_mut().filter(|_| body.capacity() <= KEPT_RECORD_BUFFER) {
+        if let Some(dec) = self
+            .dec
+            .as_mut()
+            .filter(|_| body.capacity() <= KEPT_RECORD_BUFFER)
+        {
             body.clear();
             dec.rec[dir] = body;
         }

@@ -811,34 +811,22 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disco
     end_lines(rec, ctx, &mut ev);
     let info = lookup(1006);
     match (rec.ended_by, f.ends.first()) {
-        (EndedBy::Evicted, _) => Disconnect {
-            code: Some(1006),
-            name: info.name.to_string(),
-            category: "capture_end",
-            initiator: "none",
-            observed: false,
-            reason: None,
-            http_status: None,
-            cause: None,
-            confidence: None,
-            summary: "The WebSocket was still open, and idle, when more connections were open at once than this run follows; it was evicted and its end is not analysed.".to_string(),
-            evidence: ev,
-            fix: "Nothing ended this connection as far as it was followed; run again with a larger --max-open-connections to see how it ends.".to_string(),
-        },
-        (EndedBy::CaptureEnd, _) | (_, None) => Disconnect {
-            code: Some(1006),
-            name: info.name.to_string(),
-            category: "capture_end",
-            initiator: "none",
-            observed: false,
-            reason: None,
-            http_status: None,
-            cause: None,
-            confidence: None,
-            summary: "The capture stopped while the WebSocket was still open.".to_string(),
-            evidence: ev,
-            fix: "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
-        },
+        (EndedBy::Evicted, _) => Disconnect::inferred(
+            Some(1006),
+            "capture_end",
+            "none",
+            "The WebSocket was still open, and idle, when more connections were open at once than this run follows; it was evicted and its end is not analysed.".to_string(),
+            ev,
+            "Nothing ended this connection as far as it was followed; run again with a larger --max-open-connections to see how it ends.".to_string(),
+        ),
+        (EndedBy::CaptureEnd, _) | (_, None) => Disconnect::inferred(
+            Some(1006),
+            "capture_end",
+            "none",
+            "The capture stopped while the WebSocket was still open.".to_string(),
+            ev,
+            "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
+        ),
         (_, Some(&(dir, rst, at))) => {
             let idle = last_any.map(|l| at.ts.since(l.ts)).unwrap_or(0);
             let how = if rst { "reset (RST)" } else { "closed (FIN)" };

@@ -508,19 +508,7 @@ impl TlsSession {
                 }
                 out(dir, plain, at);
             }
-            ALERT => {
-                for pair in plain.chunks_exact(2) {
-                    if let [level, code] = *pair {
-                        self.alert(Alert {
-                            dir,
-                            at,
-                            level: Some(level),
-                            code: Some(code),
-                            encrypted: true,
-                        });
-                    }
-                }
-            }
+            ALERT => self.alerts(dir, at, plain, true),
             HANDSHAKE if self.dec.as_ref().is_some_and(|x| x.tls13) => {
                 if let Some(dec) = self.dec.as_mut() {
                     if dec.hs[dir].len() + plain.len() <= self.max_handshake.saturating_add(4) {
@@ -663,17 +651,7 @@ impl TlsSession {
             }),
             ALERT => {
                 let bytes = std::mem::take(&mut self.dirs[dir].alert);
-                for pair in bytes.chunks_exact(2) {
-                    if let [level, code] = *pair {
-                        self.alert(Alert {
-                            dir,
-                            at,
-                            level: Some(level),
-                            code: Some(code),
-                            encrypted: false,
-                        });
-                    }
-                }
+                self.alerts(dir, at, &bytes, false);
             }
             HANDSHAKE if encrypted => {
                 // TLS 1.2: Finished, right after ChangeCipherSpec.
@@ -727,6 +705,22 @@ impl TlsSession {
     fn check_complete(&mut self, at: At) {
         if self.facts.complete.is_none() && self.facts.finished.iter().all(Option::is_some) {
             self.facts.complete = Some(at);
+        }
+    }
+
+    /// Every (level, description) pair of a readable alert record; read
+    /// after decryption when `decrypted`.
+    fn alerts(&mut self, dir: Dir, at: At, bytes: &[u8], decrypted: bool) {
+        for pair in bytes.chunks_exact(2) {
+            if let [level, code] = *pair {
+                self.alert(Alert {
+                    dir,
+                    at,
+                    level: Some(level),
+                    code: Some(code),
+                    encrypted: decrypted,
+                });
+            }
         }
     }
 

@@ -1403,6 +1403,16 @@ fn ten_megabyte_http_head_without_an_end() {
     assert_eq!(k["bytes"]["client_to_server"], 10u64 << 20, "{k}");
     assert_eq!(k["ended_by"], "fin", "{k}");
     assert_ne!(k["transport"], "ws", "no upgrade was completed: {k}");
+    // What the request asked for before the cut is still reported, and the
+    // attempt gets its verdict.
+    assert_eq!(k["transport"], "http", "{k}");
+    assert_eq!(k["websocket"]["request"]["path"], "/chat", "{k}");
+    assert_eq!(k["websocket"]["request"]["host"], "hostile.test", "{k}");
+    let d = &k["disconnect"];
+    assert_eq!(d["category"], "http_upgrade", "{d}");
+    assert_eq!(d["code"], 1006, "{d}");
+    assert!(d["evidence"].to_string().contains("--max-http-head"), "{d}");
+    assert!(d["fix"].as_str().unwrap().contains("too long"), "{d}");
     let hit = limit_hit(capture(&o.doc, 0), "http_head").expect("reported");
     assert_eq!(hit["value"], 16 << 10, "{hit}");
     assert_eq!(hit["times"], 1, "{hit}");

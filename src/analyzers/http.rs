@@ -169,6 +169,20 @@ pub fn parse_request(buf: &[u8]) -> Head<Request> {
     Head::Done(r, n)
 }
 
+/// Parse what there is of a request head that never ended within the
+/// bytes kept (`buf` is full): its complete lines, as if the head ended
+/// after the last of them. The request line and the headers before the
+/// cut are then known.
+pub fn parse_request_cut(buf: &[u8]) -> Option<Request> {
+    let end = buf.windows(2).rposition(|w| w == b"\r\n")?;
+    let mut head = buf.get(..end + 2)?.to_vec();
+    head.extend_from_slice(b"\r\n");
+    match parse_request(&head) {
+        Head::Done(r, _) => Some(r),
+        Head::Partial | Head::NotHttp => None,
+    }
+}
+
 /// Parse a response head at the start of `buf`; `key` is the request's
 /// `Sec-WebSocket-Key`, to check the accept value against.
 pub fn parse_response(buf: &[u8], key: Option<&str>) -> Head<Response> {
@@ -288,6 +302,16 @@ mod tests {
         };
         assert_eq!((s.status, s.body.as_deref()), (403, Some("forbidden")));
         assert!(matches!(parse_request(b"GET / HT"), Head::Partial));
+        let cut = b"GET /chat HTTP/1.1\r\nHost: x.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Pad: aaaa";
+        let r = parse_request_cut(cut).expect("the lines before the cut");
+        assert_eq!(
+            (r.path.as_str(), r.host.as_deref(), r.upgrade),
+            ("/chat", Some("x.test"), true)
+        );
+        assert_eq!(
+            parse_request_cut(b"GET /chat HTTP/1.1 and no line end"),
+            None
+        );
         assert!(matches!(
             parse_request(b"\x16\x03\x01\x02\x00"),
             Head::NotHttp

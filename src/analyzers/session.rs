@@ -884,6 +884,13 @@ impl Plain {
                 Step::NeedMore => {
                     self.t.facts.limits_hit.insert(Limit::HttpHead);
                     self.head_done[dir] = true;
+                    // A request cut by the cap still says what it asked
+                    // for (it never ended, so no answer or frame follows).
+                    let first = self.heads[dir] == 0 && dir == Dir::ClientToServer;
+                    if let Some(req) = http::parse_request_cut(&buf).filter(|_| first) {
+                        self.t.facts.request = Some(req);
+                        self.t.facts.request_at = Some(at);
+                    }
                     return;
                 }
                 Step::GiveUp => {

@@ -13,6 +13,7 @@ use crate::analyzers::tls::cert::Judgement;
 use crate::capture::Timestamp;
 use crate::flow::{ConnRecord, Dir, EndedBy};
 use crate::knowledge::lookup;
+use crate::limits::Limit;
 pub use tls::{problem_text, tls_judgement};
 
 /// The verdict on how a connection ended.
@@ -201,6 +202,13 @@ fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<String>) {
 
 fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
     let f = &rec.analysis;
+    let cut = f.response.is_none() && f.limits_hit.contains(Limit::HttpHead);
+    if let (true, Some(at)) = (cut, f.request_at) {
+        ev.push(ctx.line(
+            at,
+            "the request head went on past the bytes this run reads of one head (--max-http-head) without ending",
+        ));
+    }
     let (summary, fix, status, initiator) = match (&f.response, f.response_at) {
         (Some(r), Some(at)) => {
             let status = r.status;
@@ -249,7 +257,11 @@ fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) ->
                     EndedBy::Evicted => "The client asked to upgrade and no answer came before the connection was evicted (too many connections open at once: --max-open-connections).".to_string(),
                     _ => format!("The client asked to upgrade and the connection ended without an HTTP answer ({} ended it).", initiator),
                 },
-                "The server never answered the upgrade: check that the URL reaches a WebSocket endpoint, that a proxy in between forwards the Upgrade and Connection headers (for nginx: proxy_http_version 1.1 and the two proxy_set_header lines), and the server's logs at that time.".to_string(),
+                if cut {
+                    "The client's upgrade request head was too long to read to its end: servers refuse heads this large (nginx: large_client_header_buffers, 8 KiB per line by default, answering 400 or closing; Node: --max-http-header-size, 16 KiB, answering 431) and may close without an answer. Look for an oversized cookie or header in what the client sends; if the head is legitimate, raise the server's limit (and --max-http-head to read it here).".to_string()
+                } else {
+                    "The server never answered the upgrade: check that the URL reaches a WebSocket endpoint, that a proxy in between forwards the Upgrade and Connection headers (for nginx: proxy_http_version 1.1 and the two proxy_set_header lines), and the server's logs at that time.".to_string()
+                },
                 None,
                 initiator,
             )

@@ -77,7 +77,7 @@ impl Limit {
     pub fn effect(self) -> &'static str {
         match self {
             Limit::OpenConnections => {
-                "connections were closed early (evicted) to make room; packets of theirs that came later started new connections"
+                "connections were closed early (evicted) to make room; packets of theirs that came later were counted but not analysed"
             }
             Limit::OooPerConnection | Limit::OooTotal => {
                 "holes in TCP streams were declared gaps before the missing segments could arrive"

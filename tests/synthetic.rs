@@ -359,3 +359,44 @@ fn role_swap_keeps_a_gap_seen_before() {
     assert_eq!(k.analysis.gaps[0], 50);
     assert_eq!(k.analysis.data[0], REQ);
 }
+
+/// With room for two open connections, a third evicts the least recently
+/// active one; that connection's later packets are counted on its record
+/// (not analysed, not a new connection), and the eviction is tallied.
+#[test]
+fn an_evicted_connection_keeps_its_later_packets() {
+    use wsforensics::limits::{Limit, Limits};
+    let a = ([10, 0, 0, 1], 40001);
+    let b = ([10, 0, 0, 1], 40002);
+    let c = ([10, 0, 0, 1], 40003);
+    let s = ([10, 0, 0, 2], 8080);
+    let pkts = vec![
+        ip_tcp(a, s, 100, 0, SYN, b""),
+        ip_tcp(a, s, 101, 0, ACK, b"GET / HTTP/1.1\r\n"),
+        ip_tcp(b, s, 200, 0, SYN, b""),
+        ip_tcp(c, s, 300, 0, SYN, b""),
+        ip_tcp(a, s, 117, 0, ACK, b"Host: x\r\n\r\n"),
+    ];
+    let p = temp_capture("wsf-evict", &pcap(101, &frames(pkts), false, false));
+    let opts = EngineOptions {
+        jobs: 1,
+        limits: Limits {
+            open_connections: 2,
+            ..Limits::default()
+        },
+    };
+    let r = analyze_file(&p, &Collect, opts).expect("readable");
+    assert_eq!(r.connections.len(), 3, "no connection split by eviction");
+    let first = &r.connections[0];
+    assert_eq!(first.meta.client.to_string(), "10.0.0.1:40001");
+    assert_eq!(first.ended_by, EndedBy::Evicted);
+    assert_eq!((first.last_frame, first.packets), (5, 3));
+    assert_eq!(
+        first.analysis.data[0], b"GET / HTTP/1.1\r\n",
+        "analysed until evicted"
+    );
+    assert_eq!(r.limit_hits.times(Limit::OpenConnections), 1);
+    assert!(r.connections[1..]
+        .iter()
+        .all(|k| k.ended_by == EndedBy::CaptureEnd));
+}

@@ -126,7 +126,7 @@ pub struct Args {
 pub struct LimitArgs {
     /// TCP connections open at once per capture; past it the least
     /// recently active are closed early, reported as ended_by "evicted"
-    /// [default: 1000000]
+    /// (their later packets are counted, not analysed) [default: 1000000]
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub max_open_connections: Option<u64>,
     /// Out-of-order bytes one connection may hold waiting for a lost

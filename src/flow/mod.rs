@@ -421,7 +421,8 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
 
     /// Make room for a new connection: close the least recently active
     /// eighth of the open ones (at least one), so that the scan this takes
-    /// is paid once per many new connections.
+    /// is paid once per many new connections. An evicted connection's
+    /// later packets go to its record, unanalysed.
     fn evict(&mut self, at: Origin) {
         let mut open: Vec<(u64, FlowKey)> = self
             .slots
@@ -445,7 +446,11 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         victims.sort_unstable_by_key(|&(frame, _)| frame);
         for (_, key) in victims {
             if let Some(Slot::Open(c)) = self.slots.remove(&key) {
-                self.close(c, at, true);
+                // Its later packets are counted on its record, as after a
+                // close, instead of each starting a connection of its own.
+                let client_isn = c.client_isn;
+                let record = self.close(c, at, true);
+                self.slots.insert(key, Slot::Closed { record, client_isn });
             }
         }
         self.evicted

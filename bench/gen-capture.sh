@@ -31,6 +31,8 @@ WS_VERSION="8.23.0"
 
 log() { printf '[gen-capture] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_SRC/lib.sh"
 
 for tool in node npm tcpdump; do
   command -v "$tool" >/dev/null || die "'$tool' not found in PATH"
@@ -38,20 +40,10 @@ done
 [ "$(id -u)" = 0 ] || log "warning: not root; tcpdump on lo may fail"
 
 mkdir -p "$DIR" "$(dirname "$OUT")"
-NODE_DIR="$DIR/node"
-if [ ! -f "$NODE_DIR/node_modules/ws/package.json" ]; then
-  log "installing ws@$WS_VERSION into $NODE_DIR"
-  mkdir -p "$NODE_DIR"
-  (cd "$NODE_DIR" && { [ -f package.json ] || npm init -y >/dev/null 2>&1; } &&
-    timeout 300 npm install --no-audit --no-fund --loglevel=error "ws@$WS_VERSION" >/dev/null) ||
-    die "npm install ws failed"
-fi
-export NODE_PATH="$NODE_DIR/node_modules"
+install_ws "$DIR" "$WS_VERSION"
 
 # Thousands of sockets per process.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
-[ "$(ulimit -n)" -ge $((CONNS * 2 + 256)) ] ||
-  die "ulimit -n is $(ulimit -n), need at least $((CONNS * 2 + 256)) for $CONNS connections"
+raise_fd_limit "$CONNS"
 
 for p in "$PORT1" "$PORT2"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -124,21 +116,7 @@ WSB_CONNS="$CONNS" WSB_PORTS="$PORT1,$PORT2" WSB_INTERVAL_MS="$INTERVAL" \
 CLIENT_PID=$!
 PIDS+=("$CLIENT_PID")
 
-last_report=0
-while :; do
-  size=$(stat -c %s "$TMP" 2>/dev/null || echo 0)
-  [ "$size" -ge "$TARGET" ] && break
-  now=$(date +%s)
-  [ "$now" -lt "$DEADLINE" ] || die "timeout after ${TIMEOUT}s with only $size bytes captured"
-  for pid in "${PIDS[@]}" "$TCPDUMP_PID"; do
-    kill -0 "$pid" 2>/dev/null || die "a generator process ($pid) died; see $LOGDIR"
-  done
-  if [ $((now - last_report)) -ge 10 ]; then
-    log "$(awk -v s="$size" -v t="$TARGET" 'BEGIN{printf "%.0f MB / %.0f MB", s/1e6, t/1e6}')"
-    last_report=$now
-  fi
-  sleep 0.2
-done
+wait_for_size "$TMP" "$TARGET" "$DEADLINE" "${PIDS[@]}" "$TCPDUMP_PID"
 
 # Snapshot client statistics, then stop the capture while connections are
 # still open (they stay open in the capture), then stop the load.

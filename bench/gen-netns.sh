@@ -55,6 +55,8 @@ NAME=ws.bench.test # the servers' certificate name, sent as SNI
 
 log() { printf '[gen-netns] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_SRC/lib.sh"
 # For the background programs: `ip netns exec` execs the program, so $! is
 # its pid (a shell function would put a subshell in between).
 IN_SRV=(ip netns exec "$SRV_NS")
@@ -76,19 +78,9 @@ for ns in "$SRV_NS" "$CLI_NS"; do
 done
 
 mkdir -p "$DIR" "$(dirname "$OUT")"
-NODE_DIR="$DIR/node"
-if [ ! -f "$NODE_DIR/node_modules/ws/package.json" ]; then
-  log "installing ws@$WS_VERSION into $NODE_DIR"
-  mkdir -p "$NODE_DIR"
-  (cd "$NODE_DIR" && { [ -f package.json ] || npm init -y >/dev/null 2>&1; } &&
-    timeout 300 npm install --no-audit --no-fund --loglevel=error "ws@$WS_VERSION" >/dev/null) ||
-    die "npm install ws failed"
-fi
-export NODE_PATH="$NODE_DIR/node_modules"
+install_ws "$DIR" "$WS_VERSION"
 
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
-[ "$(ulimit -n)" -ge $((CONNS * 2 + 256)) ] ||
-  die "ulimit -n is $(ulimit -n), need at least $((CONNS * 2 + 256)) for $CONNS connections"
+raise_fd_limit "$CONNS"
 
 WORK="$DIR/netns"
 CERTS="$WORK/certs" LOGDIR="$WORK/logs" TRUTH="$WORK/truth" KEYS="$WORK/keys"
@@ -282,21 +274,7 @@ WSB_CA="$CERTS/ca.crt" WSB_SERVERNAME="$NAME" WSB_TLS_FAIL_RATE="$TLS_FAIL_RATE"
   >"$LOGDIR/tls-fail-client.log" 2>&1 &
 PIDS+=($!)
 
-last_report=0
-while :; do
-  size=$(stat -c %s "$TMP" 2>/dev/null || echo 0)
-  [ "$size" -ge "$TARGET" ] && break
-  now=$(date +%s)
-  [ "$now" -lt "$DEADLINE" ] || die "timeout after ${TIMEOUT}s with only $size bytes captured"
-  for pid in "${PIDS[@]}" "$TCPDUMP_PID"; do
-    kill -0 "$pid" 2>/dev/null || die "a generator process ($pid) died; see $LOGDIR"
-  done
-  if [ $((now - last_report)) -ge 10 ]; then
-    log "$(awk -v s="$size" -v t="$TARGET" 'BEGIN{printf "%.0f MB / %.0f MB", s/1e6, t/1e6}')"
-    last_report=$now
-  fi
-  sleep 0.2
-done
+wait_for_size "$TMP" "$TARGET" "$DEADLINE" "${PIDS[@]}" "$TCPDUMP_PID"
 
 # Stop the capture while connections are still open (they stay open in the
 # capture), then the load; the load programs write their records of the

@@ -60,6 +60,19 @@ struct OwnedFrame {
     data: Vec<u8>,
 }
 
+impl OwnedFrame {
+    /// The frame as the decoder takes it; `i` is its 0-based position.
+    fn frame(&self, i: usize) -> Frame<'_> {
+        Frame {
+            number: i as u64 + 1,
+            ts: self.ts,
+            linktype: self.linktype,
+            orig_len: self.orig_len,
+            data: &self.data,
+        }
+    }
+}
+
 struct Sample {
     name: String,
     path: PathBuf,
@@ -235,14 +248,7 @@ fn decode_sample(s: &Sample) -> Vec<OwnedSeg> {
     let mut d = Decoder::new();
     let mut out = Vec::new();
     for (i, f) in s.frames.iter().enumerate() {
-        let frame = Frame {
-            number: i as u64 + 1,
-            ts: f.ts,
-            linktype: f.linktype,
-            orig_len: f.orig_len,
-            data: &f.data,
-        };
-        if let Some(seg) = d.decode(&frame) {
+        if let Some(seg) = d.decode(&f.frame(i)) {
             out.push(OwnedSeg {
                 frame: seg.frame,
                 ts: seg.ts,
@@ -680,14 +686,7 @@ fn decode(c: &mut Criterion, samples: &[Sample]) {
             let mut d = Decoder::new();
             let mut n = 0usize;
             for (i, f) in frames.iter().enumerate() {
-                let frame = Frame {
-                    number: i as u64 + 1,
-                    ts: f.ts,
-                    linktype: f.linktype,
-                    orig_len: f.orig_len,
-                    data: &f.data,
-                };
-                if let Some(s) = d.decode(&frame) {
+                if let Some(s) = d.decode(&f.frame(i)) {
                     n += s.payload.len();
                 }
             }

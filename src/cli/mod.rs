@@ -469,9 +469,11 @@ pub fn build_report(
         });
     }
     report.summary.skipped_files += expanded.skipped;
+    // A capture's connections go to the sink a block at a time.
     let mut add = |report: &mut Report,
                    shown: &str,
-                   r: Result<CaptureResult<Analysis>, CaptureError>| match r {
+                   r: Result<CaptureResult<Analysis>, CaptureError>,
+                   flush: &mut dyn FnMut(&mut Report)| match r {
         Ok(r) => {
             progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
             progress::CONNECTIONS.fetch_add(r.connections.len() as u64, Ordering::Relaxed);
@@ -479,7 +481,7 @@ pub fn build_report(
                 all_read = false;
                 on_error(&e.to_string());
             }
-            report.add_analyzed(shown, &r, &cfg.trust);
+            report.add_analyzed_in_blocks(shown, &r, &cfg.trust, flush);
         }
         Err(e) => {
             progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
@@ -519,7 +521,7 @@ pub fn build_report(
                     })
                     .collect();
                 for (path, r) in chunk.iter().zip(results) {
-                    add(&mut report, &path.display().to_string(), r);
+                    add(&mut report, &path.display().to_string(), r, &mut flush);
                     flush(&mut report);
                 }
             }
@@ -535,22 +537,24 @@ pub fn build_report(
             Item::Unreadable(path, e) => {
                 let shown = path.display().to_string();
                 let err = CaptureError::io(path, io::Error::other(e.clone()));
-                add(&mut report, &shown, Err(err));
+                add(&mut report, &shown, Err(err), &mut flush);
             }
             Item::File(path) => {
                 let shown = path.display().to_string();
-                add(
-                    &mut report,
-                    &shown,
-                    analyze_file(path, &cfg.sessions, cfg.engine),
-                );
+                let r = analyze_file(path, &cfg.sessions, cfg.engine);
+                add(&mut report, &shown, r, &mut flush);
             }
             Item::Tar(path) => {
                 let members = match inputs::tar_members(path) {
                     Ok(m) => m,
                     Err(e) => {
                         let shown = path.display().to_string();
-                        add(&mut report, &shown, Err(CaptureError::io(path, e)));
+                        add(
+                            &mut report,
+                            &shown,
+                            Err(CaptureError::io(path, e)),
+                            &mut flush,
+                        );
                         continue;
                     }
                 };
@@ -567,10 +571,10 @@ pub fn build_report(
                                 // a checksum list) are skipped, as in a
                                 // directory.
                                 Err(e) if e.is_not_a_capture() => report.summary.skipped_files += 1,
-                                Err(e) => add(&mut report, &shown, Err(e)),
+                                Err(e) => add(&mut report, &shown, Err(e), &mut flush),
                                 Ok(r) => {
                                     let res = analyze_reader(at, r, &cfg.sessions, cfg.engine);
-                                    add(&mut report, &shown, Ok(res));
+                                    add(&mut report, &shown, Ok(res), &mut flush);
                                     flush(&mut report);
                                 }
                             }
@@ -583,7 +587,8 @@ pub fn build_report(
                                     "the tar archive is broken here ({message}); the members after it are not read"
                                 )),
                             };
-                            add(&mut report, &path.display().to_string(), Err(err));
+                            let shown = path.display().to_string();
+                            add(&mut report, &shown, Err(err), &mut flush);
                         }
                     }
                 }

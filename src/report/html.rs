@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::filter::parse_time;
+use super::spool::Row;
 use super::{CaptureReport, ConnectionReport, Report};
 use crate::capture::Timestamp;
 use crate::diagnose::{is_abnormal, Disconnect};
@@ -338,7 +339,7 @@ pub(super) fn captures_title(r: &Report) -> String {
 }
 
 /// One capture: what was read, its problems, and its connections (folded).
-pub(super) fn capture_section(c: &CaptureReport, conns: &[&ConnectionReport]) -> String {
+pub(super) fn capture_section(c: &CaptureReport, conns: &[Row]) -> String {
     let mut s = String::with_capacity(512 + 200 * conns.len());
     let _ = write!(
         s,
@@ -387,14 +388,17 @@ pub(super) fn capture_section(c: &CaptureReport, conns: &[&ConnectionReport]) ->
     if !conns.is_empty() {
         s.push_str("<table>\n<thead><tr><th>#</th><th>client &rarr; server</th><th>transport</th><th>frames</th><th>c&rarr;s</th><th>s&rarr;c</th><th>gaps</th><th>ended</th><th>verdict</th></tr></thead>\n<tbody>\n");
         for k in conns {
-            let verdict = k.disconnect.as_ref().map_or(String::new(), |d| {
-                let text = format!("{} {}", swatch(d.code), esc(&d.name));
-                if d.abnormal() {
-                    format!("<a href=\"#conn-{}\">{text}</a>", esc(&k.id))
-                } else {
-                    text
-                }
-            });
+            let verdict = k
+                .verdict
+                .as_ref()
+                .map_or(String::new(), |(code, name, abnormal)| {
+                    let text = format!("{} {}", swatch(*code), esc(name));
+                    if *abnormal {
+                        format!("<a href=\"#conn-{}\">{text}</a>", esc(&k.id))
+                    } else {
+                        text
+                    }
+                });
             let _ = writeln!(
                 s,
                 "<tr><td>{}</td><td class=\"mono\">{} &rarr; {}</td><td>{}</td><td class=\"n\">{}&ndash;{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{verdict}</td></tr>",
@@ -406,7 +410,7 @@ pub(super) fn capture_section(c: &CaptureReport, conns: &[&ConnectionReport]) ->
                 k.last_frame,
                 k.bytes.client_to_server,
                 k.bytes.server_to_client,
-                k.gaps.client_to_server + k.gaps.server_to_client,
+                k.gaps,
                 esc(k.ended_by)
             );
         }

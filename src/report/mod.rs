@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analyzers::session::{Analysis, Facts};
-use crate::analyzers::tls::cert::TrustStore;
+use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::diagnose::{
     diagnose, link_attempts, link_proxy_legs, refused, service_ports, tls_judgement, Disconnect,
 };
@@ -49,6 +49,10 @@ pub struct Report {
     /// First and last abnormal disconnect per server.
     #[serde(skip)]
     abnormal_span: BTreeMap<String, (String, String)>,
+    /// The newest capture has connections still to come (see
+    /// [`Report::add_analyzed_in_blocks`]).
+    #[serde(skip)]
+    pub capture_open: bool,
 }
 
 /// Name and version of this program.
@@ -429,6 +433,7 @@ impl Report {
             filter: filter::Filter::default(),
             next_id: 1,
             abnormal_span: BTreeMap::new(),
+            capture_open: false,
         }
     }
 
@@ -453,70 +458,117 @@ impl Report {
 
     /// Add a capture and its connections.
     pub fn add_capture<T: Sync>(&mut self, path: &str, r: &CaptureResult<T>) {
+        self.push_capture(path, r, LimitHits::default());
         let start = self.connections.len();
-        self.add_with(path, r, LimitHits::default(), |_, _| {});
-        self.keep_and_count(start, r);
+        let first_id = self.next_id;
+        self.next_id += r.connections.len() as u64;
+        self.connections.par_extend(
+            r.connections
+                .par_iter()
+                .enumerate()
+                .map(|(i, rec)| connection((first_id + i as u64).to_string(), path, rec)),
+        );
+        self.keep_and_count(start, &r.connections);
+        self.rank_servers();
     }
 
     /// Add a capture analyzed for WebSocket: transport, `websocket` and
     /// the `disconnect` verdict filled in.
     pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Analysis>, trust: &TrustStore) {
-        let ports = service_ports(&r.connections);
+        self.add_analyzed_in_blocks(path, r, trust, &mut |_| {});
+    }
+
+    /// [`Report::add_analyzed`], handing the connections over in blocks:
+    /// `flush` is called after each block of [`CONNECTION_BLOCK`]
+    /// connections is added (and once for a capture without any), and may
+    /// write them out and drop them ([`Report::drop_connections`]), so
+    /// that a capture's report entries are never all in memory at once.
+    /// Until the last block [`Report::capture_open`] is set: the newest
+    /// capture has more connections to come.
+    ///
+    /// The verdicts come first, for the whole capture, because linking
+    /// (retries, proxy legs) looks across its connections; the rest of
+    /// each entry is built block by block.
+    pub fn add_analyzed_in_blocks(
+        &mut self,
+        path: &str,
+        r: &CaptureResult<Analysis>,
+        trust: &TrustStore,
+        flush: &mut dyn FnMut(&mut Report),
+    ) {
+        let recs = &r.connections;
+        let ports = service_ports(recs);
         let mut hits = LimitHits::default();
-        for rec in &r.connections {
+        for rec in recs {
             for limit in rec.analysis.limits_hit.iter() {
                 hits.hit(limit, rec.first_frame);
             }
         }
-        self.add_with(path, r, hits, |conn, rec| {
-            let f = &rec.analysis;
-            conn.limits_hit
-                .extend(f.limits_hit.iter().map(|l| l.name()));
-            let judged = f.tls.as_ref().and_then(|t| tls_judgement(t, trust));
-            let inside_tls = f.tls.is_some();
-            conn.transport = if f.upgraded() && inside_tls {
-                "wss"
-            } else if f.upgraded() {
-                "ws"
-            } else if f.request.is_some() && !inside_tls {
-                "http"
-            } else if inside_tls {
-                "tls"
-            } else {
-                "tcp"
-            };
-            conn.websocket = websocket(f).map(Box::new);
-            conn.disconnect = diagnose(rec, judged.as_ref())
-                .or_else(|| refused(rec, &ports))
-                .map(Box::new);
-            if let Some(t) = &f.tls {
-                let failed = conn
-                    .disconnect
-                    .as_ref()
-                    .is_some_and(|d| d.category == "tls_handshake");
-                conn.tls = Some(Box::new(tls::report(t, judged.as_ref(), failed)));
-            }
-        });
-        let start = self.connections.len() - r.connections.len();
-        let mut verdicts: Vec<(&str, &mut Option<Box<Disconnect>>)> = self
-            .connections
-            .get_mut(start..)
-            .unwrap_or_default()
-            .iter_mut()
-            .map(|c| (c.id.as_str(), &mut c.disconnect))
+        self.push_capture(path, r, hits);
+        let first_id = self.next_id;
+        self.next_id += recs.len() as u64;
+        let ids: Vec<String> = (0..recs.len() as u64)
+            .map(|i| (first_id + i).to_string())
             .collect();
-        link_proxy_legs(&r.connections, &mut verdicts);
-        link_attempts(&r.connections, &mut verdicts);
-        self.keep_and_count(start, r);
+        let judged: Vec<Option<(Judgement, i64)>> = recs
+            .par_iter()
+            .map(|rec| {
+                let t = rec.analysis.tls.as_ref()?;
+                tls_judgement(t, trust)
+            })
+            .collect();
+        let mut verdicts: Vec<Option<Box<Disconnect>>> = recs
+            .par_iter()
+            .zip(judged.par_iter())
+            .map(|(rec, judged)| {
+                diagnose(rec, judged.as_ref())
+                    .or_else(|| refused(rec, &ports))
+                    .map(Box::new)
+            })
+            .collect();
+        let mut linked: Vec<(&str, &mut Option<Box<Disconnect>>)> = ids
+            .iter()
+            .map(String::as_str)
+            .zip(verdicts.iter_mut())
+            .collect();
+        link_proxy_legs(recs, &mut linked);
+        link_attempts(recs, &mut linked);
+        drop(linked);
+        let blocks = recs
+            .chunks(CONNECTION_BLOCK)
+            .zip(ids.chunks(CONNECTION_BLOCK))
+            .zip(judged.chunks(CONNECTION_BLOCK))
+            .zip(verdicts.chunks_mut(CONNECTION_BLOCK));
+        let n_blocks = recs.len().div_ceil(CONNECTION_BLOCK);
+        for (k, (((recs, ids), judged), verdicts)) in blocks.enumerate() {
+            let start = self.connections.len();
+            self.connections.par_extend(
+                recs.par_iter()
+                    .zip(ids.par_iter())
+                    .zip(judged.par_iter())
+                    .zip(verdicts.par_iter_mut())
+                    .map(|(((rec, id), judged), verdict)| {
+                        analyzed_entry(id, path, rec, judged.as_ref(), verdict.take())
+                    }),
+            );
+            self.keep_and_count(start, recs);
+            self.capture_open = k + 1 < n_blocks;
+            flush(self);
+        }
+        if recs.is_empty() {
+            flush(self);
+        }
+        self.capture_open = false;
+        self.rank_servers();
     }
 
     /// Drop the connections from `start` on that the filter does not keep
-    /// (`r` holds their records, in the same order), and count the rest in
-    /// the summary.
-    fn keep_and_count<T>(&mut self, start: usize, r: &CaptureResult<T>) {
+    /// (`recs` holds their records, in the same order), and count the rest
+    /// in the summary.
+    fn keep_and_count<T>(&mut self, start: usize, recs: &[ConnRecord<T>]) {
         if !self.filter.is_empty() {
             let mut tail = self.connections.split_off(start);
-            let mut recs = r.connections.iter();
+            let mut recs = recs.iter();
             let before = tail.len();
             tail.retain(|c| {
                 recs.next()
@@ -542,7 +594,6 @@ impl Report {
             };
             self.count(counted);
         }
-        self.rank_servers();
     }
 
     /// Count one connection in the summary (call [`Report::rank_servers`]
@@ -621,16 +672,8 @@ impl Report {
         self.summary.top_abnormal_servers = top;
     }
 
-    /// Add the capture and its connections; `fill` completes each
-    /// connection's entry from its analysis. Entries are built on all
-    /// threads of rayon's pool, in the connections' order.
-    fn add_with<T: Sync>(
-        &mut self,
-        path: &str,
-        r: &CaptureResult<T>,
-        mut hits: LimitHits,
-        fill: impl Fn(&mut ConnectionReport, &ConnRecord<T>) + Sync,
-    ) {
+    /// Add the capture's entry (without its connections) and count it.
+    fn push_capture<T>(&mut self, path: &str, r: &CaptureResult<T>, mut hits: LimitHits) {
         hits.merge(&r.limit_hits);
         let (limits_hit, limit_warnings) = LimitHitReport::list(&hits, &r.limits, path);
         let mut warnings = r.warnings.clone();
@@ -656,14 +699,6 @@ impl Report {
             limits_hit,
             error: r.error.as_ref().map(|e| e.to_string()),
         });
-        let first_id = self.next_id;
-        self.next_id += r.connections.len() as u64;
-        self.connections
-            .par_extend(r.connections.par_iter().enumerate().map(|(i, rec)| {
-                let mut conn = connection((first_id + i as u64).to_string(), path, rec);
-                fill(&mut conn, rec);
-                conn
-            }));
     }
 
     /// Write the report as one JSON document, laid out as
@@ -741,6 +776,10 @@ fn ndjson_lines(conns: &[ConnectionReport], out: &mut dyn Write) -> io::Result<(
 
 /// Connections serialized at once: bounds the text held in memory.
 const WRITE_BLOCK: usize = 1024;
+
+/// Connections of one capture whose report entries are built at once
+/// before they are handed on ([`Report::add_analyzed_in_blocks`]).
+pub const CONNECTION_BLOCK: usize = 4 * WRITE_BLOCK;
 
 /// `"key": value` at the first level of a pretty document.
 fn pretty_field(out: &mut impl Write, key: &str, value: &impl Serialize) -> io::Result<()> {
@@ -898,6 +937,43 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             server_to_client: f.unparsed[Dir::ServerToClient],
         },
     })
+}
+
+/// The entry of an analyzed connection: [`connection`] plus transport,
+/// `websocket`, `tls` and its verdict (already linked to its neighbours).
+fn analyzed_entry(
+    id: &str,
+    capture: &str,
+    rec: &ConnRecord<Analysis>,
+    judged: Option<&(Judgement, i64)>,
+    verdict: Option<Box<Disconnect>>,
+) -> ConnectionReport {
+    let mut conn = connection(id.to_string(), capture, rec);
+    let f = &rec.analysis;
+    conn.limits_hit
+        .extend(f.limits_hit.iter().map(|l| l.name()));
+    let inside_tls = f.tls.is_some();
+    conn.transport = if f.upgraded() && inside_tls {
+        "wss"
+    } else if f.upgraded() {
+        "ws"
+    } else if f.request.is_some() && !inside_tls {
+        "http"
+    } else if inside_tls {
+        "tls"
+    } else {
+        "tcp"
+    };
+    conn.websocket = websocket(f).map(Box::new);
+    conn.disconnect = verdict;
+    if let Some(t) = &f.tls {
+        let failed = conn
+            .disconnect
+            .as_ref()
+            .is_some_and(|d| d.category == "tls_handshake");
+        conn.tls = Some(Box::new(tls::report(t, judged, failed)));
+    }
+    conn
 }
 
 fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionReport {

@@ -16,7 +16,9 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use rayon::prelude::*;
 use tempfile::SpooledTempFile;
 
-use super::{html, pretty_at, pretty_field, text, ConnectionReport, Report, WRITE_BLOCK};
+use super::{
+    html, pretty_at, pretty_field, text, ConnectionReport, PerDirection, Report, WRITE_BLOCK,
+};
 
 /// How the report is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,6 +140,50 @@ impl Grouped {
     }
 }
 
+/// What a capture's table of connections shows of one connection: kept
+/// until the capture is complete, instead of its whole entry.
+pub(super) struct Row {
+    pub id: String,
+    pub client: String,
+    pub server: String,
+    pub transport: &'static str,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub bytes: PerDirection,
+    /// Both directions.
+    pub gaps: u64,
+    pub ended_by: &'static str,
+    /// Both directions.
+    pub retransmissions: u64,
+    /// Both directions.
+    pub out_of_order: u64,
+    /// Code, name and abnormal, when there is a verdict.
+    pub verdict: Option<(Option<u16>, String, bool)>,
+}
+
+impl Row {
+    fn of(c: &ConnectionReport) -> Row {
+        let both = |p: &PerDirection| p.client_to_server + p.server_to_client;
+        Row {
+            id: c.id.clone(),
+            client: c.client.clone(),
+            server: c.server.clone(),
+            transport: c.transport,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
+            bytes: c.bytes,
+            gaps: both(&c.gaps),
+            ended_by: c.ended_by,
+            retransmissions: both(&c.tcp.retransmissions),
+            out_of_order: both(&c.tcp.out_of_order),
+            verdict: c
+                .disconnect
+                .as_ref()
+                .map(|d| (d.code, d.name.clone(), d.abnormal())),
+        }
+    }
+}
+
 /// A report being written; see the module documentation.
 pub struct Spool {
     layout: Layout,
@@ -148,6 +194,9 @@ pub struct Spool {
     abnormal: Grouped,
     clean: Part,
     timeline: html::Timeline,
+    /// Text and HTML: the rows of captures whose section is not written
+    /// yet (the newest, while its connections are still coming), by path.
+    rows: HashMap<String, Vec<Row>>,
 }
 
 impl Spool {
@@ -160,14 +209,20 @@ impl Spool {
             abnormal: Grouped::new(),
             clean: Part::new(),
             timeline: html::Timeline::default(),
+            rows: HashMap::new(),
         }
     }
 
     /// Render the captures added to `report` since the last call, and all
     /// its connections (the caller drops them afterwards, or not).
     pub fn take(&mut self, report: &Report) -> io::Result<()> {
-        let captures = report.captures.get(self.captures_taken..).unwrap_or(&[]);
-        self.captures_taken = report.captures.len();
+        // The newest capture's section waits while it is still open.
+        let complete = report.captures.len() - usize::from(report.capture_open);
+        let captures = report
+            .captures
+            .get(self.captures_taken..complete)
+            .unwrap_or(&[]);
+        self.captures_taken = self.captures_taken.max(complete);
         if self.layout == Layout::Json {
             for block in report.connections.chunks(WRITE_BLOCK) {
                 let texts = block
@@ -217,18 +272,18 @@ impl Spool {
                 }
             }
         }
-        let mut of_capture: HashMap<&str, Vec<&ConnectionReport>> = HashMap::new();
         for c in &report.connections {
-            of_capture.entry(c.capture.as_str()).or_default().push(c);
+            self.rows
+                .entry(c.capture.clone())
+                .or_default()
+                .push(Row::of(c));
         }
         for cap in captures {
-            let conns = of_capture
-                .get(cap.path.as_str())
-                .map_or(&[][..], Vec::as_slice);
+            let rows = self.rows.remove(&cap.path).unwrap_or_default();
             let section = if html {
-                html::capture_section(cap, conns)
+                html::capture_section(cap, &rows)
             } else {
-                text::capture_section(cap, conns, st)
+                text::capture_section(cap, &rows, st)
             };
             self.body.push(section.as_bytes())?;
         }

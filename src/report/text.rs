@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::spool::Row;
 use super::{CaptureReport, ConnectionReport, Report};
 use crate::diagnose::Disconnect;
 
@@ -124,7 +125,7 @@ pub(super) fn clean_line(c: &ConnectionReport, d: &Disconnect) -> String {
 }
 
 /// One capture: what was read, warnings, and a table of its connections.
-pub(super) fn capture_section(c: &CaptureReport, conns: &[&ConnectionReport], st: Style) -> String {
+pub(super) fn capture_section(c: &CaptureReport, conns: &[Row], st: Style) -> String {
     let mut s = String::from("\n");
     if let (None, Some(e)) = (&c.format, &c.error) {
         let line = format!("capture {}: NOT READ: {e}", c.path);
@@ -174,15 +175,13 @@ pub(super) fn capture_section(c: &CaptureReport, conns: &[&ConnectionReport], st
     for k in conns {
         let pair = format!("{} -> {}", k.client, k.server);
         let frames = format!("{}-{}", k.first_frame, k.last_frame);
-        let gaps = k.gaps.client_to_server + k.gaps.server_to_client;
+        let gaps = k.gaps;
         let gaps = if gaps == 0 {
             "-".to_string()
         } else {
             human_bytes(gaps)
         };
-        let t = &k.tcp;
-        let retrans = t.retransmissions.client_to_server + t.retransmissions.server_to_client;
-        let reorder = t.out_of_order.client_to_server + t.out_of_order.server_to_client;
+        let (retrans, reorder) = (k.retransmissions, k.out_of_order);
         let rr = if retrans + reorder == 0 {
             "-".to_string()
         } else {

@@ -149,8 +149,8 @@ pub const OOO_TOTAL: usize = 64 << 20;
 pub const IP_FRAGMENTS: usize = 256;
 /// Default of [`Limit::InflatedMessage`].
 pub const INFLATED_MESSAGE: u64 = 32 << 20;
-/// Default of [`Limit::InflateMemory`]: with about 44 KiB per inflater,
-/// room for about 3700 compressed directions open at once.
+/// Default of [`Limit::InflateMemory`]: with about 46 KiB per inflater,
+/// room for about 3,500 compressed directions open at once.
 pub const INFLATE_MEMORY: usize = 160 << 20;
 /// Default of [`Limit::HttpHead`].
 pub const HTTP_HEAD: usize = 16 << 10;

@@ -142,7 +142,7 @@ pub struct LimitArgs {
     /// Bytes one compressed WebSocket message is inflated to [default: 32M]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_inflated_message: Option<u64>,
-    /// Memory of all permessage-deflate inflaters alive at once (about 44K
+    /// Memory of all permessage-deflate inflaters alive at once (about 46K
     /// each; 0 switches inflation off) [default: 160M]
     #[arg(long, value_name = "SIZE", value_parser = parse_size_or_zero)]
     pub max_inflate_memory: Option<u64>,

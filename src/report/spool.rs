@@ -217,7 +217,10 @@ impl Spool {
     /// its connections (the caller drops them afterwards, or not).
     pub fn take(&mut self, report: &Report) -> io::Result<()> {
         // The newest capture's section waits while it is still open.
-        let complete = report.captures.len() - usize::from(report.capture_open);
+        let complete = report
+            .captures
+            .len()
+            .saturating_sub(usize::from(report.capture_open));
         let captures = report
             .captures
             .get(self.captures_taken..complete)

@@ -400,3 +400,48 @@ fn an_evicted_connection_keeps_its_later_packets() {
         .iter()
         .all(|k| k.ended_by == EndedBy::CaptureEnd));
 }
+
+#[test]
+fn a_flood_forgets_connections_older_than_what_it_evicts() {
+    use wsforensics::limits::Limits;
+    let s = ([10, 0, 0, 2], 8080);
+    let a = ([10, 0, 0, 1], 40001);
+    let b = ([10, 0, 0, 1], 40002);
+    let c = ([10, 0, 0, 1], 40003);
+    let d = ([10, 0, 0, 1], 40004);
+    let pkts = vec![
+        ip_tcp(a, s, 100, 0, SYN, b""),
+        ip_tcp(b, s, 200, 0, SYN, b""),
+        // Room for two: `a` is evicted, its entry kept for late packets.
+        ip_tcp(c, s, 300, 0, SYN, b""),
+        // `b` is evicted; `a`, quieter than `b`, is forgotten.
+        ip_tcp(d, s, 400, 0, SYN, b""),
+        ip_tcp(a, s, 101, 0, ACK, b"late"),
+    ];
+    let p = temp_capture("wsf-flood", &pcap(101, &frames(pkts), false, false));
+    let opts = EngineOptions {
+        jobs: 1,
+        limits: Limits {
+            open_connections: 2,
+            ..Limits::default()
+        },
+    };
+    let r = analyze_file(&p, &Collect, opts).expect("readable");
+    let ends: Vec<(u64, EndedBy)> = r
+        .connections
+        .iter()
+        .map(|k| (k.first_frame, k.ended_by))
+        .collect();
+    // The late packet of `a` starts a connection, whose room costs `c`.
+    assert_eq!(
+        ends,
+        vec![
+            (1, EndedBy::Evicted),
+            (2, EndedBy::Evicted),
+            (3, EndedBy::Evicted),
+            (4, EndedBy::CaptureEnd),
+            (5, EndedBy::CaptureEnd),
+        ]
+    );
+    assert_eq!(r.connections[0].packets, 1, "the late packet is not a's");
+}

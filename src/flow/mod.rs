@@ -423,15 +423,23 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
     /// eighth of the open ones (at least one), so that the scan this takes
     /// is paid once per many new connections. An evicted connection's
     /// later packets go to its record, unanalysed.
+    ///
+    /// Ended connections quieter than every one evicted now are forgotten
+    /// too (their later packets would start a connection of their own):
+    /// otherwise their entries would pile up under a flood, and with them
+    /// the memory and the time of every scan, making a flood quadratic.
     fn evict(&mut self, at: Origin) {
-        let mut open: Vec<(u64, FlowKey)> = self
-            .slots
-            .iter()
-            .filter_map(|(k, s)| match s {
-                Slot::Open(c) => Some((c.last_frame, *k)),
-                Slot::Closed { .. } => None,
-            })
-            .collect();
+        let mut open: Vec<(u64, FlowKey)> = Vec::new();
+        let mut ended: Vec<(u64, FlowKey)> = Vec::new();
+        for (k, s) in &self.slots {
+            match s {
+                Slot::Open(c) => open.push((c.last_frame, *k)),
+                Slot::Closed { record, .. } => {
+                    let last = self.records.get(*record).map_or(0, |r| r.last_frame);
+                    ended.push((last, *k));
+                }
+            }
+        }
         let n = (open.len() / 8).max(1).min(open.len());
         if n == 0 {
             return;
@@ -444,6 +452,12 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         // Deterministic order: records are numbered as they close (a
         // frame belongs to one connection, so last frames are distinct).
         victims.sort_unstable_by_key(|&(frame, _)| frame);
+        let oldest = victims.first().map_or(0, |&(frame, _)| frame);
+        for (last, key) in ended {
+            if last < oldest {
+                self.slots.remove(&key);
+            }
+        }
         for (_, key) in victims {
             if let Some(Slot::Open(c)) = self.slots.remove(&key) {
                 // Its later packets are counted on its record, as after a

@@ -40,30 +40,53 @@ const IN_MEMORY: usize = 8 << 20;
 /// Rendered pieces in the order they were taken.
 struct Part {
     file: SpooledTempFile,
+    /// Bytes not yet written to `file`: once it has moved to disk, one
+    /// write per connection would be a system call each.
+    pending: Vec<u8>,
     len: u64,
     count: u64,
 }
+
+/// Bytes a part gathers before writing them to its storage.
+const PENDING: usize = 256 << 10;
 
 impl Part {
     fn new() -> Part {
         Part {
             file: SpooledTempFile::new(IN_MEMORY),
+            pending: Vec::new(),
             len: 0,
             count: 0,
         }
     }
 
+    /// Append bytes that are not a piece of their own (a separator).
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.pending.extend_from_slice(bytes);
+        self.len += bytes.len() as u64;
+        if self.pending.len() >= PENDING {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
     /// Append one piece; returns where it starts.
     fn push(&mut self, piece: &[u8]) -> io::Result<u64> {
         let at = self.len;
-        self.file.write_all(piece)?;
-        self.len += piece.len() as u64;
+        self.append(piece)?;
         self.count += 1;
         Ok(at)
     }
 
+    fn write_pending(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.pending)?;
+        self.pending.clear();
+        Ok(())
+    }
+
     /// Copy `len` bytes from `at` to `out`.
     fn copy_range(&mut self, at: u64, len: u64, out: &mut dyn Write) -> io::Result<()> {
+        self.write_pending()?;
         self.file.seek(SeekFrom::Start(at))?;
         let copied = io::copy(&mut (&mut self.file).take(len), out)?;
         if copied != len {
@@ -238,8 +261,7 @@ impl Spool {
                     } else {
                         b",\n    "
                     };
-                    self.body.file.write_all(sep)?;
-                    self.body.len += sep.len() as u64;
+                    self.body.append(sep)?;
                     self.body.push(&t)?;
                 }
             }

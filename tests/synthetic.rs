@@ -360,12 +360,22 @@ fn role_swap_keeps_a_gap_seen_before() {
     assert_eq!(k.analysis.data[0], REQ);
 }
 
+/// One worker with room for two open connections.
+fn with_room_for_two(pkts: Vec<Vec<u8>>) -> wsforensics::engine::CaptureResult<Streams> {
+    let p = temp_capture("wsf-evict", &pcap(101, &frames(pkts), false, false));
+    let limits = wsforensics::limits::Limits {
+        open_connections: 2,
+        ..Default::default()
+    };
+    analyze_file(&p, &Collect, EngineOptions { jobs: 1, limits }).expect("readable")
+}
+
 /// With room for two open connections, a third evicts the least recently
 /// active one; that connection's later packets are counted on its record
 /// (not analysed, not a new connection), and the eviction is tallied.
 #[test]
 fn an_evicted_connection_keeps_its_later_packets() {
-    use wsforensics::limits::{Limit, Limits};
+    use wsforensics::limits::Limit;
     let a = ([10, 0, 0, 1], 40001);
     let b = ([10, 0, 0, 1], 40002);
     let c = ([10, 0, 0, 1], 40003);
@@ -377,15 +387,7 @@ fn an_evicted_connection_keeps_its_later_packets() {
         ip_tcp(c, s, 300, 0, SYN, b""),
         ip_tcp(a, s, 117, 0, ACK, b"Host: x\r\n\r\n"),
     ];
-    let p = temp_capture("wsf-evict", &pcap(101, &frames(pkts), false, false));
-    let opts = EngineOptions {
-        jobs: 1,
-        limits: Limits {
-            open_connections: 2,
-            ..Limits::default()
-        },
-    };
-    let r = analyze_file(&p, &Collect, opts).expect("readable");
+    let r = with_room_for_two(pkts);
     assert_eq!(r.connections.len(), 3, "no connection split by eviction");
     let first = &r.connections[0];
     assert_eq!(first.meta.client.to_string(), "10.0.0.1:40001");
@@ -403,7 +405,6 @@ fn an_evicted_connection_keeps_its_later_packets() {
 
 #[test]
 fn a_flood_forgets_connections_older_than_what_it_evicts() {
-    use wsforensics::limits::Limits;
     let s = ([10, 0, 0, 2], 8080);
     let a = ([10, 0, 0, 1], 40001);
     let b = ([10, 0, 0, 1], 40002);
@@ -418,15 +419,7 @@ fn a_flood_forgets_connections_older_than_what_it_evicts() {
         ip_tcp(d, s, 400, 0, SYN, b""),
         ip_tcp(a, s, 101, 0, ACK, b"late"),
     ];
-    let p = temp_capture("wsf-flood", &pcap(101, &frames(pkts), false, false));
-    let opts = EngineOptions {
-        jobs: 1,
-        limits: Limits {
-            open_connections: 2,
-            ..Limits::default()
-        },
-    };
-    let r = analyze_file(&p, &Collect, opts).expect("readable");
+    let r = with_room_for_two(pkts);
     let ends: Vec<(u64, EndedBy)> = r
         .connections
         .iter()

@@ -1100,6 +1100,11 @@ impl Observer for Session {
             .iter()
             .any(|d| d.inflater.as_ref().is_some_and(|i| i.starved));
         let mut facts = plain.t.facts;
+        // The facts are kept until the capture's report is written: give
+        // back what the lists reserved while growing.
+        facts.closes.shrink_to_fit();
+        facts.findings.shrink_to_fit();
+        facts.ends.shrink_to_fit();
         facts.ended_by = Some(end);
         facts.tls = self.tls.map(|t| Box::new(t.finish()));
         if starved {

@@ -16,7 +16,9 @@ use rustc_hash::FxHasher;
 
 use crate::capture::{CaptureError, CaptureReader, Compression, Format, Timestamp};
 use crate::decode::{DecodeStats, Decoder, Endpoint, Segment, TcpFlags};
-use crate::flow::{ConnRecord, FlowKey, Observer, ObserverFactory, Table};
+use crate::flow::{
+    ConnRecord, Finished, FlowKey, Observer, ObserverFactory, SpillFile, Stub, Table,
+};
 use crate::limits::{LimitHits, Limits};
 
 /// Out-of-order bytes all workers together may hold, unless
@@ -38,6 +40,10 @@ pub struct EngineOptions {
     /// Caps of the decode and flow layers (the totals are shared out
     /// among the workers).
     pub limits: Limits,
+    /// Keep the records of ended connections in temporary files instead
+    /// of memory (for observers that can store them, see
+    /// [`Observer::codec`]): the result's [`CaptureResult::spilled`].
+    pub spill: bool,
 }
 
 impl Default for EngineOptions {
@@ -45,6 +51,7 @@ impl Default for EngineOptions {
         EngineOptions {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             limits: Limits::default(),
+            spill: false,
         }
     }
 }
@@ -55,6 +62,7 @@ impl EngineOptions {
         EngineOptions {
             jobs,
             limits: Limits::default(),
+            spill: false,
         }
     }
 
@@ -99,8 +107,97 @@ pub struct CaptureResult<T> {
     /// Caps of the decode and flow layers that this capture hit (the
     /// analyzers' are in each connection's analysis).
     pub limit_hits: LimitHits,
-    /// Connections, ordered by first frame.
+    /// Connections, ordered by first frame; empty when they are in
+    /// `spilled`.
     pub connections: Vec<ConnRecord<T>>,
+    /// Connections kept in temporary files ([`EngineOptions::spill`]).
+    pub spilled: Option<Spilled<T>>,
+}
+
+impl<T> CaptureResult<T> {
+    /// Connections in the capture.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len() + self.spilled.as_ref().map_or(0, Spilled::len)
+    }
+}
+
+/// Connections of a capture kept in temporary files, and where each is.
+pub struct Spilled<T> {
+    files: Vec<SpillFile<T>>,
+    /// Ordered by first frame: the file (an index into `files`) and stub.
+    index: Vec<(usize, Stub<T>)>,
+}
+
+impl<T> std::fmt::Debug for Spilled<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Spilled({} connections)", self.index.len())
+    }
+}
+
+impl<T> Spilled<T> {
+    /// Connections kept.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+impl<T: Clone + Send + Sync> Spilled<T> {
+    /// The records of connections `range` (in first-frame order), read
+    /// back in parallel. Fails if the temporary file cannot be read.
+    pub fn read(&self, range: std::ops::Range<usize>) -> std::io::Result<Vec<ConnRecord<T>>> {
+        use rayon::prelude::*;
+        let Some(part) = self.index.get(range) else {
+            return Ok(Vec::new());
+        };
+        part.par_iter()
+            .map_init(Vec::new, |buf, (f, stub)| {
+                stub.read(self.files.get(*f), buf)
+            })
+            .collect()
+    }
+}
+
+/// Put the workers' records together in first-frame order: in memory if
+/// every worker kept them there, else as a [`Spilled`] index.
+#[allow(clippy::type_complexity)]
+fn gather<T>(parts: Vec<Finished<T>>) -> (Vec<ConnRecord<T>>, Option<Spilled<T>>) {
+    if parts.iter().all(|p| matches!(p, Finished::Memory(_))) {
+        let mut all = Vec::new();
+        for p in parts {
+            if let Finished::Memory(v) = p {
+                all.extend(v);
+            }
+        }
+        all.sort_by_key(|c| c.first_frame);
+        return (all, None);
+    }
+    let mut files = Vec::new();
+    let mut index = Vec::new();
+    for p in parts {
+        match p {
+            // Held stubs read nothing from a file: any index will do.
+            Finished::Memory(v) => index.extend(v.into_iter().map(|r| (usize::MAX, Stub::held(r)))),
+            Finished::Disk { file, stubs } => {
+                let f = files.len();
+                files.push(file);
+                index.extend(stubs.into_iter().map(|s| (f, s)));
+            }
+        }
+    }
+    index.sort_by_key(|(_, s)| s.first_frame);
+    (Vec::new(), Some(Spilled { files, index }))
+}
+
+/// A temporary file for a worker's records, if spilling.
+fn spill_file(opts: &EngineOptions) -> Option<std::fs::File> {
+    // Without one (no writable temporary directory) the records stay in
+    // memory: a bigger run, the same result.
+    opts.spill.then(|| tempfile::tempfile().ok()).flatten()
 }
 
 /// Segment header fields of a batched segment; the payload stays in the
@@ -250,15 +347,18 @@ pub fn analyze_reader<F: ObserverFactory>(
         reader.read_ahead();
     }
     let limits = opts.worker_limits(jobs);
-    let (error, mut connections, peak, mut hits) = if jobs == 1 {
+    let (mut error, parts, peak, mut hits) = if jobs == 1 {
         let mut table = Table::with_limits(factory, &limits);
+        if let Some(f) = spill_file(&opts) {
+            table.spill_to(f);
+        }
         let error = read_all(&mut reader, &mut decoder, &mut totals, |seg, _| {
             table.segment(seg)
         });
         let peak = table.peak_open();
         let hits = table.limit_hits();
-        let records = table.finish(totals.last.unwrap_or_default(), totals.packets);
-        (error, records, peak, hits)
+        let records = table.finish_stored(totals.last.unwrap_or_default(), totals.packets);
+        (error, vec![records], peak, hits)
     } else {
         run_sharded(
             &mut reader,
@@ -267,9 +367,31 @@ pub fn analyze_reader<F: ObserverFactory>(
             factory,
             jobs,
             &limits,
+            opts,
         )
     };
-    connections.sort_by_key(|c| c.first_frame);
+    let mut finished = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Ok(f) => finished.push(f),
+            // The temporary file could not take the last records (a full
+            // disk): the capture counts as not read completely.
+            Err(e) => {
+                if error.is_none() {
+                    error = Some(CaptureError::io(
+                        path,
+                        std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "connection records could not be written to a temporary file: {e}"
+                            ),
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let (connections, spilled) = gather(finished);
     let mut warnings = reader.take_warnings();
     decoder.finish();
     hits.merge(decoder.limit_hits());
@@ -289,6 +411,7 @@ pub fn analyze_reader<F: ObserverFactory>(
         limits: opts.limits,
         limit_hits: hits,
         connections,
+        spilled,
     }
 }
 
@@ -315,7 +438,7 @@ fn read_all(
     }
 }
 
-type Records<T> = Vec<ConnRecord<T>>;
+type Parts<T> = Vec<std::io::Result<Finished<T>>>;
 
 fn run_sharded<F: ObserverFactory>(
     reader: &mut CaptureReader,
@@ -324,9 +447,10 @@ fn run_sharded<F: ObserverFactory>(
     factory: &F,
     jobs: usize,
     limits: &Limits,
+    opts: EngineOptions,
 ) -> (
     Option<CaptureError>,
-    Records<<F::Observer as Observer>::Output>,
+    Parts<<F::Observer as Observer>::Output>,
     usize,
     LimitHits,
 ) {
@@ -342,8 +466,12 @@ fn run_sharded<F: ObserverFactory>(
             let (tx, rx): (Sender<Batch>, Receiver<Batch>) = bounded(QUEUE_DEPTH);
             senders.push(tx);
             let recycle = recycle_tx.clone();
+            let file = spill_file(&opts);
             handles.push(scope.spawn(move || {
                 let mut table = Table::with_limits(factory, limits);
+                if let Some(f) = file {
+                    table.spill_to(f);
+                }
                 for mut batch in rx.iter() {
                     for seg in batch.segments() {
                         table.segment(&seg);
@@ -354,7 +482,7 @@ fn run_sharded<F: ObserverFactory>(
                 let peak = table.peak_open();
                 let hits = table.limit_hits();
                 let (ts, frame) = end_rx.recv().unwrap_or_default();
-                (table.finish(ts, frame), peak, hits)
+                (table.finish_stored(ts, frame), peak, hits)
             }));
         }
         drop(recycle_tx);
@@ -395,7 +523,7 @@ fn run_sharded<F: ObserverFactory>(
         for h in handles {
             match h.join() {
                 Ok((r, p, k)) => {
-                    records.extend(r);
+                    records.push(r);
                     peak += p;
                     hits.merge(&k);
                 }

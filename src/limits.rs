@@ -205,7 +205,7 @@ impl Limits {
 
 /// Which caps one connection hit: a few bits, since every connection
 /// carries one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LimitSet(u16);
 
 impl LimitSet {

@@ -367,7 +367,16 @@ fn with_room_for_two(pkts: Vec<Vec<u8>>) -> wsforensics::engine::CaptureResult<S
         open_connections: 2,
         ..Default::default()
     };
-    analyze_file(&p, &Collect, EngineOptions { jobs: 1, limits }).expect("readable")
+    analyze_file(
+        &p,
+        &Collect,
+        EngineOptions {
+            jobs: 1,
+            limits,
+            spill: false,
+        },
+    )
+    .expect("readable")
 }
 
 /// With room for two open connections, a third evicts the least recently

@@ -13,7 +13,7 @@ const MAX_HEADERS: usize = 64;
 const BODY_SNIPPET: usize = 200;
 
 /// The client's request.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, serde::Deserialize)]
 pub struct Request {
     /// Method.
     pub method: String,
@@ -42,7 +42,7 @@ pub struct Request {
 }
 
 /// How long the body after a head is (RFC 9112 §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BodyLen {
     /// No body, or `Content-Length: 0`.
     #[default]
@@ -68,7 +68,7 @@ fn body_len(content_length: Option<&str>, chunked: bool, until_close: bool) -> B
 }
 
 /// The server's response.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, serde::Deserialize)]
 pub struct Response {
     /// Status code.
     pub status: u16,

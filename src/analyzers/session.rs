@@ -26,17 +26,16 @@ const MAX_CLOSES: usize = 4;
 const MAX_FINDINGS: usize = 16;
 
 /// A point in the capture.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct At {
     /// Frame number.
     pub frame: u64,
     /// Capture time.
-    #[serde(skip)]
     pub ts: Timestamp,
 }
 
 /// A Close frame on the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CloseFrame {
     /// Who sent it.
     pub dir: Dir,
@@ -56,7 +55,7 @@ pub struct CloseFrame {
 }
 
 /// An RFC 6455 rule broken on the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// Who broke it.
     pub dir: Dir,
@@ -69,7 +68,7 @@ pub struct Finding {
 }
 
 /// A message as the receiving application sees it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     /// Bytes the application gets (inflated when compressed); so far, if
     /// the message is not complete; a lower bound if `capped`.
@@ -135,7 +134,7 @@ thread_local! {
 }
 
 /// Frame statistics of one direction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DirFrames {
     /// Frames.
     pub frames: u64,
@@ -156,7 +155,7 @@ pub struct DirFrames {
 }
 
 /// What was learned about one connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Facts {
     /// The upgrade request, if the client sent an HTTP head.
     pub request: Option<Request>,
@@ -197,7 +196,7 @@ pub struct Facts {
 /// connections that carried something (payload, FIN or RST). A SYN flood's
 /// connections then cost 8 bytes here instead of a kilobyte; reading an
 /// empty one gives the default facts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Analysis(Option<Box<Facts>>);
 
 impl Analysis {
@@ -1022,6 +1021,10 @@ impl Plain {
 
 impl Observer for Session {
     type Output = Analysis;
+
+    fn codec() -> Option<crate::flow::Codec<Analysis>> {
+        Some(crate::flow::Codec::postcard())
+    }
 
     fn event(&mut self, ev: &TcpEvent<'_>) {
         let limits = &self.settings.limits;

@@ -379,8 +379,10 @@ impl TryFrom<Args> for Config {
     /// Fails when the CA file cannot be read.
     fn try_from(a: Args) -> Result<Config, String> {
         let limits = a.limits.limits();
+        // Ended connections wait for the report on disk, not in memory.
         let mut engine = EngineOptions {
             limits,
+            spill: true,
             ..EngineOptions::default()
         };
         if let Some(j) = a.jobs {
@@ -476,12 +478,15 @@ pub fn build_report(
                    flush: &mut dyn FnMut(&mut Report)| match r {
         Ok(r) => {
             progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);
-            progress::CONNECTIONS.fetch_add(r.connections.len() as u64, Ordering::Relaxed);
+            progress::CONNECTIONS.fetch_add(r.connection_count() as u64, Ordering::Relaxed);
             if let Some(e) = &r.error {
                 all_read = false;
                 on_error(&e.to_string());
             }
-            report.add_analyzed_in_blocks(shown, &r, &cfg.trust, flush);
+            if let Some(e) = report.add_analyzed_in_blocks(shown, &r, &cfg.trust, flush) {
+                all_read = false;
+                on_error(&format!("{shown}: {e}"));
+            }
         }
         Err(e) => {
             progress::FILES_DONE.fetch_add(1, Ordering::Relaxed);

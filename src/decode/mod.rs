@@ -21,7 +21,9 @@ use crate::capture::{Frame, LinkType, Timestamp};
 pub use defrag::{Defragmenter, MAX_PENDING_DATAGRAMS, REASSEMBLY_TIMEOUT_NS};
 
 /// An IP address and TCP port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Endpoint {
     /// Address.
     pub ip: IpAddr,

@@ -490,82 +490,182 @@ fn last_data(f: &Facts) -> Option<At> {
     f.last_data.iter().flatten().max_by_key(|a| a.ts).copied()
 }
 
+/// What linking needs of a connection with a verdict: a few fields of its
+/// record and of its verdict, so that a capture's connections can be
+/// linked without keeping their records (see [`Linkable::of`]).
+#[derive(Clone, Debug)]
+pub struct Linkable {
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    client: std::net::IpAddr,
+    server: crate::decode::Endpoint,
+    /// TLS SNI or the Host header ([`asked_name`]).
+    asked_name: Option<Box<str>>,
+    /// The first FIN or RST: who sent it, and when.
+    first_end: Option<(Dir, Timestamp)>,
+    /// The upgrade request's path.
+    path: Option<Box<str>>,
+    /// The proxy the server's answer names ([`proxy_in_response`]).
+    proxy: Option<Box<str>>,
+    /// The last payload either way.
+    last_data: Option<Timestamp>,
+    verdict: Outline,
+}
+
+/// The parts of a verdict that linking reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Outline {
+    code: Option<u16>,
+    category: &'static str,
+    initiator: &'static str,
+    abnormal: bool,
+}
+
+impl Outline {
+    /// The outline of `d`.
+    pub fn of(d: &Disconnect) -> Outline {
+        Outline {
+            code: d.code,
+            category: d.category,
+            initiator: d.initiator,
+            abnormal: d.abnormal(),
+        }
+    }
+}
+
+impl Linkable {
+    /// The linking facts of `rec`, whose verdict `outline` sums up.
+    pub fn of(rec: &ConnRecord<Analysis>, outline: Outline) -> Linkable {
+        let f = &rec.analysis;
+        Linkable {
+            first_seen: rec.first_seen,
+            last_seen: rec.last_seen,
+            client: rec.meta.client.ip,
+            server: rec.meta.server,
+            asked_name: asked_name(f).map(Box::from),
+            first_end: f.ends.first().map(|&(dir, _, at)| (dir, at.ts)),
+            path: f.request.as_ref().map(|r| Box::from(r.path.as_str())),
+            proxy: f
+                .response
+                .as_ref()
+                .and_then(proxy_in_response)
+                .map(Box::from),
+            last_data: last_data(f).map(|at| at.ts),
+            verdict: outline,
+        }
+    }
+}
+
+/// A change linking makes to a verdict, applied with [`Edit::apply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// One more line of evidence.
+    Evidence(String),
+    /// A new summary and fix.
+    Retell {
+        /// The summary.
+        summary: String,
+        /// The fix.
+        fix: String,
+    },
+}
+
+impl Edit {
+    /// Make the change to `d`.
+    pub fn apply(self, d: &mut Disconnect) {
+        match self {
+            Edit::Evidence(line) => d.evidence.push(line),
+            Edit::Retell { summary, fix } => {
+                d.summary = summary;
+                d.fix = fix;
+            }
+        }
+    }
+}
+
+/// Changes to the verdicts of a capture's connections: (index, change), in
+/// the order they are to be applied.
+pub type Edits = Vec<(usize, Edit)>;
+
 /// A reverse proxy that drops an idle WebSocket closes both of its legs at
 /// once: the client's (where its `Server` header names it) and its own
 /// upstream connection, where it is the client and names itself nowhere.
 /// Find such upstream legs among one capture's connections (same path,
 /// closed by the client within [`SAME_MOMENT_NS`] of the proxy closing a
-/// client's leg) and say so in their verdicts; `verdicts` pairs each record
-/// with its report id and verdict.
+/// client's leg) and say so in their verdicts. `conns` holds the
+/// connections with a verdict as (index in the capture, facts); `id`
+/// names a connection by its index.
 pub fn link_proxy_legs(
-    recs: &[ConnRecord<Analysis>],
-    verdicts: &mut [(&str, &mut Option<Box<Disconnect>>)],
+    conns: &[(usize, Linkable)],
+    id: &dyn Fn(usize) -> String,
+    edits: &mut Edits,
 ) {
     struct Front<'a> {
         ts: Timestamp,
         path: &'a str,
-        proxy: String,
-        id: String,
+        proxy: &'a str,
+        index: usize,
     }
-    let fronts: Vec<Front> = recs
+    let fronts: Vec<Front> = conns
         .iter()
-        .zip(verdicts.iter())
-        .filter_map(|(rec, (id, d))| {
-            let d = d.as_ref()?;
-            if d.category != "tcp_abort" || d.initiator != "server" {
+        .filter_map(|(i, c)| {
+            if c.verdict.category != "tcp_abort" || c.verdict.initiator != "server" {
                 return None;
             }
-            let f = &rec.analysis;
             Some(Front {
-                ts: f.ends.first()?.2.ts,
-                path: &f.request.as_ref()?.path,
-                proxy: proxy_in_response(f.response.as_ref()?)?,
-                id: id.to_string(),
+                ts: c.first_end?.1,
+                path: c.path.as_deref()?,
+                proxy: c.proxy.as_deref()?,
+                index: *i,
             })
         })
         .collect();
     if fronts.is_empty() {
         return;
     }
-    for (rec, (_, d)) in recs.iter().zip(verdicts.iter_mut()) {
-        let f = &rec.analysis;
-        let (Some(d), Some(&(Dir::ClientToServer, _, at)), Some(req)) =
-            (d.as_mut(), f.ends.first(), f.request.as_ref())
-        else {
+    for (i, c) in conns {
+        let (Some((Dir::ClientToServer, at)), Some(path)) = (c.first_end, c.path.as_deref()) else {
             continue;
         };
-        if d.category != "tcp_abort" {
+        if c.verdict.category != "tcp_abort" {
             continue;
         }
         let Some(front) = fronts
             .iter()
-            .find(|fr| fr.path == req.path && at.ts.since(fr.ts).abs() <= SAME_MOMENT_NS)
+            .find(|fr| fr.path == path && at.since(fr.ts).abs() <= SAME_MOMENT_NS)
         else {
             continue;
         };
-        let idle = secs(last_data(f).map_or(0, |l| at.ts.since(l.ts)));
-        let (id, proxy) = (&front.id, &front.proxy);
-        d.evidence.push(format!(
-            "connection {id}: {proxy} closed the client's leg of {} at the same moment ({} apart)",
-            req.path,
-            secs(at.ts.since(front.ts).abs())
+        let idle = secs(c.last_data.map_or(0, |l| at.since(l)));
+        let (id, proxy) = (id(front.index), front.proxy);
+        edits.push((
+            *i,
+            Edit::Evidence(format!(
+                "connection {id}: {proxy} closed the client's leg of {path} at the same moment ({} apart)",
+                secs(at.since(front.ts).abs())
+            )),
         ));
-        d.summary = format!(
-            "The client, the proxy's upstream side of connection {id} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
-        );
-        d.fix = format!(
-            "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {PROXY_IDLE}"
-        );
+        edits.push((*i, Edit::Retell {
+            summary: format!(
+                "The client, the proxy's upstream side of connection {id} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
+            ),
+            fix: format!(
+                "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {PROXY_IDLE}"
+            ),
+        }));
     }
+}
+
+/// The server port of a connection that carries WebSocket or TLS: the
+/// ports [`refused`] looks for.
+pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
+    (rec.analysis.is_websocket() || rec.analysis.tls.is_some()).then_some(rec.meta.server.port)
 }
 
 /// The server ports that carry WebSocket or TLS in a capture, for
 /// [`refused`].
 pub fn service_ports(recs: &[ConnRecord<Analysis>]) -> std::collections::BTreeSet<u16> {
-    recs.iter()
-        .filter(|r| r.analysis.is_websocket() || r.analysis.tls.is_some())
-        .map(|r| r.meta.server.port)
-        .collect()
+    recs.iter().filter_map(service_port).collect()
 }
 
 /// The verdict for a connection that never got past the SYN, to a port
@@ -575,9 +675,17 @@ pub fn refused(
     rec: &ConnRecord<Analysis>,
     ports: &std::collections::BTreeSet<u16>,
 ) -> Option<Disconnect> {
+    if !ports.contains(&rec.meta.server.port) {
+        return None;
+    }
+    refusal(rec)
+}
+
+/// [`refused`] whatever the port: the verdict of a connection that never
+/// got past the SYN if its port turns out to carry WebSocket or TLS.
+pub fn refusal(rec: &ConnRecord<Analysis>) -> Option<Disconnect> {
     let [c, s] = &rec.stats;
-    if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 || !ports.contains(&rec.meta.server.port)
-    {
+    if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
         return None;
     }
     let ctx = Ctx {
@@ -666,21 +774,22 @@ fn asked_name(f: &Facts) -> Option<&str> {
 /// address to the same server address and port ends, or one to the same
 /// host name and port over the other address family that starts within
 /// [`RETRY_NS`] of it (happy eyeballs). Both verdicts get a line naming the
-/// other; `verdicts` pairs each record with its report id and verdict.
-pub fn link_attempts(
-    recs: &[ConnRecord<Analysis>],
-    verdicts: &mut [(&str, &mut Option<Box<Disconnect>>)],
-) {
+/// other. `conns` holds the connections with a verdict as (index in the
+/// capture, facts), in capture order; `id` names a connection by its
+/// index.
+pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, edits: &mut Edits) {
     use std::collections::HashMap;
-    // Connections with a verdict: index, record, and whether it failed.
-    type Attempt<'r> = (usize, &'r ConnRecord<Analysis>, bool);
-    let mut order: Vec<Attempt<'_>> = recs
+    // Position in `conns`, facts, and whether it failed.
+    type Attempt<'r> = (usize, &'r Linkable, bool);
+    let mut order: Vec<Attempt<'_>> = conns
         .iter()
-        .zip(verdicts.iter())
         .enumerate()
-        .filter_map(|(i, (rec, (_, d)))| {
-            let d = d.as_ref()?;
-            Some((i, rec, d.abnormal() && d.category != "capture_end"))
+        .map(|(k, (_, c))| {
+            (
+                k,
+                c,
+                c.verdict.abnormal && c.verdict.category != "capture_end",
+            )
         })
         .collect();
     if !order.iter().any(|&(_, _, failed)| failed) {
@@ -689,33 +798,32 @@ pub fn link_attempts(
     // In start order, indexed two ways: by client address and server
     // (retries), and by server port and address family (happy eyeballs),
     // so each failed one looks only at its own.
-    order.sort_by_key(|&(i, r, _)| (r.first_seen, i));
+    order.sort_by_key(|&(k, c, _)| (c.first_seen, k));
     let mut by_pair: HashMap<(std::net::IpAddr, crate::decode::Endpoint), Vec<Attempt<'_>>> =
         HashMap::new();
     let mut by_port: HashMap<(u16, bool), Vec<Attempt<'_>>> = HashMap::new();
     for &attempt in &order {
-        let m = &attempt.1.meta;
+        let c = attempt.1;
         by_pair
-            .entry((m.client.ip, m.server))
+            .entry((c.client, c.server))
             .or_default()
             .push(attempt);
         by_port
-            .entry((m.server.port, m.client.ip.is_ipv4()))
+            .entry((c.server.port, c.client.is_ipv4()))
             .or_default()
             .push(attempt);
     }
-    // (earlier, later, gap in ns, same family)
+    // (earlier, later, gap in ns, same family), as positions in `conns`
     let mut links: Vec<(usize, usize, i64, bool)> = Vec::new();
-    for &(a, ra, failed) in &order {
+    for &(a, ca, failed) in &order {
         if !failed {
             continue;
         }
-        let ma = &ra.meta;
         // The same client to the same server, next in start order.
-        if let Some(same) = by_pair.get(&(ma.client.ip, ma.server)) {
-            let pos = same.partition_point(|&(i, r, _)| (r.first_seen, i) <= (ra.first_seen, a));
-            if let Some(&(b, rb, _)) = same.get(pos) {
-                let after_end = rb.first_seen.since(ra.last_seen);
+        if let Some(same) = by_pair.get(&(ca.client, ca.server)) {
+            let pos = same.partition_point(|&(k, c, _)| (c.first_seen, k) <= (ca.first_seen, a));
+            if let Some(&(b, cb, _)) = same.get(pos) {
+                let after_end = cb.first_seen.since(ca.last_seen);
                 if (0..=RETRY_NS).contains(&after_end) {
                     links.push((a, b, after_end, true));
                     continue;
@@ -723,22 +831,22 @@ pub fn link_attempts(
             }
         }
         // The other family, same port, starting soon after.
-        let Some(other) = by_port.get(&(ma.server.port, !ma.client.ip.is_ipv4())) else {
+        let Some(other) = by_port.get(&(ca.server.port, !ca.client.is_ipv4())) else {
             continue;
         };
-        let name_a = asked_name(&ra.analysis);
-        let from = other.partition_point(|&(_, r, _)| r.first_seen < ra.first_seen);
+        let name_a = ca.asked_name.as_deref();
+        let from = other.partition_point(|&(_, c, _)| c.first_seen < ca.first_seen);
         // A busy port has many starts in a second: look at the first few.
-        for &(b, rb, _) in other.iter().skip(from).take(64) {
-            let since_start = rb.first_seen.since(ra.first_seen);
+        for &(b, cb, _) in other.iter().skip(from).take(64) {
+            let since_start = cb.first_seen.since(ca.first_seen);
             if since_start > RETRY_NS {
                 break;
             }
-            let after_end = rb.first_seen.since(ra.last_seen);
+            let after_end = cb.first_seen.since(ca.last_seen);
             // A refused or unanswered SYN names no host: then only a
             // start within one happy-eyeballs delay ties the two.
             let tied = match name_a {
-                Some(n) => Some(n) == asked_name(&rb.analysis),
+                Some(n) => Some(n) == cb.asked_name.as_deref(),
                 None => since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS,
             };
             if tied {
@@ -748,30 +856,24 @@ pub fn link_attempts(
         }
     }
     for (a, b, gap, same) in links {
-        let id = |i: usize| verdicts.get(i).map(|v| v.0.to_string()).unwrap_or_default();
-        let (ida, idb) = (id(a), id(b));
-        let what = verdicts
-            .get(a)
-            .and_then(|v| v.1.as_ref())
-            .map(|d| {
-                d.code
-                    .map_or(d.category.to_string(), |c| format!("{c}, {}", d.category))
-            })
-            .unwrap_or_default();
-        if let Some(d) = verdicts.get_mut(a).and_then(|v| v.1.as_mut()) {
-            d.evidence.push(if same {
-                format!("connection {idb}: the same client connected to the same server again {} after this one ended (a retry)", secs(gap))
-            } else {
-                format!("connection {idb}: a connection to the same port over the other address family started {} after this one (happy eyeballs: probably the same client trying the host's other address)", secs(gap))
-            });
-        }
-        if let Some(d) = verdicts.get_mut(b).and_then(|v| v.1.as_mut()) {
-            d.evidence.push(if same {
-                format!("connection {ida}: the previous attempt of this client to this server ended {} before this one ({what})", secs(gap))
-            } else {
-                format!("connection {ida}: an attempt to the same port over the other address family started {} before this one ({what}; happy eyeballs: probably this client's first try)", secs(gap))
-            });
-        }
+        let (Some((ia, ca)), Some((ib, _))) = (conns.get(a), conns.get(b)) else {
+            continue;
+        };
+        let (ida, idb) = (id(*ia), id(*ib));
+        let v = &ca.verdict;
+        let what = v
+            .code
+            .map_or(v.category.to_string(), |c| format!("{c}, {}", v.category));
+        edits.push((*ia, Edit::Evidence(if same {
+            format!("connection {idb}: the same client connected to the same server again {} after this one ended (a retry)", secs(gap))
+        } else {
+            format!("connection {idb}: a connection to the same port over the other address family started {} after this one (happy eyeballs: probably the same client trying the host's other address)", secs(gap))
+        })));
+        edits.push((*ib, Edit::Evidence(if same {
+            format!("connection {ida}: the previous attempt of this client to this server ended {} before this one ({what})", secs(gap))
+        } else {
+            format!("connection {ida}: an attempt to the same port over the other address family started {} before this one ({what}; happy eyeballs: probably this client's first try)", secs(gap))
+        })));
     }
 }
 

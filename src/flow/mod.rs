@@ -6,6 +6,7 @@
 //! ends (FIN both ways, RST, or the end of the capture).
 
 pub mod reassembly;
+pub mod spill;
 
 use rustc_hash::FxHashMap;
 
@@ -14,9 +15,12 @@ use crate::decode::{Endpoint, Segment, TcpFlags};
 use crate::limits::{Limit, LimitHits, Limits};
 
 pub use reassembly::{Budget, HalfStats, HalfStream, Origin, MAX_OOO_PER_CONNECTION};
+pub use spill::{Codec, SpillFile, Stub};
+
+use spill::SpillWriter;
 
 /// Direction of travel within a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Dir {
     /// From the client (the side that sent the SYN) to the server.
     ClientToServer = 0,
@@ -50,7 +54,9 @@ impl Dir {
 
 /// One value per direction, indexed by [`Dir`]: the index cannot be out of
 /// bounds, unlike a `[T; 2]` indexed by [`Dir::index`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct PerDir<T>(pub [T; 2]);
 
 impl<T> PerDir<T> {
@@ -164,7 +170,7 @@ pub enum TcpEvent<'a> {
 }
 
 /// How a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EndedBy {
     /// A FIN was seen (and no RST).
     Fin,
@@ -197,7 +203,7 @@ impl EndedBy {
 }
 
 /// Facts about a connection known when it is created.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConnMeta {
     /// The side that opened the connection (or is inferred to have).
     pub client: Endpoint,
@@ -215,6 +221,11 @@ pub trait Observer {
     fn event(&mut self, ev: &TcpEvent<'_>);
     /// The connection is over (or the capture ended).
     fn finish(self, end: EndedBy) -> Self::Output;
+    /// How its records can be stored on disk until the report is written;
+    /// `None` (the default) keeps them in memory.
+    fn codec() -> Option<Codec<Self::Output>> {
+        None
+    }
 }
 
 /// Makes an [`Observer`] for each new connection.
@@ -226,7 +237,7 @@ pub trait ObserverFactory: Sync {
 }
 
 /// An observer that looks at nothing: TCP facts only.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct NoAnalysis;
 
 impl Observer for NoAnalysis {
@@ -243,7 +254,7 @@ impl ObserverFactory for NoAnalysis {
 }
 
 /// What is reported about a connection.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConnRecord<T> {
     /// Roles and how they were found.
     pub meta: ConnMeta,
@@ -368,11 +379,74 @@ fn infer_server(src: Endpoint, dst: Endpoint, payload: &[u8]) -> (Endpoint, bool
     (dst, false)
 }
 
+/// Where a table keeps the records of ended connections.
+enum Store<T> {
+    Memory(Vec<ConnRecord<T>>),
+    Disk {
+        writer: SpillWriter<T>,
+        stubs: Vec<Stub<T>>,
+    },
+}
+
+impl<T> Store<T> {
+    /// Keep `rec`; returns its index.
+    fn push(&mut self, rec: ConnRecord<T>) -> usize {
+        match self {
+            Store::Memory(v) => {
+                v.push(rec);
+                v.len() - 1
+            }
+            Store::Disk { writer, stubs } => {
+                stubs.push(writer.put(rec));
+                stubs.len() - 1
+            }
+        }
+    }
+
+    fn last_frame(&self, i: usize) -> u64 {
+        match self {
+            Store::Memory(v) => v.get(i).map_or(0, |r| r.last_frame),
+            Store::Disk { stubs, .. } => stubs.get(i).map_or(0, Stub::last_frame),
+        }
+    }
+
+    /// A later packet of an ended connection.
+    fn touch(&mut self, i: usize, frame: u64, ts: Timestamp) {
+        match self {
+            Store::Memory(v) => {
+                if let Some(r) = v.get_mut(i) {
+                    r.last_frame = frame;
+                    r.last_seen = r.last_seen.max(ts);
+                    r.packets += 1;
+                }
+            }
+            Store::Disk { stubs, .. } => {
+                if let Some(s) = stubs.get_mut(i) {
+                    s.touch(frame, ts);
+                }
+            }
+        }
+    }
+}
+
+/// The records of a table's ended connections, in no particular order.
+pub enum Finished<T> {
+    /// All in memory.
+    Memory(Vec<ConnRecord<T>>),
+    /// In a temporary file; the stubs say where.
+    Disk {
+        /// The file.
+        file: SpillFile<T>,
+        /// One per connection.
+        stubs: Vec<Stub<T>>,
+    },
+}
+
 /// The connection table of one worker.
 pub struct Table<'f, F: ObserverFactory> {
     factory: &'f F,
     slots: FxHashMap<FlowKey, Slot<F::Observer>>,
-    records: Vec<ConnRecord<<F::Observer as Observer>::Output>>,
+    store: Store<<F::Observer as Observer>::Output>,
     budget: Budget,
     open: usize,
     peak_open: usize,
@@ -398,12 +472,29 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         Table {
             factory,
             slots: FxHashMap::default(),
-            records: Vec::new(),
+            store: Store::Memory(Vec::new()),
             budget: Budget::with_caps(limits.ooo_total, limits.ooo_per_connection),
             open: 0,
             peak_open: 0,
             max_open: limits.open_connections.max(1),
             evicted: LimitHits::default(),
+        }
+    }
+
+    /// Keep the records of ended connections in `file` (a new temporary
+    /// file) instead of memory, if the observers' output can be stored
+    /// ([`Observer::codec`]). Call before the first segment.
+    pub fn spill_to(&mut self, file: std::fs::File) {
+        let Some(codec) = F::Observer::codec() else {
+            return;
+        };
+        if let Store::Memory(v) = &self.store {
+            if v.is_empty() {
+                self.store = Store::Disk {
+                    writer: SpillWriter::new(file, codec),
+                    stubs: Vec::new(),
+                };
+            }
         }
     }
 
@@ -435,8 +526,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             match s {
                 Slot::Open(c) => open.push((c.last_frame, *k)),
                 Slot::Closed { record, .. } => {
-                    let last = self.records.get(*record).map_or(0, |r| r.last_frame);
-                    ended.push((last, *k));
+                    ended.push((self.store.last_frame(*record), *k));
                 }
             }
         }
@@ -532,7 +622,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         };
         let c = conn;
         self.open -= 1;
-        self.records.push(ConnRecord {
+        self.store.push(ConnRecord {
             meta: c.meta,
             first_frame: c.first_frame,
             last_frame: c.last_frame,
@@ -545,8 +635,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             ],
             ended_by,
             analysis: c.observer.finish(ended_by),
-        });
-        self.records.len() - 1
+        })
     }
 
     /// Process one segment.
@@ -592,11 +681,7 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 if fresh_syn && client_isn != Some(seg.seq) {
                     self.new_conn(seg)
                 } else {
-                    if let Some(r) = self.records.get_mut(record) {
-                        r.last_frame = seg.frame;
-                        r.last_seen = r.last_seen.max(seg.ts);
-                        r.packets += 1;
-                    }
+                    self.store.touch(record, seg.frame, seg.ts);
                     self.slots.insert(key, Slot::Closed { record, client_isn });
                     return;
                 }
@@ -711,10 +796,24 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
     /// The capture ended: close every open connection and return all
     /// records, in no particular order.
     pub fn finish(
-        mut self,
+        self,
         last: Timestamp,
         last_frame: u64,
     ) -> Vec<ConnRecord<<F::Observer as Observer>::Output>> {
+        match self.finish_stored(last, last_frame) {
+            Ok(Finished::Memory(v)) => v,
+            // Only a table told to spill_to a file has records there.
+            Ok(Finished::Disk { .. }) | Err(_) => Vec::new(),
+        }
+    }
+
+    /// [`Table::finish`], with the records where the table kept them. Fails
+    /// when the last records could not be written to the spill file.
+    pub fn finish_stored(
+        mut self,
+        last: Timestamp,
+        last_frame: u64,
+    ) -> std::io::Result<Finished<<F::Observer as Observer>::Output>> {
         let mut open: Vec<Box<Conn<F::Observer>>> = self
             .slots
             .drain()
@@ -732,6 +831,12 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
         for c in open {
             self.close(c, at, false);
         }
-        self.records
+        Ok(match self.store {
+            Store::Memory(v) => Finished::Memory(v),
+            Store::Disk { writer, stubs } => Finished::Disk {
+                file: writer.finish()?,
+                stubs,
+            },
+        })
     }
 }

@@ -58,7 +58,7 @@ impl Budget {
 }
 
 /// Per-direction counters, reported with the connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HalfStats {
     /// Payload bytes delivered in order, each counted once.
     pub bytes: u64,

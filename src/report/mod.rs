@@ -18,7 +18,8 @@ use serde::Serialize;
 use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::diagnose::{
-    diagnose, link_attempts, link_proxy_legs, refused, service_ports, tls_judgement, Disconnect,
+    diagnose, link_attempts, link_proxy_legs, refusal, service_port, tls_judgement, Disconnect,
+    Edit, Edits, Linkable, Outline,
 };
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, EndedBy, HalfStats};
@@ -475,7 +476,8 @@ impl Report {
     /// Add a capture analyzed for WebSocket: transport, `websocket` and
     /// the `disconnect` verdict filled in.
     pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Analysis>, trust: &TrustStore) {
-        self.add_analyzed_in_blocks(path, r, trust, &mut |_| {});
+        // Records in memory are always there to read.
+        let _ = self.add_analyzed_in_blocks(path, r, trust, &mut |_| {});
     }
 
     /// [`Report::add_analyzed`], handing the connections over in blocks:
@@ -486,80 +488,170 @@ impl Report {
     /// Until the last block [`Report::capture_open`] is set: the newest
     /// capture has more connections to come.
     ///
-    /// The verdicts come first, for the whole capture, because linking
-    /// (retries, proxy legs) looks across its connections; the rest of
-    /// each entry is built block by block.
+    /// Linking (retries, proxy legs) looks across a capture's connections,
+    /// so the records are gone through twice, a block at a time: first for
+    /// the few facts linking needs ([`Linkable`]), then for the entries.
+    /// Records the engine kept on disk ([`CaptureResult::spilled`]) are
+    /// read back for each pass, so they are never all in memory either.
+    ///
+    /// Returns why the records could not all be read back (the capture's
+    /// `error` then says so too), or `None`.
     pub fn add_analyzed_in_blocks(
         &mut self,
         path: &str,
         r: &CaptureResult<Analysis>,
         trust: &TrustStore,
         flush: &mut dyn FnMut(&mut Report),
-    ) {
-        let recs = &r.connections;
-        let ports = service_ports(recs);
+    ) -> Option<String> {
+        let mut n = r.connection_count();
+        let mut lost: Option<String> = None;
+        // Pass 1: limits hit, the ports that carry WebSocket or TLS, and
+        // the linking facts of every connection with a verdict (or with
+        // a refusal, if its port turns out to be one of those).
         let mut hits = LimitHits::default();
-        for rec in recs {
-            for limit in rec.analysis.limits_hit.iter() {
-                hits.hit(limit, rec.first_frame);
+        let mut ports = std::collections::BTreeSet::new();
+        let mut conns: Vec<(usize, Linkable)> = Vec::new();
+        let mut refusals: Vec<(usize, u16, Linkable)> = Vec::new();
+        for start in (0..n).step_by(CONNECTION_BLOCK) {
+            let end = (start + CONNECTION_BLOCK).min(n);
+            let recs = match records(r, start..end) {
+                Ok(recs) => recs,
+                Err(e) => {
+                    n = start;
+                    lost = Some(e.to_string());
+                    break;
+                }
+            };
+            let outlines: Vec<(Option<Linkable>, Option<Linkable>)> = recs
+                .par_iter()
+                .map(|rec| {
+                    let judged = rec
+                        .analysis
+                        .tls
+                        .as_ref()
+                        .and_then(|t| tls_judgement(t, trust));
+                    match diagnose(rec, judged.as_ref()) {
+                        Some(d) => (Some(Linkable::of(rec, Outline::of(&d))), None),
+                        None => (
+                            None,
+                            refusal(rec).map(|d| Linkable::of(rec, Outline::of(&d))),
+                        ),
+                    }
+                })
+                .collect();
+            for (k, (rec, (verdict, refusal))) in recs.iter().zip(outlines).enumerate() {
+                for limit in rec.analysis.limits_hit.iter() {
+                    hits.hit(limit, rec.first_frame);
+                }
+                ports.extend(service_port(rec));
+                if let Some(l) = verdict {
+                    conns.push((start + k, l));
+                } else if let Some(l) = refusal {
+                    refusals.push((start + k, rec.meta.server.port, l));
+                }
             }
         }
         self.push_capture(path, r, hits);
-        let first_id = self.next_id;
-        self.next_id += recs.len() as u64;
-        let ids: Vec<String> = (0..recs.len() as u64)
-            .map(|i| (first_id + i).to_string())
-            .collect();
-        let judged: Vec<Option<(Judgement, i64)>> = recs
-            .par_iter()
-            .map(|rec| {
-                let t = rec.analysis.tls.as_ref()?;
-                tls_judgement(t, trust)
-            })
-            .collect();
-        let mut verdicts: Vec<Option<Box<Disconnect>>> = recs
-            .par_iter()
-            .zip(judged.par_iter())
-            .map(|(rec, judged)| {
-                diagnose(rec, judged.as_ref())
-                    .or_else(|| refused(rec, &ports))
-                    .map(Box::new)
-            })
-            .collect();
-        let mut linked: Vec<(&str, &mut Option<Box<Disconnect>>)> = ids
+        if let Some(e) = &lost {
+            self.lose(e);
+        }
+        let refused_ones: std::collections::BTreeSet<usize> = refusals
             .iter()
-            .map(String::as_str)
-            .zip(verdicts.iter_mut())
+            .filter(|(_, port, _)| ports.contains(port))
+            .map(|(i, _, _)| *i)
             .collect();
-        link_proxy_legs(recs, &mut linked);
-        link_attempts(recs, &mut linked);
-        drop(linked);
-        let blocks = recs
-            .chunks(CONNECTION_BLOCK)
-            .zip(ids.chunks(CONNECTION_BLOCK))
-            .zip(judged.chunks(CONNECTION_BLOCK))
-            .zip(verdicts.chunks_mut(CONNECTION_BLOCK));
-        let n_blocks = recs.len().div_ceil(CONNECTION_BLOCK);
-        for (k, (((recs, ids), judged), verdicts)) in blocks.enumerate() {
-            let start = self.connections.len();
+        if !refused_ones.is_empty() {
+            conns.extend(
+                refusals
+                    .into_iter()
+                    .filter(|(i, _, _)| refused_ones.contains(i))
+                    .map(|(i, _, l)| (i, l)),
+            );
+            conns.sort_by_key(|(i, _)| *i);
+        }
+        let first_id = self.next_id;
+        self.next_id += n as u64;
+        let id = |i: usize| (first_id + i as u64).to_string();
+        let mut edits: Edits = Vec::new();
+        link_proxy_legs(&conns, &id, &mut edits);
+        link_attempts(&conns, &id, &mut edits);
+        drop(conns);
+        // Stable: each connection's changes stay in the order made.
+        edits.sort_by_key(|(i, _)| *i);
+        let mut edits = edits.into_iter().peekable();
+        // Pass 2: the entries, a block at a time.
+        let n_blocks = n.div_ceil(CONNECTION_BLOCK);
+        for (k, start) in (0..n).step_by(CONNECTION_BLOCK).enumerate() {
+            let end = (start + CONNECTION_BLOCK).min(n);
+            let recs = match records(r, start..end) {
+                Ok(recs) => recs,
+                Err(e) => {
+                    if lost.is_none() {
+                        self.lose(&e.to_string());
+                        lost = Some(e.to_string());
+                    }
+                    self.capture_open = false;
+                    flush(self);
+                    break;
+                }
+            };
+            let mut block_edits: Vec<Vec<Edit>> = vec![Vec::new(); end - start];
+            while let Some((i, e)) = edits.next_if(|(i, _)| *i < end) {
+                if let Some(v) = i.checked_sub(start).and_then(|j| block_edits.get_mut(j)) {
+                    v.push(e);
+                }
+            }
+            let first = self.connections.len();
             self.connections.par_extend(
                 recs.par_iter()
-                    .zip(ids.par_iter())
-                    .zip(judged.par_iter())
-                    .zip(verdicts.par_iter_mut())
-                    .map(|(((rec, id), judged), verdict)| {
-                        analyzed_entry(id, path, rec, judged.as_ref(), verdict.take())
+                    .zip(block_edits.into_par_iter())
+                    .enumerate()
+                    .map(|(j, (rec, changes))| {
+                        let judged = rec
+                            .analysis
+                            .tls
+                            .as_ref()
+                            .and_then(|t| tls_judgement(t, trust));
+                        let verdict = diagnose(rec, judged.as_ref())
+                            .or_else(|| {
+                                refused_ones
+                                    .contains(&(start + j))
+                                    .then(|| refusal(rec))
+                                    .flatten()
+                            })
+                            .map(|mut d| {
+                                for c in changes {
+                                    c.apply(&mut d);
+                                }
+                                Box::new(d)
+                            });
+                        analyzed_entry(&id(start + j), path, rec, judged.as_ref(), verdict)
                     }),
             );
-            self.keep_and_count(start, recs);
+            self.keep_and_count(first, &recs);
             self.capture_open = k + 1 < n_blocks;
             flush(self);
         }
-        if recs.is_empty() {
+        if n == 0 {
             flush(self);
         }
         self.capture_open = false;
         self.rank_servers();
+        lost
+    }
+
+    /// The newest capture's records could not all be read back: say so
+    /// in its error, which makes it count as not read completely.
+    fn lose(&mut self, e: &str) {
+        if let Some(c) = self.captures.last_mut() {
+            if c.error.is_none() {
+                self.summary.unreadable_captures += 1;
+                c.error = Some(format!(
+                    "{}: {e}; the connections after it are not reported",
+                    c.path
+                ));
+            }
+        }
     }
 
     /// Drop the connections from `start` on that the filter does not keep
@@ -937,6 +1029,19 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             server_to_client: f.unparsed[Dir::ServerToClient],
         },
     })
+}
+
+/// Connections `range` of a capture, from memory or read back from disk.
+fn records(
+    r: &CaptureResult<Analysis>,
+    range: std::ops::Range<usize>,
+) -> io::Result<std::borrow::Cow<'_, [ConnRecord<Analysis>]>> {
+    match &r.spilled {
+        Some(s) => s.read(range).map(std::borrow::Cow::Owned),
+        None => Ok(std::borrow::Cow::Borrowed(
+            r.connections.get(range).unwrap_or_default(),
+        )),
+    }
 }
 
 /// The entry of an analyzed connection: [`connection`] plus transport,

@@ -31,7 +31,7 @@ const HRR_RANDOM: [u8; 32] = [
 ];
 
 /// What a client offered.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientHello {
     /// Where it was.
     pub at: At,
@@ -60,7 +60,7 @@ pub struct ClientHello {
 }
 
 /// What a server chose.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServerHello {
     /// Where it was.
     pub at: At,

@@ -57,7 +57,7 @@ pub fn looks_like_tls(first: &[u8]) -> bool {
 }
 
 /// An alert on the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Who sent it.
     pub dir: Dir,
@@ -73,7 +73,7 @@ pub struct Alert {
 }
 
 /// Encrypted records of one direction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Encrypted {
     /// application_data records.
     pub records: u64,
@@ -96,7 +96,7 @@ impl Encrypted {
 }
 
 /// What TLS told about one connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct TlsFacts {
     /// The first ClientHello.
     pub client_hello: Option<ClientHello>,
@@ -145,7 +145,7 @@ pub struct TlsFacts {
 pub const NO_KEYS: &str = "no key log line for client random";
 
 /// What decryption with a key log did for one connection.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Decryption {
     /// `file:line` of the key log line that gave the session's keys.
     pub keylog: Option<String>,

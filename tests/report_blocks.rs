@@ -2,6 +2,8 @@
 //! (`CONNECTION_BLOCK`): the program hands them to the output a block at a
 //! time, and every format must come out exactly as if the whole capture
 //! had been written at once, links across block boundaries included.
+//! The program also keeps the records on disk until the report is written
+//! (`EngineOptions::spill`), the library run here keeps them in memory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 

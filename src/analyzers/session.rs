@@ -1108,6 +1108,15 @@ impl Observer for Session {
         facts.closes.shrink_to_fit();
         facts.findings.shrink_to_fit();
         facts.ends.shrink_to_fit();
+        // How the bodies after the heads were delimited only mattered for
+        // finding the next head; the record (which may be stored on disk,
+        // see Observer::codec) does not keep it.
+        if let Some(r) = &mut facts.request {
+            r.body = Default::default();
+        }
+        if let Some(r) = &mut facts.response {
+            r.body_len = Default::default();
+        }
         facts.ended_by = Some(end);
         facts.tls = self.tls.map(|t| Box::new(t.finish()));
         if starved {

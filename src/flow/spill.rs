@@ -174,10 +174,11 @@ impl<T: Clone> Stub<T> {
             (Place::Disk { offset, len }, Some(f)) => {
                 buf.clear();
                 buf.resize(*len as usize, 0);
-                read_exact_at(&f.file, buf, *offset)?;
-                (f.codec.decode)(buf).ok_or_else(|| self.unreadable(*offset))?
+                read_exact_at(&f.file, buf, *offset)
+                    .map_err(|e| self.unreadable(*offset, &e.to_string()))?;
+                (f.codec.decode)(buf).ok_or_else(|| self.unreadable(*offset, "not a record"))?
             }
-            (Place::Disk { offset, .. }, None) => return Err(self.unreadable(*offset)),
+            (Place::Disk { offset, .. }, None) => return Err(self.unreadable(*offset, "no file")),
         };
         rec.last_frame = self.last_frame;
         rec.last_seen = self.last_seen;
@@ -185,11 +186,11 @@ impl<T: Clone> Stub<T> {
         Ok(rec)
     }
 
-    fn unreadable(&self, offset: u64) -> io::Error {
+    fn unreadable(&self, offset: u64, why: &str) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "the record of the connection starting at frame {} could not be read back from its temporary file (offset {offset})",
+                "the record of the connection starting at frame {} could not be read back from its temporary file (offset {offset}: {why})",
                 self.first_frame
             ),
         )
@@ -214,4 +215,99 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use crate::flow::{ConnMeta, EndedBy, HalfStats};
+
+    fn record(first_frame: u64, note: &str) -> ConnRecord<String> {
+        let end = |port| Endpoint {
+            ip: [10, 0, 0, 1].into(),
+            port,
+        };
+        ConnRecord {
+            meta: ConnMeta {
+                client: end(40000),
+                server: end(443),
+                roles_from_handshake: true,
+            },
+            first_frame,
+            last_frame: first_frame + 5,
+            first_seen: Timestamp(1_000),
+            last_seen: Timestamp(2_000),
+            packets: 6,
+            stats: [HalfStats::default(); 2],
+            ended_by: EndedBy::Fin,
+            analysis: note.to_string(),
+        }
+    }
+
+    fn same(a: &ConnRecord<String>, b: &ConnRecord<String>) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    #[test]
+    fn records_come_back_as_written_with_their_later_packets() {
+        let mut w = SpillWriter::new(tempfile::tempfile().unwrap(), Codec::postcard());
+        let a = record(1, "first");
+        let b = record(9, &"x".repeat(10_000));
+        let sa = w.put(a.clone());
+        let mut sb = w.put(b.clone());
+        assert!(matches!(sa.place, Place::Disk { .. }));
+        sb.touch(40, Timestamp(9_000));
+        let f = w.finish().unwrap();
+        let mut buf = Vec::new();
+        assert!(same(&sa.read(Some(&f), &mut buf).unwrap(), &a));
+        let back = sb.read(Some(&f), &mut buf).unwrap();
+        assert_eq!(
+            (back.last_frame, back.last_seen, back.packets),
+            (40, Timestamp(9_000), 7)
+        );
+        assert_eq!(back.analysis, b.analysis);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_keeps_the_records_in_memory() {
+        // Every write to /dev/full fails with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut w = SpillWriter::new(full, Codec::postcard());
+        // The first records fit in the write buffer; one bigger than it
+        // must reach the file, and fails.
+        let big = record(2, &"y".repeat(2 * WRITE_BUFFER));
+        let stubs = [
+            w.put(record(1, "small")),
+            w.put(big.clone()),
+            w.put(record(3, "after")),
+        ];
+        assert!(matches!(stubs[1].place, Place::Held(_)));
+        assert!(
+            matches!(stubs[2].place, Place::Held(_)),
+            "nothing more is written"
+        );
+        let mut buf = Vec::new();
+        assert!(same(&stubs[1].read(None, &mut buf).unwrap(), &big));
+        // The small one was only buffered: finishing cannot write it, and
+        // says so.
+        assert!(w.finish().is_err());
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_naming_the_connection() {
+        let file = tempfile::tempfile().unwrap();
+        let mut w = SpillWriter::new(file.try_clone().unwrap(), Codec::postcard());
+        let stub = w.put(record(77, "gone"));
+        let f = w.finish().unwrap();
+        file.set_len(3).unwrap();
+        let e = stub.read(Some(&f), &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("frame 77"), "{e}");
+        let e = stub.read(None, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("frame 77"), "{e}");
+    }
 }

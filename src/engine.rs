@@ -164,7 +164,6 @@ impl<T: Clone + Send + Sync> Spilled<T> {
 
 /// Put the workers' records together in first-frame order: in memory if
 /// every worker kept them there, else as a [`Spilled`] index.
-#[allow(clippy::type_complexity)]
 fn gather<T>(parts: Vec<Finished<T>>) -> (Vec<ConnRecord<T>>, Option<Spilled<T>>) {
     if parts.iter().all(|p| matches!(p, Finished::Memory(_))) {
         let mut all = Vec::new();

@@ -657,32 +657,15 @@ pub fn link_proxy_legs(
 }
 
 /// The server port of a connection that carries WebSocket or TLS: the
-/// ports [`refused`] looks for.
+/// ports where a [`refusal`] counts.
 pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
     (rec.analysis.is_websocket() || rec.analysis.tls.is_some()).then_some(rec.meta.server.port)
 }
 
-/// The server ports that carry WebSocket or TLS in a capture, for
-/// [`refused`].
-pub fn service_ports(recs: &[ConnRecord<Analysis>]) -> std::collections::BTreeSet<u16> {
-    recs.iter().filter_map(service_port).collect()
-}
-
-/// The verdict for a connection that never got past the SYN, to a port
-/// that carries WebSocket or TLS elsewhere in the capture (`ports`, from
-/// [`service_ports`]): `tcp_refused`, 1006. `None` for anything else.
-pub fn refused(
-    rec: &ConnRecord<Analysis>,
-    ports: &std::collections::BTreeSet<u16>,
-) -> Option<Disconnect> {
-    if !ports.contains(&rec.meta.server.port) {
-        return None;
-    }
-    refusal(rec)
-}
-
-/// [`refused`] whatever the port: the verdict of a connection that never
-/// got past the SYN if its port turns out to carry WebSocket or TLS.
+/// The verdict for a connection that never got past the SYN: `tcp_refused`,
+/// 1006, which applies only if its server port carries WebSocket or TLS
+/// elsewhere in the capture ([`service_port`]; the caller checks, once it
+/// has seen them all). `None` for anything else.
 pub fn refusal(rec: &ConnRecord<Analysis>) -> Option<Disconnect> {
     let [c, s] = &rec.stats;
     if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {

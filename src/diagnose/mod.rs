@@ -667,10 +667,8 @@ pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
 /// elsewhere in the capture ([`service_port`]; the caller checks, once it
 /// has seen them all). `None` for anything else.
 pub fn refusal(rec: &ConnRecord<Analysis>) -> Option<Disconnect> {
-    let [c, s] = &rec.stats;
-    if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
-        return None;
-    }
+    let (outline, rst) = refused_at(rec)?;
+    let c = &rec.stats[0];
     let ctx = Ctx {
         start: rec.first_seen,
     };
@@ -692,20 +690,13 @@ pub fn refusal(rec: &ConnRecord<Analysis>) -> Option<Disconnect> {
         syn,
         format!("client sent SYN to {}{tries}", rec.meta.server),
     )];
-    let rst = rec
-        .analysis
-        .ends
-        .iter()
-        .find(|(d, rst, _)| *d == Dir::ServerToClient && *rst)
-        .map(|e| e.2);
-    let (initiator, summary, fix) = match rst {
+    let (summary, fix) = match rst {
         Some(at) => {
             ev.push(ctx.line(
                 at,
                 "server answered with RST: nothing accepts connections on that port",
             ));
             (
-                "server",
                 format!("The connection to {} was refused: the SYN was answered by RST, so no process listened on that port at that moment.", rec.meta.server),
                 "The WebSocket/TLS server was not running or not listening on that address and port (a restart, a crash, a deploy in progress, or a client configured with the wrong port or address family, e.g. IPv6 while the server listens on IPv4 only). Check the server's process and its listen address; a load balancer should take such a backend out of rotation.".to_string(),
             )
@@ -713,20 +704,48 @@ pub fn refusal(rec: &ConnRecord<Analysis>) -> Option<Disconnect> {
         None => {
             let waited = secs(rec.last_seen.since(rec.first_seen));
             (
-                "none",
                 format!("The SYN to {} was never answered: {waited} of silence{}. The host is down or unreachable, or a firewall drops the traffic.", rec.meta.server, if c.syns > 1 { format!(" and {} SYNs", c.syns) } else { String::new() }),
                 "Nothing answered at all, not even a refusal: check that the server host is up and routable from the client, and firewall or security-group rules for that port (a DROP rule looks exactly like this).".to_string(),
             )
         }
     };
     Some(Disconnect::inferred(
-        Some(1006),
-        "tcp_refused",
-        initiator,
+        outline.code,
+        outline.category,
+        outline.initiator,
         summary,
         ev,
         fix,
     ))
+}
+
+/// The outline of a [`refusal`] without its text (for linking, which
+/// needs only that), or `None` when the connection got past the SYN.
+pub fn refusal_outline(rec: &ConnRecord<Analysis>) -> Option<Outline> {
+    refused_at(rec).map(|(o, _)| o)
+}
+
+/// Whether `rec` never got past the SYN: then its verdict's outline, and
+/// the server's RST if one answered.
+fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Option<At>)> {
+    let [c, s] = &rec.stats;
+    if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
+        return None;
+    }
+    let rst = rec
+        .analysis
+        .ends
+        .iter()
+        .find(|(d, rst, _)| *d == Dir::ServerToClient && *rst)
+        .map(|e| e.2);
+    let (code, category) = (Some(1006), "tcp_refused");
+    let outline = Outline {
+        code,
+        category,
+        initiator: if rst.is_some() { "server" } else { "none" },
+        abnormal: is_abnormal(category, code),
+    };
+    Some((outline, rst))
 }
 
 /// Retries this soon after a failed attempt are linked to it (DESIGN.md:

@@ -18,8 +18,8 @@ use serde::Serialize;
 use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::diagnose::{
-    diagnose, link_attempts, link_proxy_legs, refusal, service_port, tls_judgement, Disconnect,
-    Edit, Edits, Linkable, Outline,
+    diagnose, link_attempts, link_proxy_legs, refusal, refusal_outline, service_port,
+    tls_judgement, Disconnect, Edit, Edits, Linkable, Outline,
 };
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, EndedBy, HalfStats};
@@ -532,10 +532,7 @@ impl Report {
                         .and_then(|t| tls_judgement(t, trust));
                     match diagnose(rec, judged.as_ref()) {
                         Some(d) => (Some(Linkable::of(rec, Outline::of(&d))), None),
-                        None => (
-                            None,
-                            refusal(rec).map(|d| Linkable::of(rec, Outline::of(&d))),
-                        ),
+                        None => (None, refusal_outline(rec).map(|o| Linkable::of(rec, o))),
                     }
                 })
                 .collect();

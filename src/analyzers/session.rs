@@ -14,6 +14,7 @@ use crate::limits::{Limit, LimitSet, Limits};
 
 use super::http::{self, BodyLen, Head, Request, Response};
 use super::tls::{self, keylog::KeyLog, TlsFacts, TlsSession};
+use super::websocket::midstream::{self, DirProbe, Kept};
 use super::websocket::{
     unmask_into, FrameHeader, FrameProblem, FrameSink, FrameStream, Inflated, Inflater, Opcode,
     StreamItem, Utf8Check,
@@ -190,6 +191,28 @@ pub struct Facts {
     pub ended_by: Option<EndedBy>,
     /// Caps of the analyzers this connection hit.
     pub limits_hit: LimitSet,
+    /// The connection was picked up after its upgrade and recognised as
+    /// WebSocket by its framing alone.
+    pub picked_up: Option<PickedUp>,
+}
+
+/// How a connection seen without its upgrade was recognised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PickedUp {
+    /// Where each direction's recognised frames begin.
+    pub from: PerDir<Option<At>>,
+    /// Evidence the framing gave when the connection was recognised, in
+    /// bits (see [`midstream`]).
+    pub bits: u32,
+    /// Where it was recognised.
+    pub at: At,
+}
+
+impl PickedUp {
+    /// The first frame of the recognised WebSocket bytes.
+    pub fn first(&self) -> Option<At> {
+        self.from.iter().flatten().min_by_key(|a| a.frame).copied()
+    }
 }
 
 /// What a connection's analysis found: [`Facts`], boxed only for
@@ -219,14 +242,17 @@ impl std::ops::Deref for Analysis {
 impl Facts {
     /// Whether the connection carried, or tried to carry, WebSocket.
     pub fn is_websocket(&self) -> bool {
-        self.request.as_ref().is_some_and(|r| r.upgrade)
+        self.request.as_ref().is_some_and(|r| r.upgrade) || self.picked_up.is_some()
     }
 
-    /// Whether the upgrade succeeded (101 with a valid accept).
+    /// Whether the upgrade succeeded (101 with a valid accept), or the
+    /// connection was picked up carrying WebSocket frames.
     pub fn upgraded(&self) -> bool {
-        self.response
-            .as_ref()
-            .is_some_and(|r| r.status == 101 && r.accept_valid != Some(false))
+        self.picked_up.is_some()
+            || self
+                .response
+                .as_ref()
+                .is_some_and(|r| r.status == 101 && r.accept_valid != Some(false))
     }
 
     /// The permessage-deflate parameters the server accepted (RFC 7692
@@ -326,7 +352,33 @@ struct Plain {
     streams: Option<PerDir<FrameStream>>,
     /// Bytes of one HTTP head kept, at most.
     max_head: usize,
+    /// Looking for WebSocket framing in a connection that showed no HTTP.
+    probe: Option<Box<Probe>>,
 }
+
+/// Where the search for WebSocket framing stands in one direction.
+enum Looking {
+    /// Not started: the direction has not shown that it is not HTTP.
+    Idle,
+    /// Following candidate chains.
+    At(DirProbe),
+    /// A chain was recognised: the frame stream took over.
+    Found,
+    /// Nothing was found.
+    Gone,
+}
+
+/// The search for WebSocket framing in a connection seen without its
+/// upgrade (see [`midstream`]).
+struct Probe {
+    dirs: PerDir<Looking>,
+    /// The connection was recognised as WebSocket.
+    accepted: bool,
+}
+
+/// Bits added when both directions' chains hold a Close with the same
+/// code: a Close answered by its echo (RFC 6455 §5.5.1).
+const ECHO_BITS: u32 = 8;
 
 /// What the frames tell, kept apart from the frame streams so that a
 /// stream can hand each frame over as it parses it.
@@ -340,6 +392,13 @@ struct Tracker {
     /// Caps of inflation: bytes per message, inflater memory.
     max_inflated: u64,
     inflate_memory: usize,
+    /// The connection was picked up after its upgrade: the extensions are
+    /// unknown, so RSV1 on a message's first frame is taken as
+    /// permessage-deflate (counted, never inflated), and a direction's
+    /// first frames may continue a message begun before the capture.
+    midstream: bool,
+    /// A direction sent the first frame of a message.
+    started: PerDir<bool>,
 }
 
 impl Tracker {
@@ -379,7 +438,7 @@ impl Tracker {
     fn start_message(&mut self, dir: Dir, h: &FrameHeader, offset: u64) {
         let dec = &mut self.dec[dir];
         dec.text = h.opcode == Opcode::TEXT;
-        dec.compressed = self.deflate && h.rsv & 0b100 != 0;
+        dec.compressed = (self.deflate || self.midstream) && h.rsv & 0b100 != 0;
         dec.utf8 = Utf8Check::default();
         dec.lost = false;
         dec.reported = false;
@@ -495,6 +554,7 @@ impl Tracker {
                                 1002,
                             );
                         }
+                        self.started[dir] = true;
                         if self.dec[dir].frame_off != Some(offset) {
                             self.start_message(dir, &header, offset);
                         }
@@ -513,6 +573,9 @@ impl Tracker {
                     Opcode::CONTINUATION => {
                         if self.facts.frames[dir].current.is_some() {
                             self.data_frame(dir, &header, payload_lost, at);
+                        } else if self.midstream && !self.started[dir] {
+                            // The rest of a message sent before the
+                            // capture began: a frame, not a message.
                         } else {
                             self.find(
                                 dir,
@@ -583,7 +646,12 @@ impl Tracker {
         m.wire = m.wire.saturating_add(h.len);
         m.frame = at.frame;
         m.ts = at.ts;
-        if dec_compressed {
+        if dec_compressed && self.dec[dir].inflater.is_none() {
+            // Compressed without a negotiation seen: the wire size, not
+            // what the application got.
+            m.size = m.wire;
+            m.exact = false;
+        } else if dec_compressed {
             m.size = so_far;
             m.exact = exact;
         } else {
@@ -713,8 +781,9 @@ impl Tracker {
         }
         // §5.2: RSV bits need an extension that defines them; RFC 7692
         // gives RSV1 to permessage-deflate.
-        let allowed = if self.deflate { 0b100 } else { 0 };
-        if self.deflate
+        let extension = self.deflate || self.midstream;
+        let allowed = if extension { 0b100 } else { 0 };
+        if extension
             && h.rsv & 0b100 != 0
             && (h.opcode.is_control() || h.opcode == Opcode::CONTINUATION)
         {
@@ -801,6 +870,8 @@ impl Plain {
                 deflate: false,
                 max_inflated: limits.inflated_message,
                 inflate_memory: limits.inflate_memory,
+                midstream: false,
+                started: PerDir::default(),
             },
             head: Default::default(),
             head_done: PerDir::default(),
@@ -811,12 +882,156 @@ impl Plain {
             head_methods: 0,
             streams: None,
             max_head: limits.http_head,
+            probe: None,
+        }
+    }
+
+    /// Whether a direction's bytes go to the framing search.
+    fn probing(&self, dir: Dir) -> bool {
+        self.probe
+            .as_ref()
+            .is_some_and(|p| matches!(p.dirs[dir], Looking::At(_)))
+    }
+
+    /// Start the framing search in a direction, if the connection showed
+    /// no HTTP head either way and the direction was not searched yet.
+    fn start_probe(&mut self, dir: Dir) -> bool {
+        let no_http = self.t.facts.request.is_none()
+            && self.t.facts.response.is_none()
+            && self.heads.iter().all(|&n| n == 0);
+        if !no_http {
+            return false;
+        }
+        let probe = self.probe.get_or_insert_with(|| {
+            Box::new(Probe {
+                dirs: PerDir::new(Looking::Idle, Looking::Idle),
+                accepted: false,
+            })
+        });
+        if !matches!(probe.dirs[dir], Looking::Idle) {
+            return false;
+        }
+        probe.dirs[dir] = Looking::At(DirProbe::new(dir == Dir::ClientToServer));
+        self.head_done[dir] = true;
+        self.head[dir] = Vec::new();
+        true
+    }
+
+    /// Bytes of a direction being searched.
+    fn probe_data(&mut self, dir: Dir, offset: u64, bytes: &[u8], at: At) {
+        if let Some(Looking::At(p)) = self.probe.as_mut().map(|p| &mut p.dirs[dir]) {
+            p.data(offset, bytes, at.frame, at.ts);
+        }
+        self.settle(at);
+    }
+
+    /// A hole in a direction being searched.
+    fn probe_gap(&mut self, dir: Dir, len: u64, at: At) {
+        if let Some(Looking::At(p)) = self.probe.as_mut().map(|p| &mut p.dirs[dir]) {
+            p.gap(len, at.frame, at.ts);
+        }
+        self.settle(at);
+    }
+
+    /// Decide what the search found so far: the connection once its
+    /// chains hold [`midstream::ACCEPT_BITS`] together (with
+    /// [`ECHO_BITS`] for a Close echoed with its code), then each
+    /// direction whose chain holds [`midstream::DIRECTION_BITS`] or echoes
+    /// the other's Close.
+    fn settle(&mut self, at: At) {
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
+        fn best(l: &Looking) -> Option<&midstream::Chain> {
+            match l {
+                Looking::At(p) => p.best(),
+                _ => None,
+            }
+        }
+        let code = |d: Dir| best(&probe.dirs[d]).and_then(|c| c.close_code());
+        let echoed = code(Dir::ClientToServer).is_some()
+            && code(Dir::ClientToServer) == code(Dir::ServerToClient);
+        if !probe.accepted {
+            let bits: u32 = probe
+                .dirs
+                .iter()
+                .filter_map(best)
+                .map(|c| c.bits())
+                .sum::<u32>()
+                + if echoed { ECHO_BITS } else { 0 };
+            if bits < midstream::ACCEPT_BITS {
+                for l in probe.dirs.iter_mut() {
+                    if matches!(l, Looking::At(p) if p.exhausted()) {
+                        *l = Looking::Gone;
+                    }
+                }
+                return;
+            }
+            probe.accepted = true;
+            self.t.midstream = true;
+            self.t.facts.picked_up = Some(PickedUp {
+                from: PerDir::default(),
+                bits,
+                at,
+            });
+            if self.streams.is_none() {
+                self.streams = Some(PerDir::new(
+                    FrameStream::stopped_at(0),
+                    FrameStream::stopped_at(0),
+                ));
+            }
+        }
+        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+            let Some(probe) = self.probe.as_mut() else {
+                return;
+            };
+            let take = match &probe.dirs[dir] {
+                Looking::At(p) => match p.best() {
+                    Some(c) => c.bits() >= midstream::DIRECTION_BITS || (echoed && c.closed()),
+                    None => false,
+                },
+                _ => false,
+            };
+            if take {
+                if let Looking::At(p) = std::mem::replace(&mut probe.dirs[dir], Looking::Found) {
+                    if let Some(chain) = p.take_best() {
+                        self.adopt(dir, chain);
+                    }
+                }
+            } else if matches!(&probe.dirs[dir], Looking::At(p) if p.exhausted()) {
+                probe.dirs[dir] = Looking::Gone;
+            }
+        }
+    }
+
+    /// A recognised chain becomes the direction's frame stream; the frames
+    /// it parsed are told to the tracker in order.
+    fn adopt(&mut self, dir: Dir, chain: midstream::Chain) {
+        let from = At {
+            frame: chain.start_frame,
+            ts: chain.start_ts,
+        };
+        if let Some(p) = self.t.facts.picked_up.as_mut() {
+            p.from[dir] = Some(from);
+        }
+        let (stream, kept) = chain.into_parts();
+        for Kept { item, ts } in kept {
+            let frame = match &item {
+                StreamItem::Frame { last_frame, .. } => *last_frame,
+                _ => from.frame,
+            };
+            self.t.item(dir, item, At { frame, ts });
+        }
+        if let Some(s) = self.streams.as_mut() {
+            s[dir] = stream;
         }
     }
 
     /// In-order bytes of a direction at stream offset `offset`.
     fn data(&mut self, dir: Dir, offset: u64, bytes: &[u8], at: At) {
-        if self.head_done[dir] {
+        if self.probing(dir) {
+            self.probe_data(dir, offset, bytes, at);
+        } else if self.head_done[dir] {
             self.frames(dir, bytes, at);
         } else {
             if self.head[dir].is_empty() && self.skip[dir] == 0 {
@@ -828,10 +1043,18 @@ impl Plain {
 
     /// A hole of `len` bytes in a direction.
     fn gap(&mut self, dir: Dir, len: u64, at: At) {
+        if self.probing(dir) {
+            self.probe_gap(dir, len, at);
+            return;
+        }
         if !self.head_done[dir] {
-            // A hole in the head: it cannot be read.
+            // A hole in the head: it cannot be read. Before any HTTP was
+            // seen, what follows may be WebSocket picked up mid-stream.
             self.head_done[dir] = true;
             self.head[dir] = Vec::new();
+            if self.start_probe(dir) {
+                self.probe_gap(dir, len, at);
+            }
             return;
         }
         let Plain { t, streams, .. } = self;
@@ -894,6 +1117,14 @@ impl Plain {
                 }
                 Step::GiveUp => {
                     self.head_done[dir] = true;
+                    if self.start_probe(dir) {
+                        // Not HTTP: perhaps WebSocket picked up after its
+                        // upgrade. The bytes kept as a head are the first.
+                        let mut first = buf;
+                        first.extend_from_slice(extra);
+                        let offset = self.head_at[dir];
+                        self.probe_data(dir, offset, &first, at);
+                    }
                     return;
                 }
                 Step::Done(n) => {

@@ -118,6 +118,12 @@ pub fn diagnose(
     judged: Option<&(Judgement, i64)>,
 ) -> Option<Disconnect> {
     let mut d = verdict(rec, judged)?;
+    if rec.analysis.picked_up.is_some() && d.confidence.is_none() {
+        // Recognised by framing, not by a handshake: what followed is read
+        // as surely as in a full capture, but the recognition is inferred
+        // and whatever happened before the capture began is not visible.
+        d.confidence = Some("likely");
+    }
     d.evidence.sort_by_key(|line| {
         line.strip_prefix("frame ")
             .and_then(|rest| rest.split(' ').next())
@@ -143,6 +149,15 @@ fn verdict(rec: &ConnRecord<Analysis>, judged: Option<&(Judgement, i64)>) -> Opt
     }
     if !f.is_websocket() {
         return None;
+    }
+    if let Some(at) = f.picked_up.as_ref().and_then(|p| p.first()) {
+        ev.push(ctx.line(
+            at,
+            format!(
+                "the capture began after the upgrade: WebSocket recognised from frame {} by its framing",
+                at.frame
+            ),
+        ));
     }
     if let (Some(r), Some(at)) = (&f.request, f.request_at) {
         ev.push(ctx.line(

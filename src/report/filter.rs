@@ -64,7 +64,7 @@ impl Filter {
                 .as_ref()
                 .and_then(|t| t.client_hello.as_ref()?.sni.clone())
                 .or_else(|| {
-                    let host = c.websocket.as_ref()?.request.host.as_deref()?;
+                    let host = c.websocket.as_ref()?.request.as_ref()?.host.as_deref()?;
                     Some(split_host_port(host).0.to_string())
                 });
             let hit = self.servers.iter().any(|want| {

@@ -238,8 +238,12 @@ pub struct ConnectionReport {
 /// The WebSocket part of a connection.
 #[derive(Debug, Serialize)]
 pub struct WebSocketReport {
-    /// The upgrade request.
-    pub request: crate::analyzers::http::Request,
+    /// The upgrade request; null when the capture began after the upgrade.
+    pub request: Option<crate::analyzers::http::Request>,
+    /// For a connection picked up after its upgrade: where its WebSocket
+    /// framing was recognised; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked_up: Option<PickedUpReport>,
     /// Its frame.
     pub request_frame: Option<u64>,
     /// The server's answer, if any.
@@ -254,6 +258,17 @@ pub struct WebSocketReport {
     pub violations: Vec<ViolationReport>,
     /// Where frame parsing stopped, per direction (stream offset), if it did.
     pub unparsed_from: PerDirectionOpt,
+}
+
+/// How a connection seen without its upgrade was recognised.
+#[derive(Debug, Serialize)]
+pub struct PickedUpReport {
+    /// First frame of each direction's recognised WebSocket bytes.
+    pub from_frame: PerDirectionOpt,
+    /// Frame at which the evidence sufficed.
+    pub recognised_at_frame: u64,
+    /// Evidence from the framing then, in bits (at least 32; see README).
+    pub evidence_bits: u32,
 }
 
 /// An optional value per direction.
@@ -990,9 +1005,20 @@ fn dir_frames(f: &crate::analyzers::session::DirFrames) -> DirFramesReport {
 }
 
 fn websocket(f: &Facts) -> Option<WebSocketReport> {
-    let request = f.request.clone().filter(|r| r.upgrade)?;
+    let request = f.request.clone().filter(|r| r.upgrade);
+    if request.is_none() && f.picked_up.is_none() {
+        return None;
+    }
     Some(WebSocketReport {
         request,
+        picked_up: f.picked_up.map(|p| PickedUpReport {
+            from_frame: PerDirectionOpt {
+                client_to_server: p.from[Dir::ClientToServer].map(|a| a.frame),
+                server_to_client: p.from[Dir::ServerToClient].map(|a| a.frame),
+            },
+            recognised_at_frame: p.at.frame,
+            evidence_bits: p.bits,
+        }),
         request_frame: f.request_at.map(|a| a.frame),
         response: f.response.clone(),
         response_frame: f.response_at.map(|a| a.frame),

@@ -239,6 +239,10 @@ pub trait FrameSink {
     /// A frame, malformed bytes, or a loss of sync.
     fn item(&mut self, item: StreamItem);
 
+    /// A frame header was read at stream offset `offset`, before any of
+    /// its payload: lets a sink judge a frame before it completes.
+    fn header(&mut self, _header: &FrameHeader, _offset: u64) {}
+
     /// Whether [`payload`](Self::payload) wants the bytes of a data frame
     /// with this header (asked once per frame, when its header is read).
     fn wants_payload(&mut self, _header: &FrameHeader, _offset: u64) -> bool {
@@ -364,6 +368,12 @@ impl FrameStream {
         matches!(self.state, State::Stopped)
     }
 
+    /// The stream offset where the next frame header starts, if the bytes
+    /// so far ended exactly on a frame boundary.
+    pub fn next_header_at(&self) -> Option<u64> {
+        (matches!(self.state, State::Header) && self.pending.is_empty()).then_some(self.at)
+    }
+
     /// Feed bytes that follow the previous ones, carried by `frame`.
     pub fn data(&mut self, mut bytes: &[u8], frame: u64, out: &mut impl FrameSink) {
         while !bytes.is_empty() {
@@ -398,6 +408,7 @@ impl FrameStream {
                             let offset = self.at;
                             self.at += header.header_len as u64;
                             self.pending.clear();
+                            out.header(&header, offset);
                             let wanted = !header.opcode.is_control()
                                 && header.len > 0
                                 && out.wants_payload(&header, offset);

@@ -3,6 +3,7 @@
 
 pub mod frame;
 pub mod message;
+pub mod midstream;
 
 pub use frame::{
     parse_header, unmask, unmask_into, FrameHeader, FrameProblem, FrameSink, FrameStream, Opcode,

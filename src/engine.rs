@@ -550,6 +550,12 @@ fn decode_warnings(path: &Path, s: &DecodeStats) -> Vec<String> {
             s.malformed
         ));
     }
+    if s.cut_by_snaplen > 0 {
+        w.push(format!(
+            "{p}: the capture's snapshot length ({} bytes per packet) cut {} TCP segments: their missing bytes are gaps, so HTTP headers, TLS handshake messages and frame payloads past the cut could not be read",
+            s.snaplen, s.cut_by_snaplen
+        ));
+    }
     if s.fragments_dropped > 0 {
         w.push(format!(
             "{p}: {} IP fragments could not be reassembled (missing fragments, timeout, or still incomplete when the capture ended)",

@@ -174,13 +174,65 @@ pub fn parse_request(buf: &[u8]) -> Head<Request> {
 /// after the last of them. The request line and the headers before the
 /// cut are then known.
 pub fn parse_request_cut(buf: &[u8]) -> Option<Request> {
-    let end = buf.windows(2).rposition(|w| w == b"\r\n")?;
+    let Some(end) = buf.windows(2).rposition(|w| w == b"\r\n") else {
+        return request_line_cut(buf);
+    };
     let mut head = buf.get(..end + 2)?.to_vec();
     head.extend_from_slice(b"\r\n");
     match parse_request(&head) {
         Head::Done(r, _) => Some(r),
         Head::Partial | Head::NotHttp => None,
     }
+}
+
+/// The start of a request line cut before its end ("GET /field/serv"):
+/// the method, when it is one of RFC 9110's, and the path as far as it
+/// goes.
+fn request_line_cut(buf: &[u8]) -> Option<Request> {
+    const METHODS: [&str; 9] = [
+        "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    let sp = buf.iter().position(|&b| b == b' ')?;
+    let method = std::str::from_utf8(buf.get(..sp)?).ok()?;
+    if !METHODS.contains(&method) {
+        return None;
+    }
+    let rest = buf.get(sp + 1..)?;
+    let path = rest.split(|&b| b == b' ').next().unwrap_or_default();
+    if path.is_empty() || !path.iter().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    Some(Request {
+        method: method.to_string(),
+        path: String::from_utf8_lossy(path).into_owned(),
+        ..Request::default()
+    })
+}
+
+/// Parse what there is of a response head cut short (by a snapshot length
+/// or a gap): its complete lines as [`parse_request_cut`] does, else the
+/// status line alone when its code is visible ("HTTP/1.1 101 Swi"). The
+/// accept key is then not checkable: `accept_valid` stays `None`.
+pub fn parse_response_cut(buf: &[u8]) -> Option<Response> {
+    if let Some(end) = buf.windows(2).rposition(|w| w == b"\r\n") {
+        let mut head = buf.get(..end + 2)?.to_vec();
+        head.extend_from_slice(b"\r\n");
+        if let Head::Done(r, _) = parse_response(&head, None) {
+            return Some(r);
+        }
+    }
+    let rest = buf.strip_prefix(b"HTTP/1.")?;
+    let (digits, reason) = (rest.get(2..5)?, rest.get(5..).unwrap_or_default());
+    if rest.get(1) != Some(&b' ') || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let status = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let reason = reason.split(|&b| b == b'\r').next().unwrap_or_default();
+    Some(Response {
+        status,
+        reason: String::from_utf8_lossy(reason).trim().to_string(),
+        ..Response::default()
+    })
 }
 
 /// Parse a response head at the start of `buf`; `key` is the request's
@@ -308,10 +360,17 @@ mod tests {
             (r.path.as_str(), r.host.as_deref(), r.upgrade),
             ("/chat", Some("x.test"), true)
         );
-        assert_eq!(
-            parse_request_cut(b"GET /chat HTTP/1.1 and no line end"),
-            None
-        );
+        // A snapshot length can cut the request line itself.
+        let line = parse_request_cut(b"GET /field/serv").expect("the request line's start");
+        assert_eq!((line.method.as_str(), line.path.as_str()), ("GET", "/field/serv"));
+        assert_eq!(parse_request_cut(b"\x81\x85 not a request"), None);
+        assert_eq!(parse_request_cut(b"FETCH /x"), None);
+        let status = parse_response_cut(b"HTTP/1.1 101 Switching Protoc").expect("status");
+        assert_eq!((status.status, status.accept_valid), (101, None));
+        let lines = parse_response_cut(b"HTTP/1.1 403 Forbidden\r\nServer: ngi").expect("lines");
+        assert_eq!((lines.status, lines.reason.as_str()), (403, "Forbidden"));
+        assert_eq!(parse_response_cut(b"HTTP/1.1 1"), None);
+        assert_eq!(parse_response_cut(b"\x17\x03\x03"), None);
         assert!(matches!(
             parse_request(b"\x16\x03\x01\x02\x00"),
             Head::NotHttp

@@ -194,6 +194,12 @@ pub struct Facts {
     /// The connection was picked up after its upgrade and recognised as
     /// WebSocket by its framing alone.
     pub picked_up: Option<PickedUp>,
+    /// A head each way cut short by a gap (a snapshot length): what of it
+    /// was visible is in `request` / `response`.
+    pub heads_cut: PerDir<bool>,
+    /// Where frames were followed again after a gap hit a header or cut
+    /// the HTTP head, each way.
+    pub resumed: PerDir<Option<At>>,
 }
 
 /// How a connection seen without its upgrade was recognised.
@@ -969,11 +975,13 @@ impl Plain {
             }
             probe.accepted = true;
             self.t.midstream = true;
-            self.t.facts.picked_up = Some(PickedUp {
-                from: PerDir::default(),
-                bits,
-                at,
-            });
+            if self.t.facts.request.is_none() {
+                self.t.facts.picked_up = Some(PickedUp {
+                    from: PerDir::default(),
+                    bits,
+                    at,
+                });
+            }
             if self.streams.is_none() {
                 self.streams = Some(PerDir::new(
                     FrameStream::stopped_at(0),
@@ -1011,8 +1019,12 @@ impl Plain {
             frame: chain.start_frame,
             ts: chain.start_ts,
         };
-        if let Some(p) = self.t.facts.picked_up.as_mut() {
-            p.from[dir] = Some(from);
+        match self.t.facts.picked_up.as_mut() {
+            Some(p) => p.from[dir] = Some(from),
+            None => {
+                self.t.facts.resumed[dir] = Some(from);
+                self.t.facts.unparsed[dir] = None;
+            }
         }
         let (stream, kept) = chain.into_parts();
         for Kept { item, ts } in kept {
@@ -1051,7 +1063,10 @@ impl Plain {
             // A hole in the head: it cannot be read. Before any HTTP was
             // seen, what follows may be WebSocket picked up mid-stream.
             self.head_done[dir] = true;
-            self.head[dir] = Vec::new();
+            let cut = std::mem::take(&mut self.head[dir]);
+            if self.cut_head(dir, &cut, at) {
+                return;
+            }
             if self.start_probe(dir) {
                 self.probe_gap(dir, len, at);
             }
@@ -1059,7 +1074,84 @@ impl Plain {
         }
         let Plain { t, streams, .. } = self;
         if let Some(streams) = streams.as_mut() {
+            let was = streams[dir].stopped();
             streams[dir].gap(len, at.frame, &mut Sink { t, dir, at });
+            if !was && streams[dir].stopped() {
+                // The gap hit a header: look for the next frame from the
+                // next segment on.
+                self.resume(dir, true);
+            }
+        }
+    }
+
+    /// Look for frames again in a direction of a connection known to carry
+    /// WebSocket, from its next segment.
+    fn resume(&mut self, dir: Dir, known: bool) {
+        let probe = self.probe.get_or_insert_with(|| {
+            Box::new(Probe {
+                dirs: PerDir::new(Looking::Idle, Looking::Idle),
+                accepted: known,
+            })
+        });
+        probe.accepted |= known;
+        probe.dirs[dir] = Looking::At(DirProbe::new(dir == Dir::ClientToServer));
+        self.head_done[dir] = true;
+        if self.streams.is_none() {
+            self.streams = Some(PerDir::new(
+                FrameStream::stopped_at(0),
+                FrameStream::stopped_at(0),
+            ));
+        }
+    }
+
+    /// The first head of a direction was cut by a gap (a snapshot length):
+    /// keep what its visible lines say, and when they show an upgrade
+    /// answered by 101, follow frames from the next segment that starts
+    /// one. Returns whether the head was HTTP.
+    fn cut_head(&mut self, dir: Dir, cut: &[u8], at: At) -> bool {
+        if self.heads[dir] > 0 || cut.is_empty() {
+            return false;
+        }
+        match dir {
+            Dir::ClientToServer => {
+                let Some(req) = http::parse_request_cut(cut) else {
+                    return false;
+                };
+                self.heads[dir] = 1;
+                self.t.facts.heads_cut[dir] = true;
+                self.t.facts.request_at = Some(at);
+                self.upgrade_index = Some(0);
+                let known = req.upgrade;
+                self.t.facts.request = Some(req);
+                self.resume(dir, known);
+                true
+            }
+            Dir::ServerToClient => {
+                let Some(resp) = http::parse_response_cut(cut) else {
+                    return false;
+                };
+                self.heads[dir] = 1;
+                self.t.facts.heads_cut[dir] = true;
+                let switching = resp.status == 101;
+                if let Some(r) = self.t.facts.request.as_mut() {
+                    // A 101 (or a 426 asking for the upgrade) says the
+                    // request the cut hid asked for WebSocket.
+                    r.upgrade |= switching || resp.status == 426;
+                }
+                self.t.facts.response = Some(resp);
+                self.t.facts.response_at = Some(at);
+                if switching {
+                    // The extensions the cut hid are unknown.
+                    self.t.midstream = true;
+                    if let Some(p) = self.probe.as_mut() {
+                        p.accepted = true;
+                    }
+                    self.resume(dir, true);
+                } else if let Some(p) = self.probe.as_mut() {
+                    p.dirs[Dir::ClientToServer] = Looking::Gone;
+                }
+                true
+            }
         }
     }
 

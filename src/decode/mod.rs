@@ -119,6 +119,10 @@ pub struct DecodeStats {
     pub fragments_dropped: u64,
     /// Frames per link type this tool does not decode.
     pub unsupported_links: BTreeMap<u32, u64>,
+    /// TCP segments whose payload the capture's snapshot length cut.
+    pub cut_by_snaplen: u64,
+    /// Most bytes kept of a cut frame: the snapshot length in effect.
+    pub snaplen: u32,
 }
 
 /// The network layer found under the link header.
@@ -337,6 +341,10 @@ fn tcp<'s>(
     let payload = payload.get(..wire).unwrap_or(payload);
     let missing = (wire - payload.len()) as u32;
     stats.tcp += 1;
+    if missing > 0 && (frame.data.len() as u64) < u64::from(frame.orig_len) {
+        stats.cut_by_snaplen += 1;
+        stats.snaplen = stats.snaplen.max(frame.data.len() as u32);
+    }
     let flags = bytes.get(13).copied().unwrap_or(0) & 0x3f;
     Some(Segment {
         frame: frame.number,

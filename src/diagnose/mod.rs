@@ -169,7 +169,39 @@ fn verdict(rec: &ConnRecord<Analysis>, judged: Option<&(Judgement, i64)>) -> Opt
         return Some(upgrade_failed(rec, &ctx, ev));
     }
     if let Some(at) = f.response_at {
-        ev.push(ctx.line(at, "server switched protocols (101, valid accept key)"));
+        let key = match f.response.as_ref().and_then(|r| r.accept_valid) {
+            Some(_) => "valid accept key",
+            None => "accept key not visible, so not checked",
+        };
+        ev.push(ctx.line(at, format!("server switched protocols (101, {key})")));
+    }
+    for (dir, cut) in f.heads_cut.iter_dir() {
+        if *cut {
+            let at = match dir {
+                Dir::ClientToServer => f.request_at,
+                Dir::ServerToClient => f.response_at,
+            };
+            let what = format!(
+                "the capture's snapshot length cut the {} head: only its first line{} visible",
+                if dir == Dir::ClientToServer { "request" } else { "response" },
+                if dir == Dir::ClientToServer { "s are" } else { " is" }
+            );
+            match at {
+                Some(at) => ev.push(ctx.line(at, what)),
+                None => ev.push(what),
+            }
+        }
+    }
+    for (dir, at) in f.resumed.iter_dir() {
+        if let Some(at) = at {
+            ev.push(ctx.line(
+                *at,
+                format!(
+                    "{} frames followed again from this segment, after bytes the capture lost",
+                    dir.sender()
+                ),
+            ));
+        }
     }
     if let Some(first) = f.closes.first() {
         return Some(close_frame(rec, &ctx, ev, first));

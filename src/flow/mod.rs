@@ -75,6 +75,11 @@ impl<T> PerDir<T> {
         self.0.iter_mut()
     }
 
+    /// Each direction with its value, client to server first.
+    pub fn iter_dir(&self) -> impl Iterator<Item = (Dir, &T)> {
+        [Dir::ClientToServer, Dir::ServerToClient].into_iter().zip(self.0.iter())
+    }
+
     /// Exchange the two directions' values.
     pub fn swap(&mut self) {
         self.0.swap(0, 1);

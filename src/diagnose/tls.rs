@@ -456,6 +456,29 @@ fn handshake_failure(
     // Not completed, no alert that explains it.
     let initiator = end.map_or("none", |(d, _, _)| d.sender());
     let how = end.map_or("", |(_, rst, _)| if rst { "reset" } else { "closed" });
+    if let Some(lost) = t
+        .lost
+        .iter_dir()
+        .find(|(d, l)| l.is_some() && t.lost_to_gap[*d])
+        .and_then(|(d, l)| l.map(|l| (d, l)))
+        .filter(|_| t.complete.is_none())
+    {
+        // What the gap hid (a ServerHello, a certificate, an alert) cannot
+        // be judged: say so rather than guess.
+        let (dir, at) = lost;
+        return Some(Cause {
+            initiator,
+            cause: "not_visible",
+            confidence: "unclear",
+            summary: format!(
+                "Not visible: the capture lost the {}'s TLS handshake bytes from frame {} on (a snapshot length cut them, or the packets were not captured; see the capture's warnings), so why the handshake did not complete cannot be read.",
+                dir.sender(),
+                at.frame
+            ),
+            fix: "Capture again with the full packet length (tcpdump -s 0, the default) to see the handshake; the connection's end is shown in the evidence.".to_string(),
+            extra_evidence: None,
+        });
+    }
     if t.lost[Dir::ServerToClient].is_some() && t.server_hello.is_none() {
         return Some(Cause {
             initiator: "server",

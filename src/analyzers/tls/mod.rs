@@ -134,6 +134,10 @@ pub struct TlsFacts {
     /// Where the record layer was lost each way (a gap, or a header that
     /// is not TLS).
     pub lost: PerDir<Option<At>>,
+    /// The record layer was lost to a gap in the capture (a snapshot
+    /// length cut, loss), not to bytes that are not TLS.
+    #[serde(default)]
+    pub lost_to_gap: PerDir<bool>,
     /// Handshake messages too long to keep.
     pub skipped: u32,
     /// What decryption did, when a key log was given.
@@ -348,6 +352,7 @@ impl TlsSession {
         if !s.stopped {
             s.stopped = true;
             self.facts.lost[dir] = Some(at);
+            self.facts.lost_to_gap[dir] = true;
         }
         self.stop_decrypting(dir, at, "a gap in the capture");
     }

@@ -472,6 +472,39 @@ mod tests {
     }
 
     #[test]
+    fn http_tls_and_ssh_bytes_are_not_websocket() {
+        let http = [
+            b"GET /api/items?page=2 HTTP/1.1\r\nHost: example.test\r\nAccept: */*\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 27\r\nContent-Type: application/json\r\n\r\n".to_vec(),
+            b"{\"items\":[1,2,3],\"next\":3}".to_vec(),
+        ];
+        // TLS 1.2/1.3 application data records, and an SSH banner then
+        // binary packets (4-byte length, padding length, payload).
+        let mut tls = Vec::new();
+        let mut ssh = vec![b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n".to_vec()];
+        for n in [40u16, 300, 1200, 17] {
+            let mut r = vec![0x17, 0x03, 0x03];
+            r.extend_from_slice(&n.to_be_bytes());
+            r.extend((0..n).map(|i| (i * 7 + 3) as u8));
+            tls.push(r);
+            let mut p = (u32::from(n)).to_be_bytes().to_vec();
+            p.push(4);
+            p.extend((0..n).map(|i| (i * 13 + 1) as u8));
+            ssh.push(p);
+        }
+        for (name, segs) in [("http", &http[..]), ("tls", &tls[..]), ("ssh", &ssh[..])] {
+            for masked in [false, true] {
+                let mut p = DirProbe::new(masked);
+                for _ in 0..4 {
+                    feed(&mut p, segs);
+                }
+                let bits = p.best().map_or(0, Chain::bits);
+                assert!(bits < DIRECTION_BITS, "{name} earned {bits} bits");
+            }
+        }
+    }
+
+    #[test]
     fn random_bytes_earn_little() {
         // xorshift: deterministic bytes with no structure.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -989,6 +989,7 @@ impl Plain {
                 ));
             }
         }
+        let mut adopted = Vec::new();
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             let Some(probe) = self.probe.as_mut() else {
                 return;
@@ -1003,39 +1004,50 @@ impl Plain {
             if take {
                 if let Looking::At(p) = std::mem::replace(&mut probe.dirs[dir], Looking::Found) {
                     if let Some(chain) = p.take_best() {
-                        self.adopt(dir, chain);
+                        adopted.push((dir, chain));
                     }
                 }
             } else if matches!(&probe.dirs[dir], Looking::At(p) if p.exhausted()) {
                 probe.dirs[dir] = Looking::Gone;
             }
         }
+        if !adopted.is_empty() {
+            self.adopt(adopted);
+        }
     }
 
-    /// A recognised chain becomes the direction's frame stream; the frames
-    /// it parsed are told to the tracker in order.
-    fn adopt(&mut self, dir: Dir, chain: midstream::Chain) {
-        let from = At {
-            frame: chain.start_frame,
-            ts: chain.start_ts,
-        };
-        match self.t.facts.picked_up.as_mut() {
-            Some(p) => p.from[dir] = Some(from),
-            None => {
-                self.t.facts.resumed[dir] = Some(from);
-                self.t.facts.unparsed[dir] = None;
+    /// Recognised chains become their directions' frame streams; the
+    /// frames they parsed are told to the tracker in capture order, both
+    /// directions merged (who closed first depends on it).
+    fn adopt(&mut self, chains: Vec<(Dir, midstream::Chain)>) {
+        let mut told: Vec<(Dir, Kept)> = Vec::new();
+        for (dir, chain) in chains {
+            let from = At {
+                frame: chain.start_frame,
+                ts: chain.start_ts,
+            };
+            match self.t.facts.picked_up.as_mut() {
+                Some(p) => p.from[dir] = Some(from),
+                None => {
+                    self.t.facts.resumed[dir] = Some(from);
+                    self.t.facts.unparsed[dir] = None;
+                }
+            }
+            let (stream, kept) = chain.into_parts();
+            told.extend(kept.into_iter().map(|k| (dir, k)));
+            if let Some(s) = self.streams.as_mut() {
+                s[dir] = stream;
             }
         }
-        let (stream, kept) = chain.into_parts();
-        for Kept { item, ts } in kept {
-            let frame = match &item {
-                StreamItem::Frame { last_frame, .. } => *last_frame,
-                _ => from.frame,
-            };
-            self.t.item(dir, item, At { frame, ts });
-        }
-        if let Some(s) = self.streams.as_mut() {
-            s[dir] = stream;
+        let frame_of = |k: &Kept| match &k.item {
+            StreamItem::Frame { last_frame, .. } => *last_frame,
+            _ => 0,
+        };
+        // Stable: frames of one segment keep their order.
+        told.sort_by_key(|(_, k)| frame_of(k));
+        for (dir, k) in told {
+            let frame = frame_of(&k);
+            self.t.item(dir, k.item, At { frame, ts: k.ts });
         }
     }
 

@@ -1,0 +1,152 @@
+//! Verdicts on field-shaped captures (samples/make/field-*.sh): tcpdump and
+//! dumpcap started after the WebSocket sessions were open, and sessions
+//! captured with `-s 96` and `-s 128`. Each expectation is the endpoints'
+//! own logged view, recorded with tshark's in `<capture>.truth.json`, not
+//! what wsforensics prints.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
+
+use serde_json::Value;
+
+mod common;
+use common::{evidence, sample_report as report};
+
+fn truth(sample: &str) -> Value {
+    let p = format!("{}/samples/{sample}.truth.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn connection<'a>(doc: &'a Value, client: &str, server: &str) -> &'a Value {
+    doc["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client"] == client && c["server"] == server)
+        .unwrap_or_else(|| panic!("no connection {client} -> {server}"))
+}
+
+/// Every connection gets the verdict its endpoints logged: code,
+/// category, initiator; returns the verdicts by server port.
+fn agrees(sample: &str) -> Vec<(String, Value)> {
+    let doc = report(sample);
+    let want = truth(sample);
+    let mut out = Vec::new();
+    for t in want["connections"].as_array().unwrap() {
+        let c = connection(&doc, t["client"].as_str().unwrap(), t["server"].as_str().unwrap());
+        let e = &t["expected"];
+        let d = &c["disconnect"];
+        let ctx = format!("{sample} {} ({})", t["server"], t["scenario"]);
+        assert_eq!(d["code"], e["code"], "{ctx}: {d:#}");
+        assert_eq!(d["category"], e["category"], "{ctx}");
+        assert_eq!(d["initiator"], e["initiator"], "{ctx}");
+        out.push((t["server"].as_str().unwrap().to_string(), c.clone()));
+    }
+    out
+}
+
+#[test]
+fn sessions_picked_up_after_their_upgrade_get_their_verdicts() {
+    for sample in ["midstream-ws.pcap", "midstream-ws.pcapng"] {
+        let want = truth(sample);
+        for (server, c) in agrees(sample) {
+            let t = want["connections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["server"] == server.as_str())
+                .unwrap();
+            let ws = &c["websocket"];
+            assert!(ws["request"].is_null(), "{sample} {server}");
+            // Recognised where the framing starts, in both directions.
+            let first = &t["first_ws_header_frame"];
+            let from = &ws["picked_up"]["from_frame"];
+            for dir in ["client_to_server", "server_to_client"] {
+                assert_eq!(from[dir], first[dir], "{sample} {server} {dir}");
+            }
+            let d = &c["disconnect"];
+            assert_eq!(d["confidence"], "likely", "{sample} {server}");
+            let line = format!(
+                "the capture began after the upgrade: WebSocket recognised from frame {} by its framing",
+                from["client_to_server"]
+                    .as_u64()
+                    .min(from["server_to_client"].as_u64())
+                    .unwrap()
+            );
+            assert!(
+                evidence(d).iter().any(|e| e.ends_with(&line)),
+                "{sample} {server}: {:#?}",
+                evidence(d)
+            );
+            // Every Close frame the endpoints sent, at tshark's frame.
+            let closes: Vec<(u64, u64)> = ws["closes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| (x["frame"].as_u64().unwrap(), x["code"].as_u64().unwrap()))
+                .collect();
+            let want_closes: Vec<(u64, u64)> = t["close_frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| (x["frame"].as_u64().unwrap(), x["code"].as_u64().unwrap()))
+                .collect();
+            assert_eq!(closes, want_closes, "{sample} {server}");
+        }
+    }
+}
+
+#[test]
+fn a_compressed_session_picked_up_counts_compressed_messages_by_wire_size() {
+    let doc = report("midstream-ws.pcap");
+    let c = doc["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["server"] == "127.0.0.1:8905")
+        .unwrap();
+    let f = &c["websocket"]["frames"];
+    assert!(f["client_to_server"]["compressed_messages"].as_u64().unwrap() > 0);
+    assert!(c["websocket"]["violations"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn snapshot_length_cuts_keep_the_verdicts_the_first_bytes_show() {
+    for sample in ["snap-ws-96.pcap", "snap-ws-128.pcap"] {
+        let doc = report(sample);
+        let want = truth(sample);
+        let warnings = doc["captures"][0]["warnings"].to_string();
+        assert!(warnings.contains("snapshot length"), "{sample}: {warnings}");
+        for t in want["connections"].as_array().unwrap() {
+            let c = connection(&doc, t["client"].as_str().unwrap(), t["server"].as_str().unwrap());
+            let e = &t["expected"];
+            let d = &c["disconnect"];
+            let ctx = format!("{sample} {}", t["server"]);
+            if e["category"] == "http_upgrade" && c["transport"] == "http" {
+                // A refusal whose request lost its Upgrade header to the
+                // cut: not claimed as a WebSocket attempt (see the issue
+                // note); nothing is invented either.
+                assert!(d.is_null(), "{ctx}: {d:#}");
+                continue;
+            }
+            assert_eq!(d["code"], e["code"], "{ctx}: {d:#}");
+            assert_eq!(d["category"], e["category"], "{ctx}");
+            assert_eq!(d["initiator"], e["initiator"], "{ctx}");
+            // The handshake was seen (cut), so nothing says it was not.
+            assert!(c["websocket"]["picked_up"].is_null(), "{ctx}");
+            assert_eq!(c["websocket"]["response"]["status"], 101, "{ctx}");
+            assert!(c["websocket"]["response"]["accept_valid"].is_null(), "{ctx}");
+        }
+    }
+}
+
+#[test]
+fn a_cut_tls_handshake_is_never_certain() {
+    for sample in ["snap-wss-96.pcap", "snap-wss-128.pcap"] {
+        let doc = report(sample);
+        for c in doc["connections"].as_array().unwrap() {
+            let d = &c["disconnect"];
+            assert_ne!(d["cause"], "server_not_tls", "{sample}: {d:#}");
+            assert_ne!(d["confidence"], "certain", "{sample}: {d:#}");
+        }
+    }
+}

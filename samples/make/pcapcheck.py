@@ -153,7 +153,7 @@ def tcp_of(lt, f):
     return (f"{src}:{sport}", f"{dst}:{dport}", seq, offflags & 0x3F, seg[hl:])
 
 
-def analyze(path):
+def analyze(path, clients=()):
     info, recs = records(read_bytes(path))
     conns = []
     by_key = {}
@@ -181,7 +181,9 @@ def analyze(path):
         c["rst"] |= bool(rst)
         c["ended"] |= bool(fin or rst)
         if payload:
-            base = c["isn"][src]
+            # No SYN (a capture started mid-stream): the first payload's
+            # sequence number is the direction's origin.
+            base = c["isn"].setdefault(src, seq)
             o = (seq - base) % (1 << 32)
             buf = c["buf"].setdefault(src, bytearray())
             if len(buf) < o + len(payload):
@@ -190,7 +192,11 @@ def analyze(path):
             c.setdefault("have", {}).setdefault(src, set()).update(range(o, o + len(payload)))
     result = []
     for i, c in enumerate(conns):
-        client, server = c["client"] or c["first"]
+        a, b = c["first"]
+        # Without a SYN the roles are the facts' (who spoke first says
+        # nothing about who connected).
+        guess = (b, a) if b in clients and a not in clients else (a, b)
+        client, server = c["client"] or guess
         d = {}
         for name, side in (("client_to_server", client), ("server_to_client", server)):
             buf = bytes(c["buf"].get(side, b""))
@@ -259,7 +265,7 @@ def file_link_types(path):
 def check(facts_path):
     facts = json.load(open(facts_path))
     cap = os.path.join(os.path.dirname(facts_path), facts["capture"])
-    info, packets, conns, vids = analyze(cap)
+    info, packets, conns, vids = analyze(cap, {c["client"] for c in facts["connections"]})
     errs = []
     lines = []
 

@@ -748,3 +748,259 @@ fn html_report_is_self_contained_and_complete() {
     assert!(page.contains("10.0.0.2:8080 (1/1)"));
     assert!(page.contains("1011 Internal Error: 1"));
 }
+
+/// Run the binary with `stdin` written into a pipe (not a seekable file),
+/// a few hundred bytes per write. The writer stops quietly when the tool
+/// stops reading.
+fn wsf_piped(args: &[&str], stdin: Vec<u8>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(args)
+        .env_remove("SSLKEYLOGFILE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for piece in stdin.chunks(300) {
+            if pipe.write_all(piece).is_err() {
+                return;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run the binary with a file as its standard input (`wsforensics - <
+/// file`).
+fn wsf_redirected(args: &[&str], file: &std::path::Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(args)
+        .env_remove("SSLKEYLOGFILE")
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `wsforensics -` reads standard input, piped or redirected, plain,
+/// gzip, zstd or pcapng, with any number of workers, and reports what the
+/// file's path reports, with `-` for the path (in `captures[].path`,
+/// `connections[].capture` and the warnings that name the file).
+#[test]
+fn stdin_gives_the_report_of_the_file_with_dash_for_its_path() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    for sample in [
+        "ws-loopback.pcap",
+        "ws-loopback.pcap.gz",
+        "ws-loopback.pcap.zst",
+        "ws-two-interfaces.pcapng",
+        "ws-truncated.pcap",
+    ] {
+        let path = samples.join(sample);
+        let p = path.to_str().unwrap();
+        let (code, by_path, _) = wsf(&["--format", "json", p]);
+        assert_eq!(code, 0, "{sample}");
+        let want = by_path.replace(p, "-");
+        let doc: serde_json::Value = serde_json::from_str(&want).unwrap();
+        assert_eq!(doc["captures"][0]["path"], "-", "{sample}");
+        assert!(!doc["connections"].as_array().unwrap().is_empty());
+        for c in doc["connections"].as_array().unwrap() {
+            assert_eq!(c["capture"], "-", "{sample}");
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for jobs in ["1", "4"] {
+            let args = ["--format", "json", "--jobs", jobs, "-"];
+            let (code, piped, err) = wsf_piped(&args, bytes.clone());
+            assert_eq!((code, err.as_str()), (0, ""), "{sample}");
+            assert_eq!(piped, want, "{sample} piped, --jobs {jobs}");
+            let (code, redirected, _) = wsf_redirected(&args, &path);
+            assert_eq!(code, 0, "{sample}");
+            assert_eq!(redirected, want, "{sample} redirected, --jobs {jobs}");
+        }
+    }
+    // Text: the capture is named `-` too.
+    let (code, text, _) = wsf_piped(&["-"], std::fs::read(samples.join("ws-1009.pcap")).unwrap());
+    assert_eq!(code, 0);
+    assert!(text.contains("capture - (pcap)"), "{text}");
+}
+
+/// Standard input among other paths keeps its place in the order.
+#[test]
+fn stdin_between_files_keeps_its_place() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let a = samples.join("ws-1009.pcap");
+    let b = samples.join("ws-1008.pcap");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let gz = std::fs::read(samples.join("ws-loopback.pcap.gz")).unwrap();
+    let (code, out, _) = wsf_piped(&["--format", "json", a, "-", b], gz);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let paths: Vec<&str> = doc["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [a, "-", b]);
+    assert_eq!(doc["captures"][1]["compression"], "gzip");
+}
+
+/// A stream cut inside a record, a gzip stream cut short, bytes that are
+/// no capture, nothing at all: each is reported as for a file, naming `-`
+/// and the offset, with the packets before the cut analysed.
+#[test]
+fn truncated_or_garbage_stdin_is_named_with_offset() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let pcap = std::fs::read(samples.join("ws-loopback.pcap")).unwrap();
+    let gz = std::fs::read(samples.join("ws-loopback.pcap.gz")).unwrap();
+    // Cut inside a record: a warning, the complete packets read, exit 0,
+    // the same as the cut file gives.
+    let cut = pcap[..2000].to_vec();
+    let file = temp_capture("wsf-stdin-cut", &cut);
+    let (_, from_file, _) = wsf(&["--format", "json", file.to_str().unwrap()]);
+    let (code, out, _) = wsf_piped(&["--format", "json", "-"], cut);
+    assert_eq!(code, 0);
+    assert_eq!(out, from_file.replace(file.to_str().unwrap(), "-"));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let w = doc["captures"][0]["warnings"][0].as_str().unwrap();
+    assert!(
+        w.starts_with("-: offset ") && w.contains("file ends inside a packet record"),
+        "{w}"
+    );
+    assert!(doc["captures"][0]["packets"].as_u64().unwrap() > 0);
+    // gzip cut short: an error with the offset in the decompressed data,
+    // exit 1, the packets before it still reported.
+    let (code, out, err) = wsf_piped(&["--format", "json", "-"], gz[..gz.len() / 2].to_vec());
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let e = doc["captures"][0]["error"].as_str().unwrap();
+    assert!(
+        e.starts_with("-: offset ") && e.contains("decompression failed"),
+        "{e}"
+    );
+    assert!(err.contains(e), "{err}");
+    // Not a capture, and nothing at all.
+    for (bytes, want) in [
+        (
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            "-: offset 0: not a pcap or pcapng capture (starts with 47 45 54",
+        ),
+        (
+            pcap[..10].to_vec(),
+            "-: offset 0: file ends inside the capture header",
+        ),
+        (
+            Vec::new(),
+            "-: offset 0: nothing came on standard input, not a capture",
+        ),
+    ] {
+        let (code, out, err) = wsf_piped(&["--format", "json", "-"], bytes);
+        assert_eq!(code, 1, "{want}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let e = doc["captures"][0]["error"].as_str().unwrap();
+        assert!(e.starts_with(want), "{e}");
+        assert!(err.contains(want), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Standard input can be read once: `-` twice is a usage error (exit 2,
+/// nothing on stdout); a file named `-` is given as `./-`.
+#[test]
+fn dash_twice_is_a_usage_error() {
+    let (code, out, err) = wsf_piped(&["-", "-"], Vec::new());
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("more than once") && err.contains("./-"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(samples.join("ws-1009.pcap"), dir.path().join("-")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(["--format", "json", "./-"])
+        .current_dir(dir.path())
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["captures"][0]["path"], "./-");
+}
+
+/// A tar archive (here gzip'd) on standard input is read member by
+/// member, like an archive file, its members named `-:MEMBER`.
+#[test]
+fn tar_archive_on_stdin() {
+    use std::io::Write;
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in [
+        (
+            "a/ws-1009.pcap",
+            std::fs::read(samples.join("ws-1009.pcap")).unwrap(),
+        ),
+        ("a/README", b"not a capture\n".to_vec()),
+        (
+            "b/ws-two-interfaces.pcapng",
+            std::fs::read(samples.join("ws-two-interfaces.pcapng")).unwrap(),
+        ),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, &bytes[..]).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let archive = temp_capture("wsf-stdin-tar", &gz.finish().unwrap());
+    let a = archive.to_str().unwrap();
+    let (code, by_path, _) = wsf(&["--format", "json", a]);
+    assert_eq!(code, 0);
+    let (code, piped, _) = wsf_piped(&["--format", "json", "-"], std::fs::read(&archive).unwrap());
+    assert_eq!(code, 0);
+    assert_eq!(piped, by_path.replace(&format!("{a}:"), "-:"));
+    let doc: serde_json::Value = serde_json::from_str(&piped).unwrap();
+    let paths: Vec<&str> = doc["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["-:a/ws-1009.pcap", "-:b/ws-two-interfaces.pcapng"]);
+}
+
+/// With standard input among the inputs the total size is not known: the
+/// progress bar on a terminal is a spinner with the bytes read, no ETA.
+#[test]
+fn progress_on_stdin_has_no_total() {
+    let bin = env!("CARGO_BIN_EXE_wsforensics");
+    let sample = format!("{}/samples/ws-loopback.pcap", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("script")
+        .args([
+            "-qec",
+            &format!("(cat {sample}; sleep 0.3) | {bin} --jobs 1 --format json -o /dev/null -"),
+            "/dev/null",
+        ])
+        .env("WSF_PROGRESS_AFTER_MS", "0")
+        .output()
+        .expect("script (util-linux) runs the tool on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("0/1 files, "), "{shown}");
+    assert!(!shown.contains("eta"), "{shown}");
+}

@@ -2,7 +2,8 @@
 //! either byte order and timestamp precision, pcapng, and gzip or zstd around
 //! either), and stream its packet records as [`Frame`]s with bounded memory.
 //!
-//! In: a path. Out: frames borrowing the reader's buffer, numbered from 1 as
+//! In: a path, or a byte stream such as standard input (nothing here
+//! seeks or needs the length). Out: frames borrowing the reader's buffer, numbered from 1 as
 //! Wireshark counts them, with nanosecond timestamps; problems as
 //! [`CaptureError`] (the file cannot be read further) or warnings (something
 //! was skipped but reading went on).
@@ -175,6 +176,9 @@ impl fmt::Display for CaptureError {
         }
         match &self.kind {
             CaptureErrorKind::Io(e) => write!(f, ": {e}"),
+            CaptureErrorKind::Empty if inputs::is_stdin(&self.path) => {
+                write!(f, ": nothing came on standard input, not a capture")
+            }
             CaptureErrorKind::Empty => write!(f, ": empty file, not a capture"),
             CaptureErrorKind::NotACapture { magic } => {
                 write!(f, ": not a pcap or pcapng capture (starts with")?;

@@ -18,7 +18,7 @@ use crate::analyzers::session::Analysis;
 use crate::analyzers::session::SessionFactory;
 use crate::analyzers::tls::cert::TrustStore;
 use crate::analyzers::tls::keylog::KeyLog;
-use crate::capture::inputs::{self, Item, Member};
+use crate::capture::inputs::{self, Item, Member, Piped};
 use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader};
 use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
@@ -50,7 +50,7 @@ pub enum OutputFormat {
     long_about = None,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  wsforensics capture.pcap\n  wsforensics --only abnormal --format json -o report.json /archive/\n  wsforensics --ca-file internal-ca.pem --server ws.example.com:443 dump.pcapng.zst\n  wsforensics explain 1006\n\nA capture file named like a subcommand (codes, alerts, explain, merge, completions, man) can be given as ./codes."
+    after_help = "Examples:\n  wsforensics capture.pcap\n  tcpdump -i any -w - port 443 | wsforensics -\n  wsforensics --only abnormal --format json -o report.json /archive/\n  wsforensics --ca-file internal-ca.pem --server ws.example.com:443 dump.pcapng.zst\n  wsforensics explain 1006\n\nA capture file named like a subcommand (codes, alerts, explain, merge, completions, man) can be given as ./codes, and a file named - as ./-."
 )]
 pub struct Args {
     /// Something other than analyzing captures.
@@ -58,7 +58,9 @@ pub struct Args {
     pub command: Option<Command>,
     /// Capture files (pcap or pcapng, also gzip- or zstd-compressed),
     /// directories (walked; captures found by their magic bytes) and tar
-    /// archives (.tar, .tar.gz, .tar.zst), read without unpacking.
+    /// archives (.tar, .tar.gz, .tar.zst), read without unpacking. `-`
+    /// reads one capture or archive from standard input (`tcpdump -w - |
+    /// wsforensics -`); it is named `-` in the report.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Report format.
@@ -374,10 +376,23 @@ fn read_keylogs(given: &[PathBuf]) -> Result<(Option<Arc<KeyLog>>, Vec<String>),
     Ok((used.then(|| Arc::new(keys)), warnings))
 }
 
+/// Standard input can be read once: `-` given twice is a usage error.
+fn check_stdin_once(paths: &[PathBuf]) -> Result<(), String> {
+    if paths.iter().filter(|p| inputs::is_stdin(p)).count() > 1 {
+        return Err(format!(
+            "'{}' (standard input) is given more than once; it can be read only once (a file named - is ./-)",
+            inputs::STDIN
+        ));
+    }
+    Ok(())
+}
+
 impl TryFrom<Args> for Config {
     type Error = String;
-    /// Fails when the CA file cannot be read.
+    /// Fails, with the message to show, when `-` is given twice or the CA
+    /// file or a key log cannot be read.
     fn try_from(a: Args) -> Result<Config, String> {
+        check_stdin_once(&a.paths)?;
         let limits = a.limits.limits();
         // Ended connections wait for the report on disk, not in memory.
         let mut engine = EngineOptions {
@@ -389,7 +404,7 @@ impl TryFrom<Args> for Config {
             engine.jobs = usize::from(j);
         }
         let trust = match &a.ca_file {
-            Some(p) => TrustStore::with_ca_file(p)?,
+            Some(p) => TrustStore::with_ca_file(p).map_err(|e| format!("--ca-file {e}"))?,
             None => TrustStore::default(),
         };
         let (keylog, keylog_warnings) = read_keylogs(&a.keylog)?;
@@ -465,10 +480,9 @@ pub fn build_report(
     let mut all_read = true;
     let mut expanded = inputs::expand(&cfg.paths);
     if let Some((k, n)) = cfg.shard {
-        expanded.items.retain(|item| {
-            let (Item::File(p) | Item::Tar(p) | Item::Unreadable(p, _)) = item;
-            shard_of(p, n) == k - 1
-        });
+        expanded
+            .items
+            .retain(|item| shard_of(item.path(), n) == k - 1);
     }
     report.summary.skipped_files += expanded.skipped;
     // A capture's connections go to the sink a block at a time.
@@ -538,64 +552,87 @@ pub fn build_report(
         };
         i += 1;
         flush(&mut report);
-        match item {
+        // Every input but a tar archive is done here; an archive's members
+        // (from a file or from standard input) are read below.
+        let (archive, members) = match item {
             Item::Unreadable(path, e) => {
                 let shown = path.display().to_string();
                 let err = CaptureError::io(path, io::Error::other(e.clone()));
                 add(&mut report, &shown, Err(err), &mut flush);
+                continue;
             }
             Item::File(path) => {
                 let shown = path.display().to_string();
                 let r = analyze_file(path, &cfg.sessions, cfg.engine);
                 add(&mut report, &shown, r, &mut flush);
+                continue;
             }
-            Item::Tar(path) => {
-                let members = match inputs::tar_members(path) {
-                    Ok(m) => m,
+            Item::Stdin => {
+                let at = Path::new(inputs::STDIN);
+                match inputs::open_stdin() {
                     Err(e) => {
-                        let shown = path.display().to_string();
                         add(
                             &mut report,
-                            &shown,
-                            Err(CaptureError::io(path, e)),
+                            inputs::STDIN,
+                            Err(CaptureError::io(at, e)),
                             &mut flush,
                         );
                         continue;
                     }
-                };
-                for m in members {
-                    if gone.get() {
-                        break;
+                    Ok(Piped::Capture { src, compression }) => {
+                        let r = CaptureReader::from_reader(at, src, compression)
+                            .map(|r| analyze_reader(at, r, &cfg.sessions, cfg.engine));
+                        add(&mut report, inputs::STDIN, r, &mut flush);
+                        continue;
                     }
-                    match m {
-                        Member::File { name, reader } => {
-                            let shown = format!("{}:{name}", path.display());
-                            let at = Path::new(&shown);
-                            match CaptureReader::from_stream(at, Box::new(reader)) {
-                                // Members that are not captures (a README,
-                                // a checksum list) are skipped, as in a
-                                // directory.
-                                Err(e) if e.is_not_a_capture() => report.summary.skipped_files += 1,
-                                Err(e) => add(&mut report, &shown, Err(e), &mut flush),
-                                Ok(r) => {
-                                    let res = analyze_reader(at, r, &cfg.sessions, cfg.engine);
-                                    add(&mut report, &shown, Ok(res), &mut flush);
-                                    flush(&mut report);
-                                }
-                            }
-                        }
-                        Member::Error { offset, message } => {
-                            let err = CaptureError {
-                                path: path.clone(),
-                                offset: Some(offset),
-                                kind: CaptureErrorKind::Io(format!(
-                                    "the tar archive is broken here ({message}); the members after it are not read"
-                                )),
-                            };
-                            let shown = path.display().to_string();
-                            add(&mut report, &shown, Err(err), &mut flush);
+                    Ok(Piped::Tar(members)) => (at.to_path_buf(), members),
+                }
+            }
+            Item::Tar(path) => match inputs::tar_members(path) {
+                Ok(m) => (path.clone(), m),
+                Err(e) => {
+                    let shown = path.display().to_string();
+                    add(
+                        &mut report,
+                        &shown,
+                        Err(CaptureError::io(path, e)),
+                        &mut flush,
+                    );
+                    continue;
+                }
+            },
+        };
+        for m in members {
+            if gone.get() {
+                break;
+            }
+            match m {
+                Member::File { name, reader } => {
+                    let shown = format!("{}:{name}", archive.display());
+                    let at = Path::new(&shown);
+                    match CaptureReader::from_stream(at, Box::new(reader)) {
+                        // Members that are not captures (a README,
+                        // a checksum list) are skipped, as in a
+                        // directory.
+                        Err(e) if e.is_not_a_capture() => report.summary.skipped_files += 1,
+                        Err(e) => add(&mut report, &shown, Err(e), &mut flush),
+                        Ok(r) => {
+                            let res = analyze_reader(at, r, &cfg.sessions, cfg.engine);
+                            add(&mut report, &shown, Ok(res), &mut flush);
+                            flush(&mut report);
                         }
                     }
+                }
+                Member::Error { offset, message } => {
+                    let err = CaptureError {
+                        path: archive.clone(),
+                        offset: Some(offset),
+                        kind: CaptureErrorKind::Io(format!(
+                            "the tar archive is broken here ({message}); the members after it are not read"
+                        )),
+                    };
+                    let shown = archive.display().to_string();
+                    add(&mut report, &shown, Err(err), &mut flush);
                 }
             }
         }
@@ -663,10 +700,17 @@ pub fn run() -> i32 {
     let cfg = match Config::try_from(args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("wsforensics: --ca-file {e}");
+            eprintln!("wsforensics: {e}");
             return 2;
         }
     };
+    // Reading a terminal would wait for a capture nobody types.
+    if cfg.paths.iter().any(|p| inputs::is_stdin(p)) && io::stdin().is_terminal() {
+        eprintln!(
+            "wsforensics: '-' reads a capture from standard input, which is a terminal; pipe one in (tcpdump -w - | wsforensics -) or redirect a file (wsforensics - < capture.pcap)"
+        );
+        return 2;
+    }
     // Report building and writing run on rayon's pool: as many threads as
     // the engine's workers. Fails only if a pool exists already, which
     // then serves as well.
@@ -759,14 +803,17 @@ fn print_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> i32 {
 }
 
 /// Bytes and files of the inputs, for the progress bar (directories
-/// walked; every file counted, captures or not).
-fn input_size(paths: &[PathBuf]) -> (u64, u64) {
+/// walked; every file counted, captures or not). No byte total when
+/// standard input is among them: a pipe's length is not known until it
+/// ends.
+fn input_size(paths: &[PathBuf]) -> (Option<u64>, u64) {
     let items = inputs::expand(paths).items;
     let bytes = items
         .iter()
         .map(|it| match it {
-            Item::File(p) | Item::Tar(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-            Item::Unreadable(..) => 0,
+            Item::File(p) | Item::Tar(p) => Some(std::fs::metadata(p).map_or(0, |m| m.len())),
+            Item::Unreadable(..) => Some(0),
+            Item::Stdin => None,
         })
         .sum();
     (bytes, items.len() as u64)

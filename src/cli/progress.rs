@@ -1,6 +1,7 @@
 //! A progress bar on stderr for runs that take more than a moment: bytes
 //! read out of all input bytes, throughput, ETA, files done and
-//! connections found. Drawn only when stderr is a terminal and `--quiet`
+//! connections found. With standard input among the inputs the total is
+//! not known, and the bar is a spinner with bytes read and throughput. Drawn only when stderr is a terminal and `--quiet`
 //! is not given; it appears after [`DEFAULT_AFTER`] (or
 //! `WSF_PROGRESS_AFTER_MS`) so quick runs never show it.
 
@@ -28,9 +29,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Start drawing (after the delay) for `bytes` input bytes in `files`
-    /// inputs.
-    pub fn start(bytes: u64, files: u64) -> Progress {
+    /// Start drawing (after the delay) for `bytes` input bytes (`None`:
+    /// not known) in `files` inputs.
+    pub fn start(bytes: Option<u64>, files: u64) -> Progress {
         let after = std::env::var("WSF_PROGRESS_AFTER_MS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -53,7 +54,7 @@ impl Progress {
     }
 }
 
-fn draw(bytes: u64, files: u64, after: Duration, stop: &AtomicBool) {
+fn draw(bytes: Option<u64>, files: u64, after: Duration, stop: &AtomicBool) {
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     loop {
@@ -65,15 +66,22 @@ fn draw(bytes: u64, files: u64, after: Duration, stop: &AtomicBool) {
             continue;
         }
         let b = bar.get_or_insert_with(|| {
-            let b = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
-            ) {
+            let b = ProgressBar::with_draw_target(bytes, ProgressDrawTarget::stderr());
+            let template = if bytes.is_some() {
+                "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}"
+            } else {
+                "{elapsed_precise} {spinner} {bytes} {binary_bytes_per_sec} {msg}"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
                 b.set_style(style.progress_chars("=> "));
             }
             b
         });
-        b.set_position(BYTES_READ.load(Ordering::Relaxed).min(bytes));
+        let read = BYTES_READ.load(Ordering::Relaxed);
+        b.set_position(bytes.map_or(read, |total| read.min(total)));
+        if bytes.is_none() {
+            b.tick();
+        }
         b.set_message(format!(
             "{}/{files} files, {} connections",
             FILES_DONE.load(Ordering::Relaxed),

@@ -215,6 +215,10 @@ struct DirState {
     hs_skip: usize,
     /// A partial plaintext alert.
     alert: Vec<u8>,
+    /// A gap stopped the record layer: the next segment that starts with
+    /// a record header resumes it (handshake messages are no longer
+    /// read, since where they start is lost).
+    resync: bool,
 }
 
 /// Decryption state of a connection whose keys are in the key log.
@@ -256,6 +260,19 @@ impl Default for TlsSession {
     }
 }
 
+/// Whether `bytes` start with a plausible TLS record header (RFC 8446
+/// §5.1: a known content type, version 3.x, a length within the limit).
+fn starts_record(bytes: &[u8]) -> bool {
+    match bytes {
+        [ctype, 3, minor, hi, lo, ..] => {
+            (CCS..=HEARTBEAT).contains(ctype)
+                && *minor <= 4
+                && usize::from(u16::from_be_bytes([*hi, *lo])) <= MAX_RECORD
+        }
+        _ => false,
+    }
+}
+
 /// Lower-case hex, as key logs write client randoms.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -285,6 +302,19 @@ impl TlsSession {
     /// In-order bytes of a direction; decrypted application data goes to
     /// `out`.
     pub fn data(&mut self, dir: Dir, mut bytes: &[u8], at: At, out: &mut PlainSink<'_>) {
+        let s = &mut self.dirs[dir];
+        if s.resync && s.stopped && self.dec.is_none() && starts_record(bytes) {
+            // Segments start on record boundaries more often than not
+            // (each flight, each alert): follow records again from here.
+            s.stopped = false;
+            s.hdr_len = 0;
+            s.left = 0;
+            s.hs.clear();
+            s.alert.clear();
+            // Whether the keys changed in what was lost is unknown: only
+            // what cannot be encrypted (a 2-byte alert) is read.
+            s.encrypted = true;
+        }
         while !bytes.is_empty() && !self.dirs[dir].stopped {
             let s = &mut self.dirs[dir];
             if s.hdr_len < 5 {
@@ -325,7 +355,7 @@ impl TlsSession {
             let s = &mut self.dirs[dir];
             if clear {
                 match s.ctype {
-                    HANDSHAKE => {
+                    HANDSHAKE if !s.resync => {
                         let skip = s.hs_skip.min(body.len());
                         s.hs_skip -= skip;
                         s.hs.extend_from_slice(body.get(skip..).unwrap_or_default());
@@ -351,9 +381,12 @@ impl TlsSession {
         let s = &mut self.dirs[dir];
         if !s.stopped {
             s.stopped = true;
-            self.facts.lost[dir] = Some(at);
-            self.facts.lost_to_gap[dir] = true;
+            if self.facts.lost[dir].is_none() {
+                self.facts.lost[dir] = Some(at);
+                self.facts.lost_to_gap[dir] = true;
+            }
         }
+        s.resync = true;
         self.stop_decrypting(dir, at, "a gap in the capture");
     }
 

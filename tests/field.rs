@@ -32,7 +32,11 @@ fn agrees(sample: &str) -> Vec<(String, Value)> {
     let want = truth(sample);
     let mut out = Vec::new();
     for t in want["connections"].as_array().unwrap() {
-        let c = connection(&doc, t["client"].as_str().unwrap(), t["server"].as_str().unwrap());
+        let c = connection(
+            &doc,
+            t["client"].as_str().unwrap(),
+            t["server"].as_str().unwrap(),
+        );
         let e = &t["expected"];
         let d = &c["disconnect"];
         let ctx = format!("{sample} {} ({})", t["server"], t["scenario"]);
@@ -105,7 +109,12 @@ fn a_compressed_session_picked_up_counts_compressed_messages_by_wire_size() {
         .find(|c| c["server"] == "127.0.0.1:8905")
         .unwrap();
     let f = &c["websocket"]["frames"];
-    assert!(f["client_to_server"]["compressed_messages"].as_u64().unwrap() > 0);
+    assert!(
+        f["client_to_server"]["compressed_messages"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     assert!(c["websocket"]["violations"].as_array().unwrap().is_empty());
 }
 
@@ -117,7 +126,11 @@ fn snapshot_length_cuts_keep_the_verdicts_the_first_bytes_show() {
         let warnings = doc["captures"][0]["warnings"].to_string();
         assert!(warnings.contains("snapshot length"), "{sample}: {warnings}");
         for t in want["connections"].as_array().unwrap() {
-            let c = connection(&doc, t["client"].as_str().unwrap(), t["server"].as_str().unwrap());
+            let c = connection(
+                &doc,
+                t["client"].as_str().unwrap(),
+                t["server"].as_str().unwrap(),
+            );
             let e = &t["expected"];
             let d = &c["disconnect"];
             let ctx = format!("{sample} {}", t["server"]);
@@ -134,7 +147,10 @@ fn snapshot_length_cuts_keep_the_verdicts_the_first_bytes_show() {
             // The handshake was seen (cut), so nothing says it was not.
             assert!(c["websocket"]["picked_up"].is_null(), "{ctx}");
             assert_eq!(c["websocket"]["response"]["status"], 101, "{ctx}");
-            assert!(c["websocket"]["response"]["accept_valid"].is_null(), "{ctx}");
+            assert!(
+                c["websocket"]["response"]["accept_valid"].is_null(),
+                "{ctx}"
+            );
         }
     }
 }
@@ -144,7 +160,11 @@ fn a_cut_tls_handshake_keeps_its_visible_alert_and_claims_nothing_else() {
     for sample in ["snap-wss-96.pcap", "snap-wss-128.pcap"] {
         let doc = report(sample);
         for t in truth(sample)["connections"].as_array().unwrap() {
-            let c = connection(&doc, t["client"].as_str().unwrap(), t["server"].as_str().unwrap());
+            let c = connection(
+                &doc,
+                t["client"].as_str().unwrap(),
+                t["server"].as_str().unwrap(),
+            );
             let (d, e) = (&c["disconnect"], &t["expected"]);
             let ctx = format!("{sample} {}", t["server"]);
             assert_ne!(d["cause"], "server_not_tls", "{ctx}: {d:#}");

@@ -362,7 +362,10 @@ mod tests {
         );
         // A snapshot length can cut the request line itself.
         let line = parse_request_cut(b"GET /field/serv").expect("the request line's start");
-        assert_eq!((line.method.as_str(), line.path.as_str()), ("GET", "/field/serv"));
+        assert_eq!(
+            (line.method.as_str(), line.path.as_str()),
+            ("GET", "/field/serv")
+        );
         assert_eq!(parse_request_cut(b"\x81\x85 not a request"), None);
         assert_eq!(parse_request_cut(b"FETCH /x"), None);
         let status = parse_response_cut(b"HTTP/1.1 101 Switching Protoc").expect("status");

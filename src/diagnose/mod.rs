@@ -183,8 +183,16 @@ fn verdict(rec: &ConnRecord<Analysis>, judged: Option<&(Judgement, i64)>) -> Opt
             };
             let what = format!(
                 "the capture's snapshot length cut the {} head: only its first line{} visible",
-                if dir == Dir::ClientToServer { "request" } else { "response" },
-                if dir == Dir::ClientToServer { "s are" } else { " is" }
+                if dir == Dir::ClientToServer {
+                    "request"
+                } else {
+                    "response"
+                },
+                if dir == Dir::ClientToServer {
+                    "s are"
+                } else {
+                    " is"
+                }
             );
             match at {
                 Some(at) => ev.push(ctx.line(at, what)),

@@ -77,7 +77,9 @@ impl<T> PerDir<T> {
 
     /// Each direction with its value, client to server first.
     pub fn iter_dir(&self) -> impl Iterator<Item = (Dir, &T)> {
-        [Dir::ClientToServer, Dir::ServerToClient].into_iter().zip(self.0.iter())
+        [Dir::ClientToServer, Dir::ServerToClient]
+            .into_iter()
+            .zip(self.0.iter())
     }
 
     /// Exchange the two directions' values.

@@ -444,7 +444,16 @@ mod tests {
         let mut s = DirProbe::new(false);
         feed(&mut s, &[encode(true, 0, 8, None, b"\x03\xe9going away")]);
         let mut c = DirProbe::new(true);
-        feed(&mut c, &[encode(true, 0, 8, Some([7, 1, 9, 3]), b"\x03\xe9going away")]);
+        feed(
+            &mut c,
+            &[encode(
+                true,
+                0,
+                8,
+                Some([7, 1, 9, 3]),
+                b"\x03\xe9going away",
+            )],
+        );
         let (s, c) = (s.best().unwrap(), c.best().unwrap());
         assert_eq!((s.close_code(), c.close_code()), (Some(1001), Some(1001)));
         assert!(s.bits() + c.bits() >= 20, "{} {}", s.bits(), c.bits());
@@ -453,7 +462,10 @@ mod tests {
     #[test]
     fn wrong_masking_and_zeros_are_not_websocket() {
         let mut p = DirProbe::new(true);
-        feed(&mut p, &[encode(true, 0, 1, None, b"unmasked from a client")]);
+        feed(
+            &mut p,
+            &[encode(true, 0, 1, None, b"unmasked from a client")],
+        );
         assert!(p.best().is_none());
         let mut z = DirProbe::new(false);
         feed(&mut z, &vec![vec![0u8; 1400]; 10]);
@@ -463,7 +475,12 @@ mod tests {
     #[test]
     fn a_gap_on_a_header_kills_the_chain_and_a_later_segment_resumes() {
         let mut p = DirProbe::new(false);
-        p.data(0, &encode(true, 0, 2, None, &[1; 40]), 1, Timestamp::default());
+        p.data(
+            0,
+            &encode(true, 0, 2, None, &[1; 40]),
+            1,
+            Timestamp::default(),
+        );
         p.gap(100, 2, Timestamp::default());
         assert!(p.best().is_none());
         let f = encode(true, 0, 1, None, b"after the gap");
@@ -475,7 +492,8 @@ mod tests {
     fn http_tls_and_ssh_bytes_are_not_websocket() {
         let http = [
             b"GET /api/items?page=2 HTTP/1.1\r\nHost: example.test\r\nAccept: */*\r\n\r\n".to_vec(),
-            b"HTTP/1.1 200 OK\r\nContent-Length: 27\r\nContent-Type: application/json\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 27\r\nContent-Type: application/json\r\n\r\n"
+                .to_vec(),
             b"{\"items\":[1,2,3],\"next\":3}".to_vec(),
         ];
         // TLS 1.2/1.3 application data records, and an SSH banner then

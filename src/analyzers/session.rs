@@ -363,8 +363,10 @@ struct Plain {
 }
 
 /// Where the search for WebSocket framing stands in one direction.
+#[derive(Default)]
 enum Looking {
     /// Not started: the direction has not shown that it is not HTTP.
+    #[default]
     Idle,
     /// Following candidate chains.
     At(DirProbe),
@@ -376,6 +378,7 @@ enum Looking {
 
 /// The search for WebSocket framing in a connection seen without its
 /// upgrade (see [`midstream`]).
+#[derive(Default)]
 struct Probe {
     dirs: PerDir<Looking>,
     /// The connection was recognised as WebSocket.
@@ -892,6 +895,14 @@ impl Plain {
         }
     }
 
+    /// The frame streams, made stopped both ways if there were none (a
+    /// direction starts when the search hands it a chain).
+    fn frame_streams(&mut self) -> &mut PerDir<FrameStream> {
+        self.streams.get_or_insert_with(|| {
+            PerDir::new(FrameStream::stopped_at(0), FrameStream::stopped_at(0))
+        })
+    }
+
     /// Whether a direction's bytes go to the framing search.
     fn probing(&self, dir: Dir) -> bool {
         self.probe
@@ -908,12 +919,7 @@ impl Plain {
         if !no_http {
             return false;
         }
-        let probe = self.probe.get_or_insert_with(|| {
-            Box::new(Probe {
-                dirs: PerDir::new(Looking::Idle, Looking::Idle),
-                accepted: false,
-            })
-        });
+        let probe = self.probe.get_or_insert_with(Box::default);
         if !matches!(probe.dirs[dir], Looking::Idle) {
             return false;
         }
@@ -982,12 +988,7 @@ impl Plain {
                     at,
                 });
             }
-            if self.streams.is_none() {
-                self.streams = Some(PerDir::new(
-                    FrameStream::stopped_at(0),
-                    FrameStream::stopped_at(0),
-                ));
-            }
+            self.frame_streams();
         }
         let mut adopted = Vec::new();
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
@@ -1035,9 +1036,7 @@ impl Plain {
             }
             let (stream, kept) = chain.into_parts();
             told.extend(kept.into_iter().map(|k| (dir, k)));
-            if let Some(s) = self.streams.as_mut() {
-                s[dir] = stream;
-            }
+            self.frame_streams()[dir] = stream;
         }
         let frame_of = |k: &Kept| match &k.item {
             StreamItem::Frame { last_frame, .. } => *last_frame,
@@ -1099,21 +1098,11 @@ impl Plain {
     /// Look for frames again in a direction of a connection known to carry
     /// WebSocket, from its next segment.
     fn resume(&mut self, dir: Dir, known: bool) {
-        let probe = self.probe.get_or_insert_with(|| {
-            Box::new(Probe {
-                dirs: PerDir::new(Looking::Idle, Looking::Idle),
-                accepted: known,
-            })
-        });
+        let probe = self.probe.get_or_insert_with(Box::default);
         probe.accepted |= known;
         probe.dirs[dir] = Looking::At(DirProbe::new(dir == Dir::ClientToServer));
         self.head_done[dir] = true;
-        if self.streams.is_none() {
-            self.streams = Some(PerDir::new(
-                FrameStream::stopped_at(0),
-                FrameStream::stopped_at(0),
-            ));
-        }
+        self.frame_streams();
     }
 
     /// The first head of a direction was cut by a gap (a snapshot length):

@@ -496,34 +496,42 @@ impl FrameStream {
     }
 }
 
+/// Encode a frame the way RFC 6455 §5.2 lays it out (for tests here and
+/// in the recogniser's).
+#[cfg(test)]
+pub(crate) fn encode(
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut v = vec![(u8::from(fin) << 7) | (rsv << 4) | opcode];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => v.push(m | n as u8),
+        n if n <= 0xFFFF => {
+            v.push(m | 126);
+            v.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            v.push(m | 127);
+            v.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if let Some(k) = mask {
+        v.extend_from_slice(&k);
+        v.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+    } else {
+        v.extend_from_slice(payload);
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// Encode a frame the way RFC 6455 §5.2 lays it out.
-    fn encode(fin: bool, rsv: u8, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![(u8::from(fin) << 7) | (rsv << 4) | opcode];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n if n < 126 => v.push(m | n as u8),
-            n if n <= 0xFFFF => {
-                v.push(m | 126);
-                v.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                v.push(m | 127);
-                v.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        if let Some(k) = mask {
-            v.extend_from_slice(&k);
-            v.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
-        } else {
-            v.extend_from_slice(payload);
-        }
-        v
-    }
 
     fn frames(stream: &mut FrameStream, bytes: &[u8], cut: usize) -> Vec<StreamItem> {
         let mut out = Vec::new();

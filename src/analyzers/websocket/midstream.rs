@@ -391,31 +391,8 @@ impl DirProbe {
 
 #[cfg(test)]
 mod tests {
+    use super::super::frame::encode;
     use super::*;
-
-    fn encode(fin: bool, rsv: u8, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![(u8::from(fin) << 7) | (rsv << 4) | opcode];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n if n < 126 => v.push(m | n as u8),
-            n if n <= 0xFFFF => {
-                v.push(m | 126);
-                v.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                v.push(m | 127);
-                v.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        match mask {
-            Some(k) => {
-                v.extend_from_slice(&k);
-                v.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
-            }
-            None => v.extend_from_slice(payload),
-        }
-        v
-    }
 
     fn feed(p: &mut DirProbe, segments: &[Vec<u8>]) {
         let mut off = 0;

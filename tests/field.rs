@@ -25,6 +25,16 @@ fn connection<'a>(doc: &'a Value, client: &str, server: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no connection {client} -> {server}"))
 }
 
+/// Close frames as (frame, code).
+fn frame_codes(closes: &Value) -> Vec<(u64, u64)> {
+    closes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["frame"].as_u64().unwrap(), x["code"].as_u64().unwrap()))
+        .collect()
+}
+
 /// Every connection gets the verdict its endpoints logged: code,
 /// category, initiator; returns the verdicts by server port.
 fn agrees(sample: &str) -> Vec<(String, Value)> {
@@ -82,18 +92,8 @@ fn sessions_picked_up_after_their_upgrade_get_their_verdicts() {
                 evidence(d)
             );
             // Every Close frame the endpoints sent, at tshark's frame.
-            let closes: Vec<(u64, u64)> = ws["closes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| (x["frame"].as_u64().unwrap(), x["code"].as_u64().unwrap()))
-                .collect();
-            let want_closes: Vec<(u64, u64)> = t["close_frames"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| (x["frame"].as_u64().unwrap(), x["code"].as_u64().unwrap()))
-                .collect();
+            let closes = frame_codes(&ws["closes"]);
+            let want_closes = frame_codes(&t["close_frames"]);
             assert_eq!(closes, want_closes, "{sample} {server}");
         }
     }

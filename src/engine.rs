@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rustc_hash::FxHasher;
 
+use crate::capture::ring::{Break, PieceRead, Stitched};
 use crate::capture::{CaptureError, CaptureReader, Compression, Format, Timestamp};
 use crate::decode::{DecodeStats, Decoder, Endpoint, Segment, TcpFlags};
 use crate::flow::{
@@ -112,6 +113,12 @@ pub struct CaptureResult<T> {
     pub connections: Vec<ConnRecord<T>>,
     /// Connections kept in temporary files ([`EngineOptions::spill`]).
     pub spilled: Option<Spilled<T>>,
+    /// The files read, in order, with the stream-wide number of each
+    /// one's first frame: one for a capture file, several for the pieces
+    /// of a ring buffer read as one capture.
+    pub pieces: Vec<PieceRead>,
+    /// Why a ring buffer's stream ended before its last piece, if it did.
+    pub broke: Option<Break>,
 }
 
 impl<T> CaptureResult<T> {
@@ -301,6 +308,21 @@ impl Batch {
     }
 }
 
+/// The connection a frame's TCP segment belongs to (a hash of its
+/// endpoints), unless it opens one (SYN): what tells that a connection
+/// crosses from one piece of a ring buffer to the next
+/// ([`crate::capture::ring::plan`]).
+pub fn flow_going_on(frame: &crate::capture::Frame<'_>) -> Option<u64> {
+    let mut decoder = Decoder::with_fragment_cap(0);
+    let seg = decoder.decode(frame)?;
+    if seg.flags.has(TcpFlags::SYN) {
+        return None;
+    }
+    let mut h = FxHasher::default();
+    FlowKey::of(seg.src, seg.dst).hash(&mut h);
+    Some(h.finish())
+}
+
 fn shard(key: &FlowKey, n: usize) -> usize {
     let mut h = FxHasher::default();
     key.hash(&mut h);
@@ -330,7 +352,20 @@ pub fn analyze_file<F: ObserverFactory>(
 /// [`analyze_file`] for a reader already open.
 pub fn analyze_reader<F: ObserverFactory>(
     path: &Path,
-    mut reader: CaptureReader,
+    reader: CaptureReader,
+    factory: &F,
+    opts: EngineOptions,
+) -> CaptureResult<<F::Observer as Observer>::Output> {
+    analyze_stitched(path, &mut Stitched::one(reader), factory, opts)
+}
+
+/// [`analyze_file`] for the pieces of a ring buffer read as one capture
+/// named `path`: frames are numbered across the pieces. Reading stops
+/// where a piece does not continue the stream or cannot be read; the
+/// pieces left are in `reader` ([`Stitched::rest`]).
+pub fn analyze_stitched<F: ObserverFactory>(
+    path: &Path,
+    reader: &mut Stitched,
     factory: &F,
     opts: EngineOptions,
 ) -> CaptureResult<<F::Observer as Observer>::Output> {
@@ -351,7 +386,7 @@ pub fn analyze_reader<F: ObserverFactory>(
         if let Some(f) = spill_file(&opts) {
             table.spill_to(f);
         }
-        let error = read_all(&mut reader, &mut decoder, &mut totals, |seg, _| {
+        let error = read_all(reader, &mut decoder, &mut totals, |seg, _| {
             table.segment(seg)
         });
         let peak = table.peak_open();
@@ -360,7 +395,7 @@ pub fn analyze_reader<F: ObserverFactory>(
         (error, vec![records], peak, hits)
     } else {
         run_sharded(
-            &mut reader,
+            reader,
             &mut decoder,
             &mut totals,
             factory,
@@ -411,11 +446,13 @@ pub fn analyze_reader<F: ObserverFactory>(
         limit_hits: hits,
         connections,
         spilled,
+        pieces: reader.pieces().to_vec(),
+        broke: reader.broke().cloned(),
     }
 }
 
 fn read_all(
-    reader: &mut CaptureReader,
+    reader: &mut Stitched,
     decoder: &mut Decoder,
     totals: &mut Totals,
     mut on_segment: impl FnMut(&Segment<'_>, &Arc<Vec<u8>>),
@@ -440,7 +477,7 @@ fn read_all(
 type Parts<T> = Vec<std::io::Result<Finished<T>>>;
 
 fn run_sharded<F: ObserverFactory>(
-    reader: &mut CaptureReader,
+    reader: &mut Stitched,
     decoder: &mut Decoder,
     totals: &mut Totals,
     factory: &F,

@@ -11,6 +11,7 @@
 pub mod inputs;
 mod pcapng;
 mod readahead;
+pub mod ring;
 mod source;
 mod time;
 
@@ -219,6 +220,7 @@ enum Container {
         modified: bool,
         nanos: bool,
         linktype: LinkType,
+        snaplen: u32,
     },
     Pcapng(pcapng::State),
 }
@@ -300,6 +302,7 @@ impl CaptureReader {
                 modified: false,
                 nanos: false,
                 linktype: LinkType(0),
+                snaplen: 0,
             },
             format: Format::Pcap,
             compression,
@@ -328,6 +331,7 @@ impl CaptureReader {
                         modified: h.is_modified_format(),
                         nanos: h.is_nanosecond_precision(),
                         linktype: LinkType(h.network.0 as u32),
+                        snaplen: h.snaplen,
                     };
                     r.consume = 24;
                 }
@@ -544,6 +548,7 @@ impl CaptureReader {
                     modified,
                     nanos,
                     linktype,
+                    ..
                 } => {
                     let hdr = if modified { 24 } else { 16 };
                     self.fill(hdr)?;

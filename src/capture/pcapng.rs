@@ -16,10 +16,12 @@ struct Interface {
     units: u64,
     /// Seconds added to every timestamp (`if_tsoffset`).
     offset: i64,
+    /// Bytes kept of each packet (0: no limit).
+    snaplen: u32,
 }
 
 /// Per-file pcapng state.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct State {
     big_endian: Option<bool>,
     interfaces: Vec<Interface>,
@@ -52,6 +54,17 @@ fn units_per_second(tsresol: u8) -> Option<u64> {
 }
 
 impl State {
+    /// The link type and snapshot length of each interface declared so
+    /// far in this section.
+    pub fn interfaces(&self) -> impl Iterator<Item = (LinkType, u32)> + '_ {
+        self.interfaces.iter().map(|i| (i.linktype, i.snaplen))
+    }
+
+    /// Whether the section is big-endian (`None` before its header).
+    pub fn big_endian(&self) -> Option<bool> {
+        self.big_endian
+    }
+
     /// Total length of the block whose first 12 bytes are `head`, checked.
     pub fn block_len(&mut self, head: &[u8; 12]) -> Result<usize, CaptureErrorKind> {
         // Block type, total length, and (in a section header) the
@@ -135,6 +148,7 @@ impl State {
                             linktype: LinkType(u32::from(idb.linktype.0 as u16)),
                             units: 1_000_000,
                             offset: idb.if_tsoffset,
+                            snaplen: idb.snaplen,
                         });
                         return Err(BlockProblem::Skip {
                             msg: format!(
@@ -150,6 +164,7 @@ impl State {
                     linktype: LinkType(u32::from(idb.linktype.0 as u16)),
                     units,
                     offset: idb.if_tsoffset,
+                    snaplen: idb.snaplen,
                 });
                 Ok(None)
             }

@@ -19,9 +19,10 @@ use crate::analyzers::session::SessionFactory;
 use crate::analyzers::tls::cert::TrustStore;
 use crate::analyzers::tls::keylog::KeyLog;
 use crate::capture::inputs::{self, Item, Member, Piped};
+use crate::capture::ring::{self, Stitched};
 use crate::capture::Timestamp;
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader};
-use crate::engine::{analyze_file, analyze_reader, CaptureResult, EngineOptions};
+use crate::engine::{analyze_file, analyze_reader, analyze_stitched, CaptureResult, EngineOptions};
 use crate::limits::{self, Limit, Limits};
 use crate::report::filter::{self, Filter};
 use crate::report::spool::{Layout, Spool};
@@ -116,6 +117,11 @@ pub struct Args {
     /// input exactly once.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
+    /// Read every file as a capture of its own, even files that are
+    /// consecutive pieces of one ring buffer (by default those are read
+    /// as one capture, so that connections crossing files are whole).
+    #[arg(long)]
+    pub no_stitch: bool,
     /// Caps that bound memory on hostile or huge captures.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -343,6 +349,8 @@ pub struct Config {
     pub fail_on_abnormal: bool,
     /// Only share K of N of the inputs (1-based K).
     pub shard: Option<(u64, u64)>,
+    /// Read consecutive pieces of a ring buffer as one capture.
+    pub stitch: bool,
     /// When to colour text output.
     pub color: ColorWhen,
     /// No progress bar.
@@ -423,6 +431,7 @@ impl TryFrom<Args> for Config {
             },
             fail_on_abnormal: a.fail_on == Some(Only::Abnormal),
             shard: a.shard,
+            stitch: !a.no_stitch,
             color: a.color,
             quiet: a.quiet,
             sessions: SessionFactory::new(keylog, limits),
@@ -478,13 +487,13 @@ pub fn build_report(
     let mut report = Report::new();
     report.filter = cfg.filter.clone();
     let mut all_read = true;
-    let mut expanded = inputs::expand(&cfg.paths);
-    if let Some((k, n)) = cfg.shard {
-        expanded
-            .items
-            .retain(|item| shard_of(item.path(), n) == k - 1);
-    }
+    let expanded = inputs::expand(&cfg.paths);
     report.summary.skipped_files += expanded.skipped;
+    let mut work = plan_work(expanded.items, cfg.stitch);
+    if let Some((k, n)) = cfg.shard {
+        // A ring buffer's pieces stay together: it goes by its first.
+        work.retain(|w| shard_of(w.path(), n) == k - 1);
+    }
     // A capture's connections go to the sink a block at a time.
     let mut add = |report: &mut Report,
                    shown: &str,
@@ -512,18 +521,15 @@ pub fn build_report(
     // Runs of small files are read several at a time, one thread each; a
     // big file gets every worker to itself. Results go into the report in
     // input order either way.
-    let small_file = |item: &Item| match item {
-        Item::File(p) if std::fs::metadata(p).is_ok_and(|m| m.len() < BIG_FILE) => Some(p.clone()),
+    let small_file = |w: &Work| match w {
+        Work::Item(Item::File(p)) if std::fs::metadata(p).is_ok_and(|m| m.len() < BIG_FILE) => {
+            Some(p.clone())
+        }
         _ => None,
     };
     let mut i = 0;
-    while i < expanded.items.len() && !gone.get() {
-        let run: Vec<PathBuf> = expanded
-            .items
-            .iter()
-            .skip(i)
-            .map_while(small_file)
-            .collect();
+    while i < work.len() && !gone.get() {
+        let run: Vec<PathBuf> = work.iter().skip(i).map_while(small_file).collect();
         if run.len() > 1 && cfg.engine.jobs > 1 {
             for chunk in run.chunks(FILES_AT_ONCE) {
                 let results: Vec<_> = chunk
@@ -547,11 +553,39 @@ pub fn build_report(
             i += run.len();
             continue;
         }
-        let Some(item) = expanded.items.get(i) else {
+        let Some(w) = work.get_mut(i) else {
             break;
         };
         i += 1;
         flush(&mut report);
+        let item = match w {
+            Work::Item(item) => &*item,
+            Work::Ring(pieces) => {
+                let mut pieces = std::mem::take(pieces);
+                // A stream ends where a piece does not follow or cannot
+                // be read; the pieces after it make the next one.
+                while !pieces.is_empty() && !gone.get() {
+                    let shown = pieces
+                        .first()
+                        .map(|p| p.path.display().to_string())
+                        .unwrap_or_default();
+                    match Stitched::open(pieces) {
+                        Ok(mut s) => {
+                            let at = PathBuf::from(&shown);
+                            let r = analyze_stitched(&at, &mut s, &cfg.sessions, cfg.engine);
+                            add(&mut report, &shown, Ok(r), &mut flush);
+                            flush(&mut report);
+                            pieces = s.rest();
+                        }
+                        Err((e, rest)) => {
+                            add(&mut report, &shown, Err(e), &mut flush);
+                            pieces = rest;
+                        }
+                    }
+                }
+                continue;
+            }
+        };
         // Every input but a tar archive is done here; an archive's members
         // (from a file or from standard input) are read below.
         let (archive, members) = match item {
@@ -639,6 +673,48 @@ pub fn build_report(
     }
     flush(&mut report);
     (report, all_read, streamed)
+}
+
+/// One thing [`build_report`] reads.
+enum Work {
+    /// An input as expanded.
+    Item(Item),
+    /// Capture files that are pieces of one ring buffer, in time order.
+    Ring(Vec<ring::Piece>),
+}
+
+impl Work {
+    /// The path that names it (a ring buffer's first piece).
+    fn path(&self) -> &Path {
+        match self {
+            Work::Item(item) => item.path(),
+            Work::Ring(pieces) => pieces.first().map_or(Path::new(""), |p| p.path.as_path()),
+        }
+    }
+}
+
+/// The inputs, with the pieces of each ring buffer among the capture files
+/// put together (see [`ring::plan`]) unless `stitch` is off.
+fn plan_work(items: Vec<Item>, stitch: bool) -> Vec<Work> {
+    if !stitch {
+        return items.into_iter().map(Work::Item).collect();
+    }
+    let files: Vec<Option<&Path>> = items
+        .iter()
+        .map(|item| match item {
+            Item::File(p) => Some(p.as_path()),
+            _ => None,
+        })
+        .collect();
+    let units = ring::plan(&files, &crate::engine::flow_going_on);
+    let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+    units
+        .into_iter()
+        .filter_map(|u| match u {
+            ring::Unit::One(i) => items.get_mut(i).and_then(Option::take).map(Work::Item),
+            ring::Unit::Ring(pieces) => Some(Work::Ring(pieces)),
+        })
+        .collect()
 }
 
 /// Run the program; returns the exit status.

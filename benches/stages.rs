@@ -905,7 +905,7 @@ fn verdicts(c: &mut Criterion, results: &[(String, CaptureResult<Analysis>)]) {
     g.bench_function("diagnose", |b| {
         b.iter(|| {
             for (rec, judged) in &recs {
-                black_box(diagnose(rec, judged.as_ref()));
+                black_box(diagnose(rec, judged.as_ref(), &Default::default()));
             }
         })
     });

@@ -430,6 +430,7 @@ pub fn analyze_stitched<F: ObserverFactory>(
     decoder.finish();
     hits.merge(decoder.limit_hits());
     warnings.extend(decode_warnings(path, decoder.stats()));
+    warnings.extend(reader.broke().map(|b| break_warning(path, b)));
     CaptureResult {
         path: path.to_path_buf(),
         format: Some(reader.format()),
@@ -571,6 +572,21 @@ fn run_sharded<F: ObserverFactory>(
         }
         (error, records, peak, hits)
     })
+}
+
+/// Why a ring buffer read as `path` ends before its last piece.
+fn break_warning(path: &Path, b: &Break) -> String {
+    let p = path.display();
+    match b {
+        Break::NotConsecutive { path: next, first, last } => format!(
+            "{p}: {} does not continue this ring buffer (its first packet at {first}, the last one read before it at {last}): it and the pieces after it are read as another capture",
+            next.display()
+        ),
+        Break::Unreadable(piece) => format!(
+            "{p}: the ring buffer breaks at {}, which could not be read (further): connections open there end as capture_end, and the pieces after it are read as another capture",
+            piece.display()
+        ),
+    }
 }
 
 fn decode_warnings(path: &Path, s: &DecodeStats) -> Vec<String> {

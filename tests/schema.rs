@@ -90,6 +90,15 @@ fn every_sample_report_validates() {
             assert_eq!(errors(&conn_validator, &c), Vec::<String>::new(), "{p}");
         }
     }
+    // A ring buffer read as one capture (its `pieces`), and the whole
+    // samples directory at once.
+    for dir in ["samples/ring-dumpcap", "samples"] {
+        let p = root().join(dir);
+        let doc: Value =
+            serde_json::from_slice(&run(&["--format", "json", p.to_str().unwrap()])).unwrap();
+        assert!(doc["captures"][0]["pieces"].is_array() || dir == "samples");
+        assert_eq!(errors(&validator, &doc), Vec::<String>::new(), "{dir}");
+    }
     // A report with an unreadable input validates too.
     let cargo_toml = root().join("Cargo.toml");
     let doc: Value =

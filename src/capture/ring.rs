@@ -75,6 +75,9 @@ pub struct Piece {
     family: String,
     /// Set by [`plan`]: a connection crosses from the piece before.
     shares_with_previous: bool,
+    /// No packet at all (a ring writer stopped just after starting the
+    /// file): `first` means nothing.
+    empty: bool,
 }
 
 /// One thing to read, in input order.
@@ -102,7 +105,7 @@ fn family(path: &Path) -> String {
 }
 
 /// Read what stitching needs from `path`: `None` if it is no readable
-/// capture or has no packet.
+/// capture.
 pub fn probe(path: &Path, flow_of: FlowOf<'_>) -> Option<Piece> {
     let mut r = CaptureReader::open(path).ok()?;
     let mut first = None;
@@ -114,14 +117,15 @@ pub fn probe(path: &Path, flow_of: FlowOf<'_>) -> Option<Piece> {
         first.get_or_insert(f.ts);
         head_flows.extend(flow_of(&f));
     }
-    let first = first?;
+    let empty = first.is_none();
+    let first = first.unwrap_or_default();
     let interfaces = match &r.container {
         Container::Pcap {
             linktype, snaplen, ..
         } => vec![(*linktype, *snaplen)],
         Container::Pcapng(state) => state.interfaces().collect(),
     };
-    let (last, tail_flows) = if r.compression == Compression::None {
+    let (last, tail_flows) = if r.compression == Compression::None && !empty {
         tail(path, &r.container, first, flow_of).unwrap_or_default()
     } else {
         (None, Vec::new())
@@ -136,6 +140,7 @@ pub fn probe(path: &Path, flow_of: FlowOf<'_>) -> Option<Piece> {
         tail_flows,
         family: family(path),
         shares_with_previous: false,
+        empty,
     })
 }
 
@@ -342,7 +347,7 @@ fn shared(a: &Piece, b: &Piece) -> bool {
 /// (`None` for the others, archives and standard input, read on their
 /// own).
 pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
-    let mut pieces: Vec<(usize, Piece)> = if paths.iter().flatten().count() < 2 {
+    let pieces: Vec<(usize, Piece)> = if paths.iter().flatten().count() < 2 {
         Vec::new()
     } else {
         use rayon::prelude::*;
@@ -352,6 +357,9 @@ pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
             .filter_map(|(i, p)| Some((i, probe((*p)?, flow_of)?)))
             .collect()
     };
+    // Files without packets join a ring of their name family at its end
+    // (they add nothing but would be listed on their own).
+    let (empty, mut pieces): (Vec<_>, Vec<_>) = pieces.into_iter().partition(|(_, p)| p.empty);
     pieces.sort_by(|(i, a), (j, b)| a.first.cmp(&b.first).then(i.cmp(j)));
     // Chains of indices into `pieces`; each piece joins the chain it
     // continues best (one crossing connections first, then one of its own
@@ -389,6 +397,20 @@ pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
         };
         if let Some((_, p)) = pieces.get_mut(k) {
             p.shares_with_previous = crossing;
+        }
+    }
+    for e in empty {
+        let ring = chains.iter_mut().find(|chain| {
+            chain.len() > 1
+                && chain.iter().all(|&k| {
+                    pieces
+                        .get(k)
+                        .is_some_and(|(_, p)| same_kind(p, &e.1) && p.family == e.1.family)
+                })
+        });
+        if let Some(chain) = ring {
+            chain.push(pieces.len());
+            pieces.push(e);
         }
     }
     // Where each input goes: the first input of a chain stands for it.
@@ -613,7 +635,7 @@ impl Stitched {
         let Some(next) = self.rest.pop_front() else {
             return Ok(());
         };
-        if let (Some(prev), Some(last)) = (&self.newest, self.last) {
+        if let (Some(prev), Some(last), false) = (&self.newest, self.last, next.empty) {
             if !same_kind(prev, &next) || !continues(last, &next, next.shares_with_previous) {
                 self.broke = Some(Break::NotConsecutive {
                     path: next.path.clone(),
@@ -654,16 +676,23 @@ pub struct FrameNames {
 }
 
 impl FrameNames {
-    /// The names for a stream of `pieces` (nothing to say for one file).
+    /// The names for a stream of `pieces` (nothing to say for one file):
+    /// file names when the pieces share a directory, else paths.
     pub fn of(pieces: &[PieceRead]) -> FrameNames {
         if pieces.len() < 2 {
             return FrameNames::default();
         }
+        let dir = |p: &PieceRead| p.path.parent().map(Path::to_path_buf);
+        let one_dir = pieces.windows(2).all(|w| match w {
+            [a, b] => dir(a) == dir(b),
+            _ => true,
+        });
+        let name = |p: &PieceRead| match p.path.file_name() {
+            Some(n) if one_dir => n.to_string_lossy().into_owned(),
+            _ => p.path.display().to_string(),
+        };
         FrameNames {
-            pieces: pieces
-                .iter()
-                .map(|p| (p.first_frame, p.path.display().to_string()))
-                .collect(),
+            pieces: pieces.iter().map(|p| (p.first_frame, name(p))).collect(),
         }
     }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::analyzers::session::{Analysis, At, CloseFrame, Facts};
 use crate::analyzers::tls::cert::Judgement;
 
+use crate::capture::ring::FrameNames;
 use crate::capture::Timestamp;
 use crate::flow::{ConnRecord, Dir, EndedBy};
 use crate::knowledge::lookup;
@@ -95,17 +96,19 @@ fn secs(ns: i64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
 }
 
-struct Ctx {
+struct Ctx<'a> {
     start: Timestamp,
+    /// How to cite a frame of a capture read from several files.
+    names: &'a FrameNames,
 }
 
-impl Ctx {
+impl Ctx<'_> {
     fn line(&self, at: At, text: impl std::fmt::Display) -> String {
-        format!(
-            "frame {} (+{}): {text}",
-            at.frame,
-            secs(at.ts.since(self.start))
-        )
+        let t = secs(at.ts.since(self.start));
+        match self.names.cite(at.frame) {
+            Some(piece) => format!("frame {} ({piece}, +{t}): {text}", at.frame),
+            None => format!("frame {} (+{t}): {text}", at.frame),
+        }
     }
 }
 
@@ -113,11 +116,15 @@ impl Ctx {
 /// TLS; `judged` is the server's chain judged by [`tls_judgement`], if it
 /// was seen. Evidence lines come out in frame order; lines that cite no
 /// frame last.
+///
+/// `names` cites frames as `file#frame` when the capture was read from
+/// the pieces of a ring buffer (frame numbers count across the pieces).
 pub fn diagnose(
     rec: &ConnRecord<Analysis>,
     judged: Option<&(Judgement, i64)>,
+    names: &FrameNames,
 ) -> Option<Disconnect> {
-    let mut d = verdict(rec, judged)?;
+    let mut d = verdict(rec, judged, names)?;
     if rec.analysis.picked_up.is_some() && d.confidence.is_none() {
         // Recognised by framing, not by a handshake: what followed is read
         // as surely as in a full capture, but the recognition is inferred
@@ -133,10 +140,15 @@ pub fn diagnose(
     Some(d)
 }
 
-fn verdict(rec: &ConnRecord<Analysis>, judged: Option<&(Judgement, i64)>) -> Option<Disconnect> {
+fn verdict(
+    rec: &ConnRecord<Analysis>,
+    judged: Option<&(Judgement, i64)>,
+    names: &FrameNames,
+) -> Option<Disconnect> {
     let f = &rec.analysis;
     let ctx = Ctx {
         start: rec.first_seen,
+        names,
     };
     let mut ev = Vec::new();
     if let Some(t) = &f.tls {
@@ -721,11 +733,12 @@ pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
 /// 1006, which applies only if its server port carries WebSocket or TLS
 /// elsewhere in the capture ([`service_port`]; the caller checks, once it
 /// has seen them all). `None` for anything else.
-pub fn refusal(rec: &ConnRecord<Analysis>) -> Option<Disconnect> {
+pub fn refusal(rec: &ConnRecord<Analysis>, names: &FrameNames) -> Option<Disconnect> {
     let (outline, rst) = refused_at(rec)?;
     let c = &rec.stats[0];
     let ctx = Ctx {
         start: rec.first_seen,
+        names,
     };
     let syn = At {
         frame: rec.first_frame,

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
+use crate::capture::ring::FrameNames;
 use crate::diagnose::{
     diagnose, link_attempts, link_proxy_legs, refusal, refusal_outline, service_port,
     tls_judgement, Disconnect, Edit, Edits, Linkable, Outline,
@@ -91,6 +92,23 @@ pub struct CaptureReport {
     pub limits_hit: Vec<LimitHitReport>,
     /// Why the file could not be read (entirely), if so.
     pub error: Option<String>,
+    /// The files of a ring buffer read as this one capture, in time
+    /// order (frame numbers count across them); left out for a capture
+    /// of one file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pieces: Vec<PieceReport>,
+}
+
+/// One file of a capture read from a ring buffer's pieces.
+#[derive(Debug, Serialize)]
+pub struct PieceReport {
+    /// The path as found.
+    pub path: String,
+    /// Capture-wide number of its first frame (its frame N is the
+    /// capture's frame `first_frame + N - 1`).
+    pub first_frame: u64,
+    /// Frames it holds.
+    pub packets: u64,
 }
 
 /// A cap that a capture hit.
@@ -469,6 +487,7 @@ impl Report {
             warnings: Vec::new(),
             limits_hit: Vec::new(),
             error: Some(error),
+            pieces: Vec::new(),
         });
     }
 
@@ -518,6 +537,7 @@ impl Report {
         trust: &TrustStore,
         flush: &mut dyn FnMut(&mut Report),
     ) -> Option<String> {
+        let names = FrameNames::of(&r.pieces);
         let mut n = r.connection_count();
         let mut lost: Option<String> = None;
         // Pass 1: limits hit, the ports that carry WebSocket or TLS, and
@@ -545,7 +565,7 @@ impl Report {
                         .tls
                         .as_ref()
                         .and_then(|t| tls_judgement(t, trust));
-                    match diagnose(rec, judged.as_ref()) {
+                    match diagnose(rec, judged.as_ref(), &names) {
                         Some(d) => (Some(Linkable::of(rec, Outline::of(&d))), None),
                         None => (None, refusal_outline(rec).map(|o| Linkable::of(rec, o))),
                     }
@@ -624,11 +644,11 @@ impl Report {
                             .tls
                             .as_ref()
                             .and_then(|t| tls_judgement(t, trust));
-                        let verdict = diagnose(rec, judged.as_ref())
+                        let verdict = diagnose(rec, judged.as_ref(), &names)
                             .or_else(|| {
                                 refused_ones
                                     .contains(&(start + j))
-                                    .then(|| refusal(rec))
+                                    .then(|| refusal(rec, &names))
                                     .flatten()
                             })
                             .map(|mut d| {
@@ -802,6 +822,18 @@ impl Report {
             warnings,
             limits_hit,
             error: r.error.as_ref().map(|e| e.to_string()),
+            pieces: if r.pieces.len() < 2 {
+                Vec::new()
+            } else {
+                r.pieces
+                    .iter()
+                    .map(|p| PieceReport {
+                        path: p.path.display().to_string(),
+                        first_frame: p.first_frame,
+                        packets: p.frames,
+                    })
+                    .collect()
+            },
         });
     }
 

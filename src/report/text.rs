@@ -143,6 +143,15 @@ pub(super) fn capture_section(c: &CaptureReport, conns: &[Row], st: Style) -> St
         c.first_seen.as_deref().unwrap_or("-"),
         c.last_seen.as_deref().unwrap_or("-"),
     );
+    if let (Some(first), Some(last)) = (c.pieces.first(), c.pieces.last()) {
+        let _ = writeln!(
+            s,
+            "  read as one capture from {} files of a ring buffer, in time order: {} .. {} (frames are numbered across them; evidence cites file#frame)",
+            c.pieces.len(),
+            first.path,
+            last.path
+        );
+    }
     if let Some(e) = &c.error {
         let _ = writeln!(s, "  {}", st.alarm(&format!("error: {e}")));
     }

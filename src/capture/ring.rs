@@ -2,21 +2,25 @@
 //! (`dumpcap -b`, `tcpdump -C` or `-G`, `editcap -c`) are read as one
 //! stream, so that a connection crossing files is one connection.
 //!
-//! Pieces are recognised by their content, names are only a hint: two
+//! Pieces are recognised by their content; names are only a hint. Two
 //! files are consecutive when they have the same container format and the
 //! same interfaces (link types and snapshot lengths), and the second one's
-//! first packet comes at or after the first one's last, within
-//! [`MAX_GAP`] ([`MAX_GAP_SAME_NAME`] when the names differ only in their
-//! digits, as the names a ring writer makes do). Files are ordered by
-//! their first packet's time, never by name (`x.pcap10` sorts before
-//! `x.pcap2`, and a ring that wrapped starts in the middle).
+//! first packet comes at or after the first one's last ([`MAX_OVERLAP`]
+//! before it at most, for timestamps taken on several CPUs), within
+//! [`MAX_GAP`], or within [`MAX_GAP_SHARED`] when a TCP connection seen
+//! among the last packets of the first goes on, without a SYN, among the
+//! first packets of the second. Files are ordered by their first packet's
+//! time, never by name (`x.pcap10` sorts before `x.pcap2`, and a ring
+//! that wrapped starts in the middle). Names break ties: of two streams a
+//! piece could continue, the one of its name family (the name without its
+//! digits) wins; and a compressed piece, whose end cannot be read without
+//! reading it, is planned to go on with the next piece of its family.
 //!
-//! [`plan`] looks only at each file's head and, where it can be read
-//! without reading the file (an uncompressed file's tail), its last
-//! packet's time. [`Stitched`] checks again as it reads, with the real
-//! times: a piece that does not continue the stream ends the group there,
-//! and the caller starts a new one with the pieces left
-//! ([`Stitched::rest`]).
+//! [`plan`] looks only at each file's first packets and, where it can
+//! without reading the whole file (an uncompressed file's end), its last
+//! ones. [`Stitched`] checks the times again as it reads: a piece that
+//! does not continue the stream ends it there, and the caller starts a
+//! new one with the pieces left ([`Stitched::rest`]).
 //!
 //! In: the inputs' paths. Out: [`Unit`]s to read, and frames numbered
 //! across the pieces as the file `mergecap` would write from them.
@@ -40,6 +44,11 @@ pub const MAX_GAP: i64 = 1_000_000_000;
 /// end of one goes on (without a SYN) at the start of the next: a quiet
 /// link can go that long between packets.
 pub const MAX_GAP_SHARED: i64 = 3_600 * 1_000_000_000;
+
+/// How far the next piece's first packet may come before the last one
+/// of the piece before: a capture on several CPUs stamps packets a few
+/// microseconds out of order, also across a file boundary.
+pub const MAX_OVERLAP: i64 = 10_000_000;
 
 /// Packets looked at, at each end of a piece, for connections that cross
 /// the cut.
@@ -324,16 +333,18 @@ fn pcapng_tail(
     (packets > 0).then_some(())
 }
 
-/// Whether `next` can continue a stream whose newest piece is `prev` and
-/// whose last packet came at `last`; `shared` says whether a connection
-/// crosses the cut.
+/// Whether `next` can continue a stream whose last packet came at
+/// `last`; `shared` says whether a connection crosses the cut.
 fn continues(last: Timestamp, next: &Piece, shared: bool) -> bool {
     let limit = if shared { MAX_GAP_SHARED } else { MAX_GAP };
-    (0..=limit).contains(&next.first.since(last))
+    (-MAX_OVERLAP..=limit).contains(&next.first.since(last))
 }
 
+/// Whether `b` may follow `a` at all: the same kind of file, starting
+/// later (a copy of a capture, in another byte order or compressed,
+/// starts at the same packet and is no piece of it).
 fn same_kind(a: &Piece, b: &Piece) -> bool {
-    a.format == b.format && a.interfaces == b.interfaces
+    a.format == b.format && a.interfaces == b.interfaces && (b.empty || b.first > a.first)
 }
 
 /// Whether a connection at the end of `a` goes on at the start of `b`.
@@ -374,11 +385,15 @@ pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
             .enumerate()
             .filter_map(|(c, chain)| {
                 let (_, tail) = pieces.get(*chain.last()?)?;
-                // A file whose end is unknown (a compressed one) is
-                // checked as it is read.
-                let last = tail.last.unwrap_or(tail.first);
                 let crossing = shared(tail, p);
-                let fits = same_kind(tail, p) && continues(last, p, crossing);
+                let (fits, last) = match tail.last {
+                    Some(last) => (continues(last, p, crossing), last),
+                    // A file whose end is unknown (a compressed one): its
+                    // name family says it may go on, and reading checks
+                    // the times.
+                    None => (tail.family == p.family, tail.first),
+                };
+                let fits = fits && same_kind(tail, p);
                 let rank = (!crossing, tail.family != p.family, p.first.since(last));
                 fits.then_some((rank, c))
             })
@@ -762,6 +777,34 @@ mod tests {
         assert_eq!(fmt.chain_to_end(cut), None);
         // Garbage never chains to the end.
         assert_eq!(fmt.chain_to_end(&[0x5a; 4096]), None);
+    }
+
+    fn piece_at(first_ns: i64) -> Piece {
+        Piece {
+            path: "p".into(),
+            format: Format::Pcap,
+            interfaces: vec![(LinkType(1), 262_144)],
+            first: Timestamp(first_ns),
+            last: None,
+            head_flows: Vec::new(),
+            tail_flows: Vec::new(),
+            family: String::new(),
+            shares_with_previous: false,
+            empty: false,
+        }
+    }
+
+    #[test]
+    fn a_piece_continues_within_the_gap_and_a_few_microseconds_of_skew() {
+        let last = Timestamp(10_000_000_000);
+        // Stamped 2 us before the last packet of the piece before (seen on
+        // a tcpdump -C ring of a loopback capture).
+        assert!(continues(last, &piece_at(last.0 - 2_000), false));
+        assert!(continues(last, &piece_at(last.0 + MAX_GAP), false));
+        assert!(!continues(last, &piece_at(last.0 + MAX_GAP + 1), false));
+        assert!(continues(last, &piece_at(last.0 + 60_000_000_000), true));
+        // Overlapping by more than skew: another capture of the same time.
+        assert!(!continues(last, &piece_at(last.0 - 2 * MAX_OVERLAP), true));
     }
 
     #[test]

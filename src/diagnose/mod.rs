@@ -96,16 +96,25 @@ fn secs(ns: i64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
 }
 
+/// What verdicts need to know about the capture as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureView {
+    /// How to cite a frame of a capture read from several files.
+    pub names: FrameNames,
+    /// Why reading stopped before the capture's end, if it did: then a
+    /// connection still open was not seen to its end for that reason.
+    pub stopped_early: Option<String>,
+}
+
 struct Ctx<'a> {
     start: Timestamp,
-    /// How to cite a frame of a capture read from several files.
-    names: &'a FrameNames,
+    view: &'a CaptureView,
 }
 
 impl Ctx<'_> {
     fn line(&self, at: At, text: impl std::fmt::Display) -> String {
         let t = secs(at.ts.since(self.start));
-        match self.names.cite(at.frame) {
+        match self.view.names.cite(at.frame) {
             Some(piece) => format!("frame {} ({piece}, +{t}): {text}", at.frame),
             None => format!("frame {} (+{t}): {text}", at.frame),
         }
@@ -117,14 +126,15 @@ impl Ctx<'_> {
 /// was seen. Evidence lines come out in frame order; lines that cite no
 /// frame last.
 ///
-/// `names` cites frames as `file#frame` when the capture was read from
-/// the pieces of a ring buffer (frame numbers count across the pieces).
+/// `view` cites frames as `file#frame` when the capture was read from
+/// the pieces of a ring buffer (frame numbers count across the pieces),
+/// and says whether reading stopped early.
 pub fn diagnose(
     rec: &ConnRecord<Analysis>,
     judged: Option<&(Judgement, i64)>,
-    names: &FrameNames,
+    view: &CaptureView,
 ) -> Option<Disconnect> {
-    let mut d = verdict(rec, judged, names)?;
+    let mut d = verdict(rec, judged, view)?;
     if rec.analysis.picked_up.is_some() && d.confidence.is_none() {
         // Recognised by framing, not by a handshake: what followed is read
         // as surely as in a full capture, but the recognition is inferred
@@ -143,12 +153,12 @@ pub fn diagnose(
 fn verdict(
     rec: &ConnRecord<Analysis>,
     judged: Option<&(Judgement, i64)>,
-    names: &FrameNames,
+    view: &CaptureView,
 ) -> Option<Disconnect> {
     let f = &rec.analysis;
     let ctx = Ctx {
         start: rec.first_seen,
-        names,
+        view,
     };
     let mut ev = Vec::new();
     if let Some(t) = &f.tls {
@@ -733,12 +743,12 @@ pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
 /// 1006, which applies only if its server port carries WebSocket or TLS
 /// elsewhere in the capture ([`service_port`]; the caller checks, once it
 /// has seen them all). `None` for anything else.
-pub fn refusal(rec: &ConnRecord<Analysis>, names: &FrameNames) -> Option<Disconnect> {
+pub fn refusal(rec: &ConnRecord<Analysis>, view: &CaptureView) -> Option<Disconnect> {
     let (outline, rst) = refused_at(rec)?;
     let c = &rec.stats[0];
     let ctx = Ctx {
         start: rec.first_seen,
-        names,
+        view,
     };
     let syn = At {
         frame: rec.first_frame,
@@ -1003,14 +1013,24 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disco
             ev,
             "Nothing ended this connection as far as it was followed; run again with a larger --max-open-connections to see how it ends.".to_string(),
         ),
-        (EndedBy::CaptureEnd, _) | (_, None) => Disconnect::inferred(
-            Some(1006),
-            "capture_end",
-            "none",
-            "The capture stopped while the WebSocket was still open.".to_string(),
-            ev,
-            "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
-        ),
+        (EndedBy::CaptureEnd, _) | (_, None) => match &ctx.view.stopped_early {
+            Some(why) => Disconnect::inferred(
+                Some(1006),
+                "capture_end",
+                "none",
+                format!("Reading stopped early while the WebSocket was still open: {why}."),
+                ev,
+                "Nothing ended this connection in what could be read; its end is in the part of the capture that could not be (a damaged or missing file): read a good copy to see how it ends.".to_string(),
+            ),
+            None => Disconnect::inferred(
+                Some(1006),
+                "capture_end",
+                "none",
+                "The capture stopped while the WebSocket was still open.".to_string(),
+                ev,
+                "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
+            ),
+        },
         (_, Some(&(dir, rst, at))) => {
             let idle = last_any.map(|l| at.ts.since(l.ts)).unwrap_or(0);
             let how = if rst { "reset (RST)" } else { "closed (FIN)" };

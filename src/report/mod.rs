@@ -20,7 +20,7 @@ use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::capture::ring::FrameNames;
 use crate::diagnose::{
     diagnose, link_attempts, link_proxy_legs, refusal, refusal_outline, service_port,
-    tls_judgement, Disconnect, Edit, Edits, Linkable, Outline,
+    tls_judgement, CaptureView, Disconnect, Edit, Edits, Linkable, Outline,
 };
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, Dir, EndedBy, HalfStats};
@@ -537,7 +537,10 @@ impl Report {
         trust: &TrustStore,
         flush: &mut dyn FnMut(&mut Report),
     ) -> Option<String> {
-        let names = FrameNames::of(&r.pieces);
+        let names = CaptureView {
+            names: FrameNames::of(&r.pieces),
+            stopped_early: r.error.as_ref().map(|e| e.to_string()),
+        };
         let mut n = r.connection_count();
         let mut lost: Option<String> = None;
         // Pass 1: limits hit, the ports that carry WebSocket or TLS, and

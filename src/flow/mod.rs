@@ -358,8 +358,22 @@ fn sender_is_client(payload: &[u8]) -> Option<bool> {
     } else if payload.starts_with(b"HTTP/1.") || tls_handshake && payload.get(5) == Some(&2) {
         Some(false)
     } else {
-        None
+        websocket_sender_is_client(payload)
     }
+}
+
+/// A WebSocket frame header (RFC 6455 §5.2) tells its sender by its MASK
+/// bit: clients mask every frame, servers none. Only a header that an
+/// endpoint could send counts: RSV2 and RSV3 clear, a defined opcode, a
+/// control frame final and at most 125 bytes long.
+fn websocket_sender_is_client(payload: &[u8]) -> Option<bool> {
+    let (&b0, &b1) = (payload.first()?, payload.get(1)?);
+    let opcode = b0 & 0x0f;
+    let len = b1 & 0x7f;
+    let control = opcode >= 8;
+    let defined = matches!(opcode, 0 | 1 | 2 | 8 | 9 | 10);
+    let possible = b0 & 0x30 == 0 && defined && (!control || (b0 & 0x80 != 0 && len <= 125));
+    possible.then_some(b1 & 0x80 != 0)
 }
 
 /// Decide which side of a connection already open when the capture began is
@@ -845,5 +859,27 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
                 stubs,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_websocket_header_names_its_sender_by_its_mask_bit() {
+        // Client: masked binary frame of 838 bytes; server: unmasked text.
+        assert_eq!(sender_is_client(&[0x82, 0xfe, 0x03, 0x46]), Some(true));
+        assert_eq!(sender_is_client(&[0x81, 0x05, b'h', b'e']), Some(false));
+        // Not headers an endpoint sends: RSV2, reserved opcode, a long or
+        // fragmented control frame; and TLS application data.
+        assert_eq!(sender_is_client(&[0xa1, 0x85]), None);
+        assert_eq!(sender_is_client(&[0x83, 0x85]), None);
+        assert_eq!(sender_is_client(&[0x88, 0xfe]), None);
+        assert_eq!(sender_is_client(&[0x09, 0x80]), None);
+        assert_eq!(sender_is_client(&[0x17, 0x03, 0x03, 0x00]), None);
+        // Requests and responses still decide first.
+        assert_eq!(sender_is_client(b"GET / HTTP/1.1"), Some(true));
+        assert_eq!(sender_is_client(b"HTTP/1.1 101"), Some(false));
     }
 }

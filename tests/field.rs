@@ -263,3 +263,72 @@ fn nothing_but_websocket_is_recognised_mid_stream() {
     assert!(tried > 400, "{tried} connections tried");
     assert!(recognised > 20, "{recognised} recognised");
 }
+
+/// Each record of a little-endian Ethernet pcap (after its header), with
+/// TCP port `from` rewritten to `to` and the bytes cut to `snap`.
+fn records_cut(pcap: &[u8], from: u16, to: u16, snap: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let len = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        let mut data = pcap[at + 16..at + 16 + len].to_vec();
+        // Ethernet, then IPv4 with its header length.
+        let tcp = 14 + usize::from(data[14] & 0x0f) * 4;
+        for p in [tcp, tcp + 2] {
+            if u16::from_be_bytes([data[p], data[p + 1]]) == from {
+                data[p..p + 2].copy_from_slice(&to.to_be_bytes());
+            }
+        }
+        data.truncate(snap);
+        out.extend_from_slice(&pcap[at..at + 8]);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&pcap[at + 12..at + 16]);
+        out.extend_from_slice(&data);
+        at += 16 + len;
+    }
+    out
+}
+
+/// A refusal whose Upgrade header a snapshot length cut (`-s 96` keeps
+/// the request line, not the headers) is taken for a refused upgrade only
+/// where its server port carries WebSocket elsewhere in the capture: here
+/// ws-403.pcap's refusal after ws-1009.pcap's session moved to its port.
+#[test]
+fn a_cut_refusal_on_a_websocket_port_is_a_refused_upgrade() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let ws = std::fs::read(dir.join("ws-1009.pcap")).unwrap();
+    let refused = std::fs::read(dir.join("ws-403.pcap")).unwrap();
+    let mut header = refused[..24].to_vec();
+    header[16..20].copy_from_slice(&96u32.to_le_bytes());
+    let tmp = tempfile::tempdir().unwrap();
+
+    let alone = tmp.path().join("refused-96.pcap");
+    let mut bytes = header.clone();
+    bytes.extend(records_cut(&refused, 0, 0, 96));
+    std::fs::write(&alone, &bytes).unwrap();
+    let doc = common::json_report(alone.to_str().unwrap());
+    let c = &doc["connections"][0];
+    assert_eq!(c["transport"], "http");
+    assert!(c["disconnect"].is_null(), "no WebSocket anywhere: {c:#}");
+
+    let both = tmp.path().join("ws-then-refused-96.pcap");
+    let mut bytes = header;
+    bytes.extend(records_cut(&ws, 8780, 8786, 96));
+    bytes.extend(records_cut(&refused, 0, 0, 96));
+    std::fs::write(&both, &bytes).unwrap();
+    let doc = common::json_report(both.to_str().unwrap());
+    let conns = doc["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0]["disconnect"]["code"], 1009);
+    let d = &conns[1]["disconnect"];
+    assert_eq!(d["category"], "http_upgrade", "{d:#}");
+    assert_eq!(d["http_status"], 403);
+    assert_eq!(d["initiator"], "server");
+    assert_eq!(d["confidence"], "likely");
+    let ev = evidence(d);
+    assert!(ev.iter().any(|l| l.contains("not visible")), "{ev:#?}");
+    assert!(
+        ev.iter().any(|l| l.contains("port 8786 carries WebSocket")),
+        "{ev:#?}"
+    );
+}

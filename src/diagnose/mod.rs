@@ -141,13 +141,18 @@ pub fn diagnose(
         // and whatever happened before the capture began is not visible.
         d.confidence = Some("likely");
     }
-    d.evidence.sort_by_key(|line| {
+    in_frame_order(&mut d.evidence);
+    Some(d)
+}
+
+/// Evidence lines in frame order (stable); lines that cite no frame last.
+fn in_frame_order(evidence: &mut [String]) {
+    evidence.sort_by_key(|line| {
         line.strip_prefix("frame ")
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(u64::MAX)
     });
-    Some(d)
 }
 
 fn verdict(
@@ -743,6 +748,11 @@ pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
 /// 1006, which applies only if its server port carries WebSocket or TLS
 /// elsewhere in the capture ([`service_port`]; the caller checks, once it
 /// has seen them all). `None` for anything else.
+///
+/// The same holds for a GET whose headers a snapshot length cut before any
+/// Upgrade header could be read, answered with an error status: on such a
+/// port it is taken for a refused upgrade (`http_upgrade`, confidence
+/// `likely`), and the evidence says what was not visible.
 pub fn refusal(rec: &ConnRecord<Analysis>, view: &CaptureView) -> Option<Disconnect> {
     let (outline, rst) = refused_at(rec)?;
     let c = &rec.stats[0];
@@ -750,6 +760,27 @@ pub fn refusal(rec: &ConnRecord<Analysis>, view: &CaptureView) -> Option<Disconn
         start: rec.first_seen,
         view,
     };
+    if outline.category == "http_upgrade" {
+        let f = &rec.analysis;
+        let mut ev = Vec::new();
+        if let (Some(r), Some(at)) = (&f.request, f.request_at) {
+            ev.push(ctx.line(
+                at,
+                format!(
+                    "client sent {} {}; the capture's snapshot length cut its headers, so whether it asked for WebSocket is not visible",
+                    r.method, r.path
+                ),
+            ));
+        }
+        ev.push(format!(
+            "port {} carries WebSocket or TLS elsewhere in this capture: the request is taken for a refused upgrade",
+            rec.meta.server.port
+        ));
+        let mut d = upgrade_failed(rec, &ctx, ev);
+        d.confidence = Some("likely");
+        in_frame_order(&mut d.evidence);
+        return Some(d);
+    }
     let syn = At {
         frame: rec.first_frame,
         ts: rec.first_seen,
@@ -806,6 +837,16 @@ pub fn refusal_outline(rec: &ConnRecord<Analysis>) -> Option<Outline> {
 /// Whether `rec` never got past the SYN: then its verdict's outline, and
 /// the server's RST if one answered.
 fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Option<At>)> {
+    if cut_refusal(&rec.analysis) {
+        let (code, category) = (Some(1006), "http_upgrade");
+        let outline = Outline {
+            code,
+            category,
+            initiator: "server",
+            abnormal: is_abnormal(category, code),
+        };
+        return Some((outline, None));
+    }
     let [c, s] = &rec.stats;
     if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
         return None;
@@ -824,6 +865,18 @@ fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Option<At>)> {
         abnormal: is_abnormal(category, code),
     };
     Some((outline, rst))
+}
+
+/// A plain GET whose head a gap (a snapshot length) cut before an Upgrade
+/// header was seen, answered with a 4xx or 5xx: a refused upgrade if its
+/// port carries WebSocket elsewhere ([`refusal`]).
+fn cut_refusal(f: &Facts) -> bool {
+    f.tls.is_none()
+        && f.heads_cut[Dir::ClientToServer]
+        && f.request
+            .as_ref()
+            .is_some_and(|r| !r.upgrade && r.method == "GET")
+        && f.response.as_ref().is_some_and(|r| r.status >= 400)
 }
 
 /// Retries this soon after a failed attempt are linked to it (DESIGN.md:

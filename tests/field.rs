@@ -332,3 +332,40 @@ fn a_cut_refusal_on_a_websocket_port_is_a_refused_upgrade() {
         "{ev:#?}"
     );
 }
+
+/// A wss session picked up after its TLS handshake (the first bytes each
+/// way are application_data records, whichever side speaks first) is
+/// `encrypted`, says the handshake was before the capture, and does not
+/// send the reader after a key log that cannot open it.
+#[test]
+fn a_tls_session_picked_up_after_its_handshake_says_so() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let bytes = std::fs::read(dir.join("wss-clean.pcap")).unwrap();
+    let keys = dir.join("wss-clean.keys");
+    let tmp = tempfile::tempdir().unwrap();
+    // Frame 9 is the server's first record after the handshake; 12 the
+    // client's.
+    for skip in [8, 11, 12] {
+        let late = tmp.path().join(format!("late-{skip}.pcap"));
+        std::fs::write(&late, started_late(&bytes, skip)).unwrap();
+        let p = late.to_str().unwrap();
+        for doc in [common::json_report(p), {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+                .args(["--format", "json", "--keylog", keys.to_str().unwrap(), p])
+                .output()
+                .unwrap();
+            serde_json::from_slice(&out.stdout).unwrap()
+        }] {
+            let c = &doc["connections"][0];
+            let d = &c["disconnect"];
+            assert_eq!(c["transport"], "tls", "from frame {}", skip + 1);
+            assert_eq!(d["category"], "encrypted", "{d:#}");
+            assert_eq!(d["initiator"], "server");
+            assert_eq!(d["confidence"], "likely");
+            assert!(evidence(d)
+                .iter()
+                .any(|l| l.contains("the capture began after the TLS handshake")));
+            assert!(d["fix"].as_str().unwrap().contains("even with a key log"));
+        }
+    }
+}

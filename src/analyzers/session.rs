@@ -1371,7 +1371,11 @@ impl Observer for Session {
                 }
                 if !self.probed {
                     self.probed = true;
-                    if dir == Dir::ClientToServer && tls::looks_like_tls(bytes) {
+                    let tls_start = match dir {
+                        Dir::ClientToServer => tls::looks_like_tls(bytes),
+                        Dir::ServerToClient => tls::looks_like_tls_from_server(bytes),
+                    };
+                    if tls_start {
                         let keylog = self.settings.keylog.clone();
                         let tls = TlsSession::with_keylog(keylog)
                             .max_handshake(self.settings.limits.tls_handshake);

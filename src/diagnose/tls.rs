@@ -372,7 +372,11 @@ pub(super) fn verdict(
             Some(1006),
             "capture_end",
             "none",
-            "The TLS session was still open when the capture ended.".to_string(),
+            if t.client_hello.is_none() && t.server_hello.is_none() {
+                "The TLS session (picked up after its handshake) was still open when the capture ended.".to_string()
+            } else {
+                "The TLS session was still open when the capture ended.".to_string()
+            },
             ev,
             "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
         ),
@@ -868,6 +872,28 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         data, t.encrypted[Dir::ClientToServer].bytes, t.encrypted[Dir::ServerToClient].bytes
     ));
     let problem = t.decryption.as_ref().and_then(|x| x.problem.as_deref());
+    // Picked up after its handshake: the session's secrets are found in a
+    // key log by the ClientHello's random, which the capture does not hold.
+    let unseen = t.client_hello.is_none() && t.server_hello.is_none();
+    if unseen {
+        ev.push(
+            "the capture began after the TLS handshake: its records were already encrypted"
+                .to_string(),
+        );
+        return Disconnect {
+            confidence: Some("likely"),
+            ..Disconnect::inferred(
+                None,
+                "encrypted",
+                initiator,
+                format!(
+                    "The capture began after the TLS handshake, and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."
+                ),
+                ev,
+                "Not readable from this capture, even with a key log: a session's secrets are found by its ClientHello, which was sent before the capture began. Capture from before the connection opens (with the key log) to get the close code.".to_string(),
+            )
+        };
+    }
     let fix = match problem {
         Some(p) => {
             ev.push(format!("the key log did not open it: {p}"));

@@ -56,6 +56,13 @@ pub fn looks_like_tls(first: &[u8]) -> bool {
     }
 }
 
+/// Whether a server's first bytes look like TLS: only when the capture
+/// started after the handshake, so an application_data record header
+/// (a server never speaks first in a handshake).
+pub fn looks_like_tls_from_server(first: &[u8]) -> bool {
+    matches!(first, [APPLICATION_DATA, ..]) && looks_like_tls(first)
+}
+
 /// An alert on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
@@ -936,6 +943,9 @@ mod tests {
         assert!(!looks_like_tls(&[22, 3, 3, 0, 5, 2]));
         assert!(looks_like_tls(&[23, 3, 3, 0, 40, 0xab]));
         assert!(!looks_like_tls(&[23, 3, 3, 0xff, 0xff, 0xab]));
+        assert!(looks_like_tls_from_server(&[23, 3, 3, 0, 40, 0xab]));
+        assert!(!looks_like_tls_from_server(&[22, 3, 1, 0, 200, 1]));
+        assert!(!looks_like_tls_from_server(b"HTTP/1.1 101 Switching"));
     }
 
     #[test]

@@ -21,6 +21,22 @@ fn wsf(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A gzip'd tar archive of `members` (name, bytes).
+fn tar_gz(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, &bytes[..]).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
 fn good_capture() -> tempfile::TempPath {
     let f: Vec<_> = simple_conversation(b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\n")
         .into_iter()
@@ -276,21 +292,12 @@ fn archive_directory_is_walked_and_read() {
     let zst = zstd::encode_all(&read("ws-two-interfaces.pcapng")[..], 3).unwrap();
     std::fs::write(root.join("host2/dump.zst"), zst).unwrap();
     // A tar.gz of two captures and a README.
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, bytes) in [
+    let archive = tar_gz(&[
         ("day1/ws-403.pcap", read("ws-403.pcap")),
         ("day1/README", b"not a capture\n".to_vec()),
         ("day2/tls12-expired.pcap", read("tls12-expired.pcap")),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, &bytes[..]).unwrap();
-    }
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar.into_inner().unwrap()).unwrap();
-    std::fs::write(root.join("host2/archive.tar.gz"), gz.finish().unwrap()).unwrap();
+    ]);
+    std::fs::write(root.join("host2/archive.tar.gz"), archive).unwrap();
     // A capture whose second record claims 2 GB.
     let mut corrupt = read("ws-1011.pcap");
     let second = 24 + 16 + u32::from_le_bytes(corrupt[32..36].try_into().unwrap()) as usize;
@@ -946,10 +953,8 @@ fn dash_twice_is_a_usage_error() {
 /// member, like an archive file, its members named `-:MEMBER`.
 #[test]
 fn tar_archive_on_stdin() {
-    use std::io::Write;
     let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, bytes) in [
+    let bytes = tar_gz(&[
         (
             "a/ws-1009.pcap",
             std::fs::read(samples.join("ws-1009.pcap")).unwrap(),
@@ -959,16 +964,8 @@ fn tar_archive_on_stdin() {
             "b/ws-two-interfaces.pcapng",
             std::fs::read(samples.join("ws-two-interfaces.pcapng")).unwrap(),
         ),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, &bytes[..]).unwrap();
-    }
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar.into_inner().unwrap()).unwrap();
-    let archive = temp_capture("wsf-stdin-tar", &gz.finish().unwrap());
+    ]);
+    let archive = temp_capture("wsf-stdin-tar", &bytes);
     let a = archive.to_str().unwrap();
     let (code, by_path, _) = wsf(&["--format", "json", a]);
     assert_eq!(code, 0);

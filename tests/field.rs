@@ -16,13 +16,14 @@ fn truth(sample: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-fn connection<'a>(doc: &'a Value, client: &str, server: &str) -> &'a Value {
+/// The connection a truth entry describes (same client and server).
+fn connection<'a>(doc: &'a Value, t: &Value) -> &'a Value {
     doc["connections"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["client"] == client && c["server"] == server)
-        .unwrap_or_else(|| panic!("no connection {client} -> {server}"))
+        .find(|c| c["client"] == t["client"] && c["server"] == t["server"])
+        .unwrap_or_else(|| panic!("no connection {} -> {}", t["client"], t["server"]))
 }
 
 /// Close frames as (frame, code).
@@ -42,11 +43,7 @@ fn agrees(sample: &str) -> Vec<(String, Value)> {
     let want = truth(sample);
     let mut out = Vec::new();
     for t in want["connections"].as_array().unwrap() {
-        let c = connection(
-            &doc,
-            t["client"].as_str().unwrap(),
-            t["server"].as_str().unwrap(),
-        );
+        let c = connection(&doc, t);
         let e = &t["expected"];
         let d = &c["disconnect"];
         let ctx = format!("{sample} {} ({})", t["server"], t["scenario"]);
@@ -126,11 +123,7 @@ fn snapshot_length_cuts_keep_the_verdicts_the_first_bytes_show() {
         let warnings = doc["captures"][0]["warnings"].to_string();
         assert!(warnings.contains("snapshot length"), "{sample}: {warnings}");
         for t in want["connections"].as_array().unwrap() {
-            let c = connection(
-                &doc,
-                t["client"].as_str().unwrap(),
-                t["server"].as_str().unwrap(),
-            );
+            let c = connection(&doc, t);
             let e = &t["expected"];
             let d = &c["disconnect"];
             let ctx = format!("{sample} {}", t["server"]);
@@ -160,11 +153,7 @@ fn a_cut_tls_handshake_keeps_its_visible_alert_and_claims_nothing_else() {
     for sample in ["snap-wss-96.pcap", "snap-wss-128.pcap"] {
         let doc = report(sample);
         for t in truth(sample)["connections"].as_array().unwrap() {
-            let c = connection(
-                &doc,
-                t["client"].as_str().unwrap(),
-                t["server"].as_str().unwrap(),
-            );
+            let c = connection(&doc, t);
             let (d, e) = (&c["disconnect"], &t["expected"]);
             let ctx = format!("{sample} {}", t["server"]);
             assert_ne!(d["cause"], "server_not_tls", "{ctx}: {d:#}");

@@ -126,20 +126,16 @@ fn a_ring_buffer_reports_as_its_merged_file_does() {
             next += p["packets"].as_u64().unwrap();
         }
 
-        let a: Vec<Value> = stitched["connections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .cloned()
-            .map(without_file_names)
-            .collect();
-        let b: Vec<Value> = whole["connections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .cloned()
-            .map(without_file_names)
-            .collect();
+        let entries = |doc: &Value| -> Vec<Value> {
+            doc["connections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned()
+                .map(without_file_names)
+                .collect()
+        };
+        let (a, b) = (entries(&stitched), entries(&whole));
         assert_eq!(a.len(), b.len(), "{ring}: connections");
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(

@@ -399,11 +399,11 @@ pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
             })
             .min();
         let crossing = match best {
-            Some(((rank, ..), c)) => {
+            Some(((not_crossing, ..), c)) => {
                 if let Some(chain) = chains.get_mut(c) {
                     chain.push(k);
                 }
-                !rank
+                !not_crossing
             }
             None => {
                 chains.push(vec![k]);
@@ -616,10 +616,8 @@ impl Stitched {
                 let Some(r) = self.current.as_ref() else {
                     return Ok(None);
                 };
+                // The piece's frame count is kept when it ends.
                 self.last = Some(self.last.map_or(rec.ts, |t| t.max(rec.ts)));
-                if let Some(p) = self.read.last_mut() {
-                    p.frames = r.frames;
-                }
                 let frame = Frame {
                     number: self.offset + r.frames,
                     ts: rec.ts,

@@ -754,33 +754,16 @@ pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
 /// port it is taken for a refused upgrade (`http_upgrade`, confidence
 /// `likely`), and the evidence says what was not visible.
 pub fn refusal(rec: &ConnRecord<Analysis>, view: &CaptureView) -> Option<Disconnect> {
-    let (outline, rst) = refused_at(rec)?;
+    let (outline, refused) = refused_at(rec)?;
     let c = &rec.stats[0];
     let ctx = Ctx {
         start: rec.first_seen,
         view,
     };
-    if outline.category == "http_upgrade" {
-        let f = &rec.analysis;
-        let mut ev = Vec::new();
-        if let (Some(r), Some(at)) = (&f.request, f.request_at) {
-            ev.push(ctx.line(
-                at,
-                format!(
-                    "client sent {} {}; the capture's snapshot length cut its headers, so whether it asked for WebSocket is not visible",
-                    r.method, r.path
-                ),
-            ));
-        }
-        ev.push(format!(
-            "port {} carries WebSocket or TLS elsewhere in this capture: the request is taken for a refused upgrade",
-            rec.meta.server.port
-        ));
-        let mut d = upgrade_failed(rec, &ctx, ev);
-        d.confidence = Some("likely");
-        in_frame_order(&mut d.evidence);
-        return Some(d);
-    }
+    let rst = match refused {
+        Refused::Syn(rst) => rst,
+        Refused::CutRequest => return Some(cut_request_refused(rec, &ctx)),
+    };
     let syn = At {
         frame: rec.first_frame,
         ts: rec.first_seen,
@@ -828,43 +811,75 @@ pub fn refusal(rec: &ConnRecord<Analysis>, view: &CaptureView) -> Option<Disconn
     ))
 }
 
+/// The verdict for a [`Refused::CutRequest`]: the refused upgrade, with
+/// what the cut hid said.
+fn cut_request_refused(rec: &ConnRecord<Analysis>, ctx: &Ctx) -> Disconnect {
+    let f = &rec.analysis;
+    let mut ev = Vec::new();
+    if let (Some(r), Some(at)) = (&f.request, f.request_at) {
+        ev.push(ctx.line(
+            at,
+            format!(
+                "client sent {} {}; the capture's snapshot length cut its headers, so whether it asked for WebSocket is not visible",
+                r.method, r.path
+            ),
+        ));
+    }
+    ev.push(format!(
+        "port {} carries WebSocket or TLS elsewhere in this capture: the request is taken for a refused upgrade",
+        rec.meta.server.port
+    ));
+    let mut d = upgrade_failed(rec, ctx, ev);
+    d.confidence = Some("likely");
+    in_frame_order(&mut d.evidence);
+    d
+}
+
 /// The outline of a [`refusal`] without its text (for linking, which
 /// needs only that), or `None` when the connection got past the SYN.
 pub fn refusal_outline(rec: &ConnRecord<Analysis>) -> Option<Outline> {
     refused_at(rec).map(|(o, _)| o)
 }
 
-/// Whether `rec` never got past the SYN: then its verdict's outline, and
-/// the server's RST if one answered.
-fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Option<At>)> {
-    if cut_refusal(&rec.analysis) {
-        let (code, category) = (Some(1006), "http_upgrade");
-        let outline = Outline {
-            code,
-            category,
-            initiator: "server",
-            abnormal: is_abnormal(category, code),
-        };
-        return Some((outline, None));
-    }
-    let [c, s] = &rec.stats;
-    if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
-        return None;
-    }
-    let rst = rec
-        .analysis
-        .ends
-        .iter()
-        .find(|(d, rst, _)| *d == Dir::ServerToClient && *rst)
-        .map(|e| e.2);
-    let (code, category) = (Some(1006), "tcp_refused");
+/// Whether `rec` counts only if its port carries WebSocket or TLS
+/// elsewhere ([`refusal`]): then its verdict's outline and how it failed.
+fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Refused)> {
+    let refused = if cut_refusal(&rec.analysis) {
+        Refused::CutRequest
+    } else {
+        let [c, s] = &rec.stats;
+        if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
+            return None;
+        }
+        Refused::Syn(
+            rec.analysis
+                .ends
+                .iter()
+                .find(|(d, rst, _)| *d == Dir::ServerToClient && *rst)
+                .map(|e| e.2),
+        )
+    };
+    let (category, initiator) = match refused {
+        Refused::CutRequest => ("http_upgrade", "server"),
+        Refused::Syn(Some(_)) => ("tcp_refused", "server"),
+        Refused::Syn(None) => ("tcp_refused", "none"),
+    };
+    let code = Some(1006);
     let outline = Outline {
         code,
         category,
-        initiator: if rst.is_some() { "server" } else { "none" },
+        initiator,
         abnormal: is_abnormal(category, code),
     };
-    Some((outline, rst))
+    Some((outline, refused))
+}
+
+/// How a connection that counts only on a WebSocket port failed.
+enum Refused {
+    /// The SYN was answered by this RST, or not at all.
+    Syn(Option<At>),
+    /// A request cut before its Upgrade header was refused.
+    CutRequest,
 }
 
 /// A plain GET whose head a gap (a snapshot length) cut before an Upgrade

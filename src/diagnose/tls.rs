@@ -372,7 +372,7 @@ pub(super) fn verdict(
             Some(1006),
             "capture_end",
             "none",
-            if t.client_hello.is_none() && t.server_hello.is_none() {
+            if picked_up_after_handshake(t) {
                 "The TLS session (picked up after its handshake) was still open when the capture ended.".to_string()
             } else {
                 "The TLS session was still open when the capture ended.".to_string()
@@ -832,6 +832,12 @@ fn decrypted_without_websocket(
 }
 
 /// A completed handshake that ended inside the encrypted stream.
+/// Whether the session was picked up after its handshake: neither hello
+/// is in the capture.
+fn picked_up_after_handshake(t: &TlsFacts) -> bool {
+    t.client_hello.is_none() && t.server_hello.is_none()
+}
+
 fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
     let notify = t.alerts.iter().find(|a| {
         a.code == Some(0) || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
@@ -872,10 +878,9 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         data, t.encrypted[Dir::ClientToServer].bytes, t.encrypted[Dir::ServerToClient].bytes
     ));
     let problem = t.decryption.as_ref().and_then(|x| x.problem.as_deref());
-    // Picked up after its handshake: the session's secrets are found in a
-    // key log by the ClientHello's random, which the capture does not hold.
-    let unseen = t.client_hello.is_none() && t.server_hello.is_none();
-    if unseen {
+    if picked_up_after_handshake(t) {
+        // The session's secrets are found in a key log by the
+        // ClientHello's random, which the capture does not hold.
         ev.push(
             "the capture began after the TLS handshake: its records were already encrypted"
                 .to_string(),

@@ -537,7 +537,7 @@ impl Report {
         trust: &TrustStore,
         flush: &mut dyn FnMut(&mut Report),
     ) -> Option<String> {
-        let names = CaptureView {
+        let view = CaptureView {
             names: FrameNames::of(&r.pieces),
             stopped_early: r.error.as_ref().map(|e| e.to_string()),
         };
@@ -568,7 +568,7 @@ impl Report {
                         .tls
                         .as_ref()
                         .and_then(|t| tls_judgement(t, trust));
-                    match diagnose(rec, judged.as_ref(), &names) {
+                    match diagnose(rec, judged.as_ref(), &view) {
                         Some(d) => (Some(Linkable::of(rec, Outline::of(&d))), None),
                         None => (None, refusal_outline(rec).map(|o| Linkable::of(rec, o))),
                     }
@@ -647,11 +647,11 @@ impl Report {
                             .tls
                             .as_ref()
                             .and_then(|t| tls_judgement(t, trust));
-                        let verdict = diagnose(rec, judged.as_ref(), &names)
+                        let verdict = diagnose(rec, judged.as_ref(), &view)
                             .or_else(|| {
                                 refused_ones
                                     .contains(&(start + j))
-                                    .then(|| refusal(rec, &names))
+                                    .then(|| refusal(rec, &view))
                                     .flatten()
                             })
                             .map(|mut d| {

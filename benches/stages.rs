@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 
-use wsforensics::analyzers::session::{Analysis, At, Session, SessionFactory};
+use wsforensics::analyzers::session::{Analysis, Session, SessionFactory};
 use wsforensics::analyzers::tls::cert::{Judgement, TrustStore};
 use wsforensics::analyzers::tls::keylog::KeyLog;
 use wsforensics::analyzers::tls::{looks_like_tls, TlsSession};
@@ -33,15 +33,15 @@ use wsforensics::analyzers::websocket::{
     unmask_into, FrameHeader, FrameSink, FrameStream, StreamItem,
 };
 use wsforensics::capture::{CaptureReader, Compression, Frame, LinkType, Timestamp};
-use wsforensics::decode::{Decoder, Endpoint, Segment, TcpFlags};
+use wsforensics::decode::{Decoder, Segment, TcpFlags};
 use wsforensics::diagnose::{diagnose, tls_judgement};
 use wsforensics::engine::{analyze_file, CaptureResult, EngineOptions, OOO_BUDGET};
 use wsforensics::flow::{
-    ConnMeta, ConnRecord, Dir, EndedBy, NoAnalysis, Observer, ObserverFactory, PerDir, Table,
-    TcpEvent,
+    ConnMeta, ConnRecord, EndedBy, NoAnalysis, Observer, ObserverFactory, Table, TcpEvent,
 };
 use wsforensics::limits::Limits;
 use wsforensics::report::Report;
+use wsforensics::vocab::{At, Dir, Endpoint, PerDir};
 
 /// Inputs are replicated up to about this many bytes.
 const TARGET: usize = 4 << 20;

@@ -21,7 +21,7 @@
 #![allow(dead_code)]
 
 use wsforensics::capture::Timestamp;
-use wsforensics::flow::Dir;
+use wsforensics::vocab::Dir;
 
 /// Segment sizes selected by the low three bits of byte 1.
 pub const CUTS: [usize; 8] = [1, 2, 3, 7, 64, 536, 1448, usize::MAX];
@@ -166,7 +166,7 @@ pub fn record<T>(
     frames: u64,
 ) -> wsforensics::flow::ConnRecord<T> {
     use std::net::{IpAddr, Ipv4Addr};
-    use wsforensics::decode::Endpoint;
+    use wsforensics::vocab::Endpoint;
     use wsforensics::flow::{ConnMeta, ConnRecord, HalfStats};
     ConnRecord {
         meta: ConnMeta {
@@ -207,7 +207,7 @@ pub fn feed_tls(
     pieces: &[Piece<'_>],
     sink: &mut wsforensics::analyzers::tls::PlainSink<'_>,
 ) {
-    use wsforensics::analyzers::session::At;
+    use wsforensics::vocab::At;
     for p in pieces {
         match *p {
             Piece::Data {

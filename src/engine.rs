@@ -16,11 +16,12 @@ use rustc_hash::FxHasher;
 
 use crate::capture::ring::{Break, PieceRead, Stitched};
 use crate::capture::{CaptureError, CaptureReader, Compression, Format, Timestamp};
-use crate::decode::{DecodeStats, Decoder, Endpoint, Segment, TcpFlags};
+use crate::decode::{DecodeStats, Decoder, Segment, TcpFlags};
 use crate::flow::{
     ConnRecord, Finished, FlowKey, Observer, ObserverFactory, SpillFile, Stub, Table,
 };
 use crate::limits::{LimitHits, Limits};
+use crate::vocab::Endpoint;
 
 /// Out-of-order bytes all workers together may hold, unless
 /// `--max-ooo-total` says otherwise.

@@ -16,3 +16,4 @@ pub mod flow;
 pub mod knowledge;
 pub mod limits;
 pub mod report;
+pub mod vocab;

@@ -13,8 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wsforensics::capture::Timestamp;
-use wsforensics::decode::{Endpoint, Segment, TcpFlags};
-use wsforensics::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, Table, TcpEvent};
+use wsforensics::decode::{Segment, TcpFlags};
+use wsforensics::flow::{ConnMeta, EndedBy, Observer, ObserverFactory, Table, TcpEvent};
+use wsforensics::vocab::{Dir, Endpoint};
 
 #[derive(Arbitrary, Debug)]
 enum Seq {

@@ -15,7 +15,7 @@ mod common;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use wsforensics::analyzers::session::At;
+use wsforensics::vocab::At;
 use wsforensics::analyzers::tls::keylog::KeyLog;
 use wsforensics::analyzers::tls::{hello, hex, TlsSession};
 
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     keys.parse("fuzz.keys", &text);
     let mut t = TlsSession::with_keylog(Some(Arc::new(keys)));
     let mut plain = 0u64;
-    let mut sink = |_d: wsforensics::flow::Dir, b: &[u8], _at: At| plain += b.len() as u64;
+    let mut sink = |_d: wsforensics::vocab::Dir, b: &[u8], _at: At| plain += b.len() as u64;
     common::feed_tls(&mut t, &common::pieces(&s), &mut sink);
     let f = t.finish();
     assert!(f.alerts.len() <= 8);

@@ -16,7 +16,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use wsforensics::analyzers::session::{At, Session};
+use wsforensics::analyzers::session::Session;
+use wsforensics::vocab::At;
 use wsforensics::analyzers::tls::cert::TrustStore;
 use wsforensics::analyzers::tls::{self, hello, TlsSession};
 use wsforensics::flow::Observer;
@@ -55,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         let mut t = TlsSession::default();
         // Decrypted application data (none without a key log).
         let mut plain = 0usize;
-        let mut sink = |_dir: wsforensics::flow::Dir, b: &[u8], _at: At| plain += b.len();
+        let mut sink = |_dir: wsforensics::vocab::Dir, b: &[u8], _at: At| plain += b.len();
         common::feed_tls(&mut t, &pieces, &mut sink);
         assert!(!t.decrypting());
         let f = t.finish();

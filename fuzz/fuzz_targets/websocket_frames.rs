@@ -25,7 +25,8 @@ use wsforensics::analyzers::websocket::{
     parse_header, unmask, unmask_into, FrameHeader, FrameSink, FrameStream, Inflater, Opcode,
     Parsed, StreamItem, Utf8Check,
 };
-use wsforensics::flow::{Dir, Observer};
+use wsforensics::flow::Observer;
+use wsforensics::vocab::Dir;
 
 const KEPT: usize = 125;
 

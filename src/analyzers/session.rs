@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::capture::Timestamp;
-use crate::flow::{ConnMeta, Dir, EndedBy, Observer, ObserverFactory, PerDir, TcpEvent};
+use crate::flow::{ConnMeta, EndedBy, Observer, ObserverFactory, TcpEvent};
 use crate::limits::{Limit, LimitSet, Limits};
+use crate::vocab::{At, Dir, PerDir};
 
 use super::http::{self, BodyLen, Head, Request, Response};
 use super::tls::{self, keylog::KeyLog, TlsFacts, TlsSession};
@@ -25,15 +24,6 @@ use super::websocket::{
 const MAX_CLOSES: usize = 4;
 /// Findings kept per connection; more are counted.
 const MAX_FINDINGS: usize = 16;
-
-/// A point in the capture.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct At {
-    /// Frame number.
-    pub frame: u64,
-    /// Capture time.
-    pub ts: Timestamp,
-}
 
 /// A Close frame on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

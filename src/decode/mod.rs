@@ -17,28 +17,9 @@ use std::net::IpAddr;
 use etherparse::{IpNumber, LaxIpSlice, TcpHeaderSlice};
 
 use crate::capture::{Frame, LinkType, Timestamp};
+use crate::vocab::Endpoint;
 
 pub use defrag::{Defragmenter, MAX_PENDING_DATAGRAMS, REASSEMBLY_TIMEOUT_NS};
-
-/// An IP address and TCP port.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct Endpoint {
-    /// Address.
-    pub ip: IpAddr,
-    /// Port.
-    pub port: u16,
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.ip {
-            IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
-            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
-        }
-    }
-}
 
 /// TCP header flags (RFC 9293 §3.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

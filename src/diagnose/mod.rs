@@ -7,14 +7,15 @@ mod tls;
 
 use serde::Serialize;
 
-use crate::analyzers::session::{Analysis, At, CloseFrame, Facts};
+use crate::analyzers::session::{Analysis, CloseFrame, Facts};
 use crate::analyzers::tls::cert::Judgement;
 
 use crate::capture::ring::FrameNames;
 use crate::capture::Timestamp;
-use crate::flow::{ConnRecord, Dir, EndedBy};
+use crate::flow::{ConnRecord, EndedBy};
 use crate::knowledge::lookup;
 use crate::limits::Limit;
+use crate::vocab::{At, Dir, Endpoint};
 pub use tls::{problem_text, tls_judgement};
 
 /// The verdict on how a connection ended.
@@ -580,7 +581,7 @@ pub struct Linkable {
     first_seen: Timestamp,
     last_seen: Timestamp,
     client: std::net::IpAddr,
-    server: crate::decode::Endpoint,
+    server: Endpoint,
     /// TLS SNI or the Host header ([`asked_name`]).
     asked_name: Option<Box<str>>,
     /// The first FIN or RST: who sent it, and when.
@@ -947,8 +948,7 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
     // (retries), and by server port and address family (happy eyeballs),
     // so each failed one looks only at its own.
     order.sort_by_key(|&(k, c, _)| (c.first_seen, k));
-    let mut by_pair: HashMap<(std::net::IpAddr, crate::decode::Endpoint), Vec<Attempt<'_>>> =
-        HashMap::new();
+    let mut by_pair: HashMap<(std::net::IpAddr, Endpoint), Vec<Attempt<'_>>> = HashMap::new();
     let mut by_port: HashMap<(u16, bool), Vec<Attempt<'_>>> = HashMap::new();
     for &attempt in &order {
         let c = attempt.1;

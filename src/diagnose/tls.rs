@@ -5,12 +5,13 @@
 //! cause is; a completed handshake that ended inside the encrypted stream
 //! is `encrypted`.
 
-use crate::analyzers::session::{Analysis, At, Facts};
+use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
 use crate::analyzers::tls::{is_grease, Alert, ClientHello, TlsFacts};
 use crate::capture::Timestamp;
-use crate::flow::{ConnRecord, Dir};
+use crate::flow::ConnRecord;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
+use crate::vocab::{At, Dir};
 
 use super::{end_lines, secs, Ctx, Disconnect};
 

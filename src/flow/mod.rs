@@ -11,119 +11,14 @@ pub mod spill;
 use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
-use crate::decode::{Endpoint, Segment, TcpFlags};
+use crate::decode::{Segment, TcpFlags};
 use crate::limits::{Limit, LimitHits, Limits};
+use crate::vocab::{Dir, Endpoint, PerDir};
 
 pub use reassembly::{Budget, HalfStats, HalfStream, Origin, MAX_OOO_PER_CONNECTION};
 pub use spill::{Codec, SpillFile, Stub};
 
 use spill::SpillWriter;
-
-/// Direction of travel within a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Dir {
-    /// From the client (the side that sent the SYN) to the server.
-    ClientToServer = 0,
-    /// From the server to the client.
-    ServerToClient = 1,
-}
-
-impl Dir {
-    /// 0 or 1, for indexing per-direction arrays.
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The side that sends in this direction: "client" or "server".
-    pub fn sender(self) -> &'static str {
-        match self {
-            Dir::ClientToServer => "client",
-            Dir::ServerToClient => "server",
-        }
-    }
-
-    /// The other direction.
-    pub fn reverse(self) -> Dir {
-        match self {
-            Dir::ClientToServer => Dir::ServerToClient,
-            Dir::ServerToClient => Dir::ClientToServer,
-        }
-    }
-}
-
-/// One value per direction, indexed by [`Dir`]: the index cannot be out of
-/// bounds, unlike a `[T; 2]` indexed by [`Dir::index`].
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub struct PerDir<T>(pub [T; 2]);
-
-impl<T> PerDir<T> {
-    /// The client's value and the server's.
-    pub const fn new(client_to_server: T, server_to_client: T) -> Self {
-        PerDir([client_to_server, server_to_client])
-    }
-
-    /// Both values, client to server first.
-    pub fn iter(&self) -> std::slice::Iter<'_, T> {
-        self.0.iter()
-    }
-
-    /// Both values, mutably, client to server first.
-    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
-        self.0.iter_mut()
-    }
-
-    /// Each direction with its value, client to server first.
-    pub fn iter_dir(&self) -> impl Iterator<Item = (Dir, &T)> {
-        [Dir::ClientToServer, Dir::ServerToClient]
-            .into_iter()
-            .zip(self.0.iter())
-    }
-
-    /// Exchange the two directions' values.
-    pub fn swap(&mut self) {
-        self.0.swap(0, 1);
-    }
-}
-
-impl<T> std::ops::Index<Dir> for PerDir<T> {
-    type Output = T;
-    #[inline]
-    fn index(&self, dir: Dir) -> &T {
-        let [c, s] = &self.0;
-        match dir {
-            Dir::ClientToServer => c,
-            Dir::ServerToClient => s,
-        }
-    }
-}
-
-impl<T> std::ops::IndexMut<Dir> for PerDir<T> {
-    #[inline]
-    fn index_mut(&mut self, dir: Dir) -> &mut T {
-        let [c, s] = &mut self.0;
-        match dir {
-            Dir::ClientToServer => c,
-            Dir::ServerToClient => s,
-        }
-    }
-}
-
-impl<T> From<[T; 2]> for PerDir<T> {
-    fn from(both: [T; 2]) -> Self {
-        PerDir(both)
-    }
-}
-
-impl<'a, T> IntoIterator for &'a PerDir<T> {
-    type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
 
 /// What the TCP layer tells the analyzers about one connection, in stream
 /// order per direction.

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use crate::capture::Timestamp;
 use crate::limits::{Limit, LimitHits};
 
-use super::{Dir, TcpEvent};
+use super::TcpEvent;
+use crate::vocab::Dir;
 
 /// Out-of-order bytes one connection may hold (both directions), unless
 /// `--max-ooo-per-connection` says otherwise.

@@ -220,8 +220,8 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Endpoint;
     use crate::flow::{ConnMeta, EndedBy, HalfStats};
+    use crate::vocab::Endpoint;
 
     fn record(first_frame: u64, note: &str) -> ConnRecord<String> {
         let end = |port| Endpoint {

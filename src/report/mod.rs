@@ -23,8 +23,9 @@ use crate::diagnose::{
     tls_judgement, CaptureView, Disconnect, Edit, Edits, Linkable, Outline,
 };
 use crate::engine::CaptureResult;
-use crate::flow::{ConnRecord, Dir, EndedBy, HalfStats};
+use crate::flow::{ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
+use crate::vocab::Dir;
 
 /// Version of the JSON document's shape.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::analyzers::tls::cert::Judgement;
 use crate::analyzers::tls::{is_grease, Alert, TlsFacts};
 use crate::capture::Timestamp;
-use crate::flow::Dir;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, version_name};
+use crate::vocab::Dir;
 
 use super::PerDirection;
 

@@ -10,8 +10,8 @@ use tls_parser::{
     TlsMessageHandshake,
 };
 
-use crate::analyzers::session::At;
 pub use crate::knowledge::tls::is_grease;
+use crate::vocab::At;
 
 /// Extension types read here (IANA "TLS ExtensionType Values").
 const EXT_SNI: u16 = 0;

@@ -14,11 +14,10 @@ pub mod keylog;
 
 use std::sync::Arc;
 
-use crate::flow::{Dir, PerDir};
+use crate::vocab::{At, Dir, PerDir};
 use decrypt::DirKeys;
 use keylog::KeyLog;
 
-use super::session::At;
 use hello::{be16, be24};
 pub use hello::{is_grease, ClientHello, ServerHello};
 

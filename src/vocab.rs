@@ -1,0 +1,141 @@
+//! Shared vocabulary: the few types every layer speaks of (a TCP
+//! endpoint, a direction of travel, a value per direction, a point in the
+//! capture). It sits below every layer and imports none of them but the
+//! capture clock, so no layer has to import a later one to name these.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::capture::Timestamp;
+
+/// An IP address and TCP port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Address.
+    pub ip: IpAddr,
+    /// Port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
+        }
+    }
+}
+
+/// Direction of travel within a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dir {
+    /// From the client (the side that sent the SYN) to the server.
+    ClientToServer = 0,
+    /// From the server to the client.
+    ServerToClient = 1,
+}
+
+impl Dir {
+    /// 0 or 1, for indexing per-direction arrays.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The side that sends in this direction: "client" or "server".
+    pub fn sender(self) -> &'static str {
+        match self {
+            Dir::ClientToServer => "client",
+            Dir::ServerToClient => "server",
+        }
+    }
+
+    /// The other direction.
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+}
+
+/// One value per direction, indexed by [`Dir`]: the index cannot be out of
+/// bounds, unlike a `[T; 2]` indexed by [`Dir::index`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PerDir<T>(pub [T; 2]);
+
+impl<T> PerDir<T> {
+    /// The client's value and the server's.
+    pub const fn new(client_to_server: T, server_to_client: T) -> Self {
+        PerDir([client_to_server, server_to_client])
+    }
+
+    /// Both values, client to server first.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    /// Both values, mutably, client to server first.
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+
+    /// Each direction with its value, client to server first.
+    pub fn iter_dir(&self) -> impl Iterator<Item = (Dir, &T)> {
+        [Dir::ClientToServer, Dir::ServerToClient]
+            .into_iter()
+            .zip(self.0.iter())
+    }
+
+    /// Exchange the two directions' values.
+    pub fn swap(&mut self) {
+        self.0.swap(0, 1);
+    }
+}
+
+impl<T> std::ops::Index<Dir> for PerDir<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, dir: Dir) -> &T {
+        let [c, s] = &self.0;
+        match dir {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Dir> for PerDir<T> {
+    #[inline]
+    fn index_mut(&mut self, dir: Dir) -> &mut T {
+        let [c, s] = &mut self.0;
+        match dir {
+            Dir::ClientToServer => c,
+            Dir::ServerToClient => s,
+        }
+    }
+}
+
+impl<T> From<[T; 2]> for PerDir<T> {
+    fn from(both: [T; 2]) -> Self {
+        PerDir(both)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a PerDir<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// A point in the capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct At {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+}

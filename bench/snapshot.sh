@@ -7,6 +7,7 @@ set -eu
 out=$1
 bin=${2:-target/release/wsforensics}
 [ $# -ge 2 ] && shift 2 || shift 1
+extras="$*"
 mkdir -p "$out"
 run() { # name args...
     name=$1; shift
@@ -31,7 +32,8 @@ for k in samples/*.keys; do keys="$keys --keylog $k"; done
 run all $keys samples
 # shellcheck disable=SC2086
 run all-abnormal --only abnormal $keys samples
-for x in "$@"; do
+# shellcheck disable=SC2086
+for x in $extras; do
     for f in text json; do
         "$bin" --quiet --color never --format $f "$x" >"$out/extra-$(basename "$x").$f" 2>&1 || true
     done

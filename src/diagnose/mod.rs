@@ -4,8 +4,7 @@
 //! capture shows.
 
 mod tls;
-
-use serde::Serialize;
+mod verdict;
 
 use crate::analyzers::session::{Analysis, CloseFrame, Facts};
 use crate::analyzers::tls::cert::Judgement;
@@ -16,47 +15,10 @@ use crate::flow::{ConnRecord, EndedBy};
 use crate::knowledge::lookup;
 use crate::limits::Limit;
 use crate::vocab::{At, Dir, Endpoint};
-pub use tls::{problem_text, tls_judgement};
-
-/// The verdict on how a connection ended.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Disconnect {
-    /// Close code (observed or inferred); null when unknown.
-    pub code: Option<u16>,
-    /// Its name.
-    pub name: String,
-    /// close_frame, http_upgrade, tcp_abort, protocol_violation, capture_end.
-    pub category: &'static str,
-    /// client, server or none.
-    pub initiator: &'static str,
-    /// Whether the code was read from a Close frame.
-    pub observed: bool,
-    /// Reason text of the Close frame.
-    pub reason: Option<String>,
-    /// HTTP status of a failed upgrade.
-    pub http_status: Option<u16>,
-    /// For a failed TLS handshake, the cause as one word
-    /// (certificate_expired, unknown_ca, name_mismatch, protocol_version,
-    /// no_shared_cipher, client_certificate_required, encrypted_alert,
-    /// closed_without_alert, ...); null otherwise.
-    pub cause: Option<&'static str>,
-    /// How sure the cause is: certain (the wire says it, e.g. an alert in
-    /// the clear), likely (the usual reason for what the wire shows), or
-    /// unclear; null when there is no cause.
-    pub confidence: Option<&'static str>,
-    /// One sentence: what happened.
-    pub summary: String,
-    /// Frames and times that show it.
-    pub evidence: Vec<String>,
-    /// What to change.
-    pub fix: String,
-}
-
-/// Whether a verdict of this category and code is abnormal: anything but
-/// a clean 1000 or 1001 Close frame.
-pub fn is_abnormal(category: &str, code: Option<u16>) -> bool {
-    !(category == "close_frame" && matches!(code, Some(1000 | 1001)))
-}
+pub use tls::{decryption_problem_text, problem_text, tls_judgement, NO_KEYS};
+pub use verdict::{
+    in_frame_order, is_abnormal, Category, Cause, Confidence, Disconnect, Evidence, Initiator,
+};
 
 impl Disconnect {
     /// A verdict whose code was inferred, not read from a Close frame, with
@@ -64,10 +26,10 @@ impl Disconnect {
     /// ended inside encryption.
     fn inferred(
         code: Option<u16>,
-        category: &'static str,
-        initiator: &'static str,
+        category: Category,
+        initiator: Initiator,
         summary: String,
-        evidence: Vec<String>,
+        evidence: Vec<Evidence>,
         fix: String,
     ) -> Disconnect {
         Disconnect {
@@ -84,11 +46,6 @@ impl Disconnect {
             evidence,
             fix,
         }
-    }
-
-    /// Anything but a clean 1000 or 1001 close.
-    pub fn abnormal(&self) -> bool {
-        is_abnormal(self.category, self.code)
     }
 }
 
@@ -113,12 +70,15 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn line(&self, at: At, text: impl std::fmt::Display) -> String {
+    /// A line citing `at`: its frame (and file, for a ring buffer) and
+    /// its time since the connection's first packet.
+    fn line(&self, at: At, text: impl std::fmt::Display) -> Evidence {
         let t = secs(at.ts.since(self.start));
-        match self.view.names.cite(at.frame) {
+        let text = match self.view.names.cite(at.frame) {
             Some(piece) => format!("frame {} ({piece}, +{t}): {text}", at.frame),
             None => format!("frame {} (+{t}): {text}", at.frame),
-        }
+        };
+        Evidence { at: Some(at), text }
     }
 }
 
@@ -140,20 +100,10 @@ pub fn diagnose(
         // Recognised by framing, not by a handshake: what followed is read
         // as surely as in a full capture, but the recognition is inferred
         // and whatever happened before the capture began is not visible.
-        d.confidence = Some("likely");
+        d.confidence = Some(Confidence::Likely);
     }
     in_frame_order(&mut d.evidence);
     Some(d)
-}
-
-/// Evidence lines in frame order (stable); lines that cite no frame last.
-fn in_frame_order(evidence: &mut [String]) {
-    evidence.sort_by_key(|line| {
-        line.strip_prefix("frame ")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(u64::MAX)
-    });
 }
 
 fn verdict(
@@ -224,7 +174,7 @@ fn verdict(
             );
             match at {
                 Some(at) => ev.push(ctx.line(at, what)),
-                None => ev.push(what),
+                None => ev.push(Evidence::note(what)),
             }
         }
     }
@@ -252,8 +202,8 @@ fn verdict(
         return Some(Disconnect {
             code: Some(v.code),
             name: info.name.to_string(),
-            category: "protocol_violation",
-            initiator: v.dir.sender(),
+            category: Category::ProtocolViolation,
+            initiator: Initiator::of(v.dir),
             observed: false,
             reason: None,
             http_status: None,
@@ -272,7 +222,7 @@ fn verdict(
     Some(no_close(rec, &ctx, ev))
 }
 
-fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<String>) {
+fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<Evidence>) {
     for (dir, rst, at) in rec.analysis.ends.iter().take(3) {
         let what = if *rst {
             "reset the TCP connection (RST)"
@@ -283,7 +233,7 @@ fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<String>) {
     }
 }
 
-fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
+fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Evidence>) -> Disconnect {
     let f = &rec.analysis;
     let cut = f.response.is_none() && f.limits_hit.contains(Limit::HttpHead);
     if let (true, Some(at)) = (cut, f.request_at) {
@@ -304,7 +254,7 @@ fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) ->
                     "The server's 101 carried a Sec-WebSocket-Accept that does not match the client's key, so the client must fail the connection.".to_string(),
                     "Something between client and server rewrote the handshake, or the server computes the accept value wrongly: it must be base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)). Test without the proxy or middlebox in the path.".to_string(),
                     Some(status),
-                    "client",
+                    Initiator::Client,
                 )
             } else {
                 let body = r
@@ -326,14 +276,14 @@ fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) ->
                         r.via.is_some() || r.server.as_deref().is_some_and(|s| s.contains("nginx")),
                     ),
                     Some(status),
-                    "server",
+                    Initiator::Server,
                 )
             }
         }
         _ => {
             end_lines(rec, ctx, &mut ev);
             let first_end = f.ends.first();
-            let initiator = first_end.map_or("none", |(d, _, _)| d.sender());
+            let initiator = first_end.map_or(Initiator::None, |&(d, _, _)| Initiator::of(d));
             (
                 match rec.ended_by {
                     EndedBy::CaptureEnd => "The client asked to upgrade and the capture ended before any answer.".to_string(),
@@ -356,7 +306,7 @@ fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) ->
     Disconnect {
         code: Some(1006),
         name: lookup(1006).name.to_string(),
-        category: "http_upgrade",
+        category: Category::HttpUpgrade,
         initiator,
         observed: false,
         reason: None,
@@ -389,7 +339,7 @@ fn refusal_fix(status: u16, proxy: bool) -> String {
 fn close_frame(
     rec: &ConnRecord<Analysis>,
     ctx: &Ctx,
-    mut ev: Vec<String>,
+    mut ev: Vec<Evidence>,
     first: &CloseFrame,
 ) -> Disconnect {
     let f = &rec.analysis;
@@ -465,10 +415,10 @@ fn close_frame(
                 e.code.map(|c| format!(" {c}")).unwrap_or_default()
             ),
         )),
-        None => ev.push(format!(
+        None => ev.push(Evidence::note(format!(
             "the {} never answered with its own Close",
             first.dir.reverse().sender()
-        )),
+        ))),
     }
     if let Some((d, at)) = f.data_after_close {
         ev.push(ctx.line(
@@ -518,8 +468,8 @@ fn close_frame(
     Disconnect {
         code: Some(code),
         name: info.name.to_string(),
-        category: "close_frame",
-        initiator: sender,
+        category: Category::CloseFrame,
+        initiator: Initiator::of(first.dir),
         observed: first.code.is_some(),
         reason,
         http_status: None,
@@ -599,8 +549,8 @@ pub struct Linkable {
 #[derive(Clone, Copy, Debug)]
 pub struct Outline {
     code: Option<u16>,
-    category: &'static str,
-    initiator: &'static str,
+    category: Category,
+    initiator: Initiator,
     abnormal: bool,
 }
 
@@ -657,7 +607,7 @@ impl Edit {
     /// Make the change to `d`.
     pub fn apply(self, d: &mut Disconnect) {
         match self {
-            Edit::Evidence(line) => d.evidence.push(line),
+            Edit::Evidence(line) => d.evidence.push(Evidence::note(line)),
             Edit::Retell { summary, fix } => {
                 d.summary = summary;
                 d.fix = fix;
@@ -692,7 +642,8 @@ pub fn link_proxy_legs(
     let fronts: Vec<Front> = conns
         .iter()
         .filter_map(|(i, c)| {
-            if c.verdict.category != "tcp_abort" || c.verdict.initiator != "server" {
+            if c.verdict.category != Category::TcpAbort || c.verdict.initiator != Initiator::Server
+            {
                 return None;
             }
             Some(Front {
@@ -710,7 +661,7 @@ pub fn link_proxy_legs(
         let (Some((Dir::ClientToServer, at)), Some(path)) = (c.first_end, c.path.as_deref()) else {
             continue;
         };
-        if c.verdict.category != "tcp_abort" {
+        if c.verdict.category != Category::TcpAbort {
             continue;
         }
         let Some(front) = fronts
@@ -826,12 +777,12 @@ fn cut_request_refused(rec: &ConnRecord<Analysis>, ctx: &Ctx) -> Disconnect {
             ),
         ));
     }
-    ev.push(format!(
+    ev.push(Evidence::note(format!(
         "port {} carries WebSocket or TLS elsewhere in this capture: the request is taken for a refused upgrade",
         rec.meta.server.port
-    ));
+    )));
     let mut d = upgrade_failed(rec, ctx, ev);
-    d.confidence = Some("likely");
+    d.confidence = Some(Confidence::Likely);
     in_frame_order(&mut d.evidence);
     d
 }
@@ -861,9 +812,9 @@ fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Refused)> {
         )
     };
     let (category, initiator) = match refused {
-        Refused::CutRequest => ("http_upgrade", "server"),
-        Refused::Syn(Some(_)) => ("tcp_refused", "server"),
-        Refused::Syn(None) => ("tcp_refused", "none"),
+        Refused::CutRequest => (Category::HttpUpgrade, Initiator::Server),
+        Refused::Syn(Some(_)) => (Category::TcpRefused, Initiator::Server),
+        Refused::Syn(None) => (Category::TcpRefused, Initiator::None),
     };
     let code = Some(1006);
     let outline = Outline {
@@ -937,7 +888,7 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
             (
                 k,
                 c,
-                c.verdict.abnormal && c.verdict.category != "capture_end",
+                c.verdict.abnormal && c.verdict.category != Category::CaptureEnd,
             )
         })
         .collect();
@@ -1064,7 +1015,7 @@ fn proxy_in_request(r: &crate::analyzers::http::Request) -> Option<String> {
         .map(|h| format!("a proxy (the upgrade request carries {h})"))
 }
 
-fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disconnect {
+fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Evidence>) -> Disconnect {
     let f = &rec.analysis;
     let last_any = last_data(f);
     if let Some(l) = last_any {
@@ -1075,8 +1026,8 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disco
     match (rec.ended_by, f.ends.first()) {
         (EndedBy::Evicted, _) => Disconnect::inferred(
             Some(1006),
-            "capture_end",
-            "none",
+            Category::CaptureEnd,
+            Initiator::None,
             "The WebSocket was still open, and idle, when more connections were open at once than this run follows; it was evicted and its end is not analysed.".to_string(),
             ev,
             "Nothing ended this connection as far as it was followed; run again with a larger --max-open-connections to see how it ends.".to_string(),
@@ -1084,16 +1035,16 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disco
         (EndedBy::CaptureEnd, _) | (_, None) => match &ctx.view.stopped_early {
             Some(why) => Disconnect::inferred(
                 Some(1006),
-                "capture_end",
-                "none",
+                Category::CaptureEnd,
+                Initiator::None,
                 format!("Reading stopped early while the WebSocket was still open: {why}."),
                 ev,
                 "Nothing ended this connection in what could be read; its end is in the part of the capture that could not be (a damaged or missing file): read a good copy to see how it ends.".to_string(),
             ),
             None => Disconnect::inferred(
                 Some(1006),
-                "capture_end",
-                "none",
+                Category::CaptureEnd,
+                Initiator::None,
                 "The capture stopped while the WebSocket was still open.".to_string(),
                 ev,
                 "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
@@ -1138,8 +1089,8 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<String>) -> Disco
             Disconnect {
                 code: Some(1006),
                 name: info.name.to_string(),
-                category: "tcp_abort",
-                initiator: dir.sender(),
+                category: Category::TcpAbort,
+                initiator: Initiator::of(dir),
                 observed: false,
                 reason: None,
                 http_status: None,

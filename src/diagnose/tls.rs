@@ -7,13 +7,15 @@
 
 use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
-use crate::analyzers::tls::{is_grease, Alert, ClientHello, TlsFacts};
+use crate::analyzers::tls::{
+    is_grease, Alert, ClientHello, DecryptProblem, LostBoundary, TlsFacts,
+};
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
 use crate::vocab::{At, Dir};
 
-use super::{end_lines, secs, Ctx, Disconnect};
+use super::{end_lines, secs, Category, Cause, Confidence, Ctx, Disconnect, Evidence, Initiator};
 
 /// A client that closes this soon after a completed handshake, having
 /// sent nothing, rejected what it saw (Node checks the host name only
@@ -112,7 +114,7 @@ fn alert_text(a: &Alert) -> String {
 /// Evidence for a session decrypted with a key log: what TLS was
 /// negotiated, which key log line opened it, the alerts read inside, and
 /// where decryption stopped, if it did.
-pub(super) fn decrypted_lines(t: &TlsFacts, ctx: &Ctx, ev: &mut Vec<String>) {
+pub(super) fn decrypted_lines(t: &TlsFacts, ctx: &Ctx, ev: &mut Vec<Evidence>) {
     if let (Some(sh), Some(x)) = (&t.server_hello, &t.decryption) {
         ev.push(ctx.line(
             sh.at,
@@ -127,8 +129,54 @@ pub(super) fn decrypted_lines(t: &TlsFacts, ctx: &Ctx, ev: &mut Vec<String>) {
     for a in t.alerts.iter().take(4) {
         ev.push(ctx.line(a.at, alert_text(a)));
     }
-    if let Some(p) = t.decryption.as_ref().and_then(|x| x.problem.as_deref()) {
-        ev.push(format!("decryption stopped: {p}"));
+    if let Some(p) = t.decryption.as_ref().and_then(|x| x.problem.as_ref()) {
+        let p = decryption_problem_text(p);
+        ev.push(Evidence::note(format!("decryption stopped: {p}")));
+    }
+}
+
+/// How `decryption_problem` starts when the key logs had no line for the
+/// session.
+pub const NO_KEYS: &str = "no key log line for client random";
+
+/// What kept records from being read, as the report writes it.
+pub fn decryption_problem_text(p: &DecryptProblem) -> String {
+    match p {
+        DecryptProblem::NoKeys { client_random } => format!("{NO_KEYS} {client_random}"),
+        DecryptProblem::CipherNotDecrypted { cipher } => format!(
+            "{} is not decrypted (AES-GCM and ChaCha20-Poly1305 suites are)",
+            cipher_name(*cipher)
+        ),
+        DecryptProblem::SuiteOfOtherVersion { version, cipher } => format!(
+            "the ServerHello pairs {} with {}, a suite of another TLS version: not decrypted",
+            version_name(*version),
+            cipher_name(*cipher)
+        ),
+        DecryptProblem::NoHandshakeSecrets => {
+            "the key log has no handshake traffic secrets for this TLS 1.3 session".to_string()
+        }
+        DecryptProblem::NoMasterSecret => {
+            "the key log has no CLIENT_RANDOM master secret for this TLS 1.2 session".to_string()
+        }
+        DecryptProblem::Lost { at, dir, why } => format!(
+            "frame {}: {} in the {}'s TLS stream; its later records cannot be decrypted",
+            at.frame,
+            match why {
+                LostBoundary::NotRecords => "bytes that are not TLS records",
+                LostBoundary::Gap => "a gap in the capture",
+            },
+            dir.sender()
+        ),
+        DecryptProblem::NotOpened { at, dir, too_short } => format!(
+            "frame {}: a record from the {} did not decrypt ({}): wrong keys, or altered bytes",
+            at.frame,
+            dir.sender(),
+            if *too_short {
+                "too short"
+            } else {
+                "authentication failed"
+            }
+        ),
     }
 }
 
@@ -199,18 +247,18 @@ pub fn problem_text(p: &Problem, j: &Judgement, at: i64) -> String {
 }
 
 /// One word for a problem, for the `cause` field.
-fn problem_cause(p: &Problem) -> &'static str {
+fn problem_cause(p: &Problem) -> Cause {
     match p {
-        Problem::Expired { .. } => "certificate_expired",
-        Problem::NotYetValid { .. } => "certificate_not_yet_valid",
-        Problem::SelfSigned => "self_signed",
-        Problem::UntrustedRoot { .. } => "unknown_ca",
-        Problem::UnknownIssuer { .. } => "unknown_ca",
-        Problem::NameMismatch { .. } => "name_mismatch",
-        Problem::WeakKey { .. } => "weak_key",
-        Problem::NotForServers => "bad_certificate",
-        Problem::BadSignature(_) => "bad_certificate",
-        Problem::Other(_) => "bad_certificate",
+        Problem::Expired { .. } => Cause::CertificateExpired,
+        Problem::NotYetValid { .. } => Cause::CertificateNotYetValid,
+        Problem::SelfSigned => Cause::SelfSigned,
+        Problem::UntrustedRoot { .. } => Cause::UnknownCa,
+        Problem::UnknownIssuer { .. } => Cause::UnknownCa,
+        Problem::NameMismatch { .. } => Cause::NameMismatch,
+        Problem::WeakKey { .. } => Cause::WeakKey,
+        Problem::NotForServers => Cause::BadCertificate,
+        Problem::BadSignature(_) => Cause::BadCertificate,
+        Problem::Other(_) => Cause::BadCertificate,
     }
 }
 
@@ -352,27 +400,22 @@ pub(super) fn verdict(
 
     let failed = handshake_failure(rec, t, judgement, at_secs);
     match failed {
-        Some(c) => {
-            if let Some(line) = c.extra_evidence {
-                ev.push(line);
-            }
-            Disconnect {
-                cause: Some(c.cause),
-                confidence: Some(c.confidence),
-                ..Disconnect::inferred(
-                    Some(1015),
-                    "tls_handshake",
-                    c.initiator,
-                    c.summary,
-                    ev,
-                    c.fix,
-                )
-            }
-        }
+        Some(c) => Disconnect {
+            cause: Some(c.cause),
+            confidence: Some(c.confidence),
+            ..Disconnect::inferred(
+                Some(1015),
+                Category::TlsHandshake,
+                c.initiator,
+                c.summary,
+                ev,
+                c.fix,
+            )
+        },
         None if rec.ended_by.unfinished() => Disconnect::inferred(
             Some(1006),
-            "capture_end",
-            "none",
+            Category::CaptureEnd,
+            Initiator::None,
             if picked_up_after_handshake(t) {
                 "The TLS session (picked up after its handshake) was still open when the capture ended.".to_string()
             } else {
@@ -386,15 +429,14 @@ pub(super) fn verdict(
 }
 
 /// A handshake that failed: who ended it, why, how to fix it.
-struct Cause {
-    initiator: &'static str,
-    cause: &'static str,
+struct Failure {
+    initiator: Initiator,
+    cause: Cause,
     /// certain (the wire says it), likely (the usual reason for what the
     /// wire shows), or unclear.
-    confidence: &'static str,
+    confidence: Confidence,
     summary: String,
     fix: String,
-    extra_evidence: Option<String>,
 }
 
 /// The first FIN or RST: (who, RST?, where).
@@ -407,7 +449,7 @@ fn handshake_failure(
     t: &TlsFacts,
     j: Option<&Judgement>,
     at: i64,
-) -> Option<Cause> {
+) -> Option<Failure> {
     let f = &rec.analysis;
     let end = first_end(f);
     // An alert decides unless the other side had already closed: then it
@@ -434,13 +476,13 @@ fn handshake_failure(
         let after = e.ts.since(done.ts);
         let problem = j.and_then(|j| j.problems.first().map(|p| (p, j)));
         return match (quiet && after <= LATE_REJECT_NS, problem) {
-            (true, Some((p, j))) => Some(Cause {
-                initiator: "client",
+            (true, Some((p, j))) => Some(Failure {
+                initiator: Initiator::Client,
                 cause: problem_cause(p),
                 confidence: if after <= QUICK_REJECT_NS {
-                    "likely"
+                    Confidence::Likely
                 } else {
-                    "unclear"
+                    Confidence::Unclear
                 },
                 summary: format!(
                     "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), {} because {}.",
@@ -453,13 +495,12 @@ fn handshake_failure(
                     problem_text(p, j, at)
                 ),
                 fix: problem_fix(p).to_string(),
-                extra_evidence: None,
             }),
             _ => None,
         };
     }
     // Not completed, no alert that explains it.
-    let initiator = end.map_or("none", |(d, _, _)| d.sender());
+    let initiator = end.map_or(Initiator::None, |(d, _, _)| Initiator::of(d));
     let how = end.map_or("", |(_, rst, _)| if rst { "reset" } else { "closed" });
     if let Some(lost) = t
         .lost
@@ -471,38 +512,35 @@ fn handshake_failure(
         // What the gap hid (a ServerHello, a certificate, an alert) cannot
         // be judged: say so rather than guess.
         let (dir, at) = lost;
-        return Some(Cause {
+        return Some(Failure {
             initiator,
-            cause: "not_visible",
-            confidence: "unclear",
+            cause: Cause::NotVisible,
+            confidence: Confidence::Unclear,
             summary: format!(
                 "Not visible: the capture lost the {}'s TLS handshake bytes from frame {} on (a snapshot length cut them, or the packets were not captured; see the capture's warnings), so why the handshake did not complete cannot be read.",
                 dir.sender(),
                 at.frame
             ),
             fix: "Capture again with the full packet length (tcpdump -s 0, the default) to see the handshake; the connection's end is shown in the evidence.".to_string(),
-            extra_evidence: None,
         });
     }
     if t.lost[Dir::ServerToClient].is_some() && t.server_hello.is_none() {
-        return Some(Cause {
-            initiator: "server",
-            cause: "server_not_tls",
-            confidence: "certain",
+        return Some(Failure {
+            initiator: Initiator::Server,
+            cause: Cause::ServerNotTls,
+            confidence: Confidence::Certain,
             summary: "The server answered the ClientHello with bytes that are not TLS: it does not speak TLS on this port.".to_string(),
             fix: "Connect with ws:// (or http://) to this port, or point wss:// at the port where TLS is served; if a proxy terminates TLS, check that the client reaches the proxy and not the plain backend.".to_string(),
-            extra_evidence: None,
         });
     }
     let Some(ch) = &t.client_hello else {
         // Mid-stream, or not even a hello: nothing to judge.
-        return (t.complete.is_none() && t.encrypted.iter().all(|e| e.records == 0)).then(|| Cause {
+        return (t.complete.is_none() && t.encrypted.iter().all(|e| e.records == 0)).then(|| Failure {
             initiator,
-            cause: "no_handshake_seen",
-            confidence: "unclear",
+            cause: Cause::NoHandshakeSeen,
+            confidence: Confidence::Unclear,
             summary: "The connection carried TLS records but no handshake the capture shows; it ended before any application data.".to_string(),
             fix: "Capture from the start of the connection to see the handshake.".to_string(),
-            extra_evidence: None,
         });
     };
     let Some(sh) = &t.server_hello else {
@@ -512,10 +550,10 @@ fn handshake_failure(
             return None;
         }
         return Some(match end {
-            Some((Dir::ServerToClient, _, _)) => Cause {
-                initiator: "server",
-                cause: "closed_without_alert",
-                confidence: "unclear",
+            Some((Dir::ServerToClient, _, _)) => Failure {
+                initiator: Initiator::Server,
+                cause: Cause::ClosedWithoutAlert,
+                confidence: Confidence::Unclear,
                 summary: format!(
                     "The server {how} the connection {silence} after the ClientHello without answering it and without an alert: it found nothing it accepts in the hello (protocol version, cipher suites, groups, SNI) on a stack that sends no alert, or it is not a TLS server."
                 ),
@@ -524,25 +562,22 @@ fn handshake_failure(
                     offered(ch),
                     ch.sni.as_deref().unwrap_or("NAME")
                 ),
-                extra_evidence: None,
             },
-            Some((Dir::ClientToServer, _, _)) => Cause {
-                initiator: "client",
-                cause: "no_server_answer",
-                confidence: "certain",
+            Some((Dir::ClientToServer, _, _)) => Failure {
+                initiator: Initiator::Client,
+                cause: Cause::NoServerAnswer,
+                confidence: Confidence::Certain,
                 summary: format!(
                     "The client gave up {silence} after its ClientHello: the server never answered."
                 ),
                 fix: "The server accepted the TCP connection but never answered the TLS handshake: check that it is a TLS endpoint, is not overloaded (accept queue, worker pool), and that nothing in between drops the ClientHello (a firewall or proxy that inspects SNI).".to_string(),
-                extra_evidence: None,
             },
-            None => Cause {
-                initiator: "none",
-                cause: "no_server_answer",
-                confidence: "certain",
+            None => Failure {
+                initiator: Initiator::None,
+                cause: Cause::NoServerAnswer,
+                confidence: Confidence::Certain,
                 summary: format!("The server never answered the ClientHello ({silence} until the capture ended)."),
                 fix: "Check that the server is a TLS endpoint and is not overloaded, and that nothing in between drops the ClientHello.".to_string(),
-                extra_evidence: None,
             },
         });
     };
@@ -553,31 +588,31 @@ fn handshake_failure(
             let (cause, confidence, why, fix) = match cert_seen {
                 Some((Some(p), j)) => (
                     problem_cause(p),
-                    "likely",
+                    Confidence::Likely,
                     format!("most likely because {}", problem_text(p, j, at)),
                     problem_fix(p).to_string(),
                 ),
                 Some((None, _)) => (
-                    "closed_without_alert",
-                    "unclear",
+                    Cause::ClosedWithoutAlert,
+                    Confidence::Unclear,
                     "although the certificate chain is valid for the name at that time: check what the client trusts and its TLS settings".to_string(),
                     "Run the client with TLS debugging (Node: NODE_DEBUG=tls; Python: ssl errors in the traceback; curl -v) to see its reason; its trust store may lack the root.".to_string(),
                 ),
                 None if sh.version() == 0x0304 => (
-                    "closed_without_alert",
-                    "likely",
+                    Cause::ClosedWithoutAlert,
+                    Confidence::Likely,
                     "without an alert: Node.js clients, and Python asyncio clients (which drop the alert OpenSSL made), close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
                     "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts`, and the client's error message.".to_string(),
                 ),
                 None => (
-                    "closed_without_alert",
-                    "unclear",
+                    Cause::ClosedWithoutAlert,
+                    Confidence::Unclear,
                     "without an alert".to_string(),
                     "See the client's error message; a capture of the server's certificate (TLS 1.2) would show whether it is the cause.".to_string(),
                 ),
             };
-            Cause {
-                initiator: "client",
+            Failure {
+                initiator: Initiator::Client,
                 cause,
                 confidence,
                 summary: format!(
@@ -585,20 +620,23 @@ fn handshake_failure(
                     secs(e.ts.since(sh.at.ts))
                 ),
                 fix,
-                extra_evidence: None,
             }
         }
         Some((Dir::ServerToClient, _, _)) => {
             let cert_req = t.certificate_request.is_some()
                 || t.client_certificate.is_some_and(|(_, n)| n == 0);
-            Cause {
-                initiator: "server",
+            Failure {
+                initiator: Initiator::Server,
                 cause: if cert_req {
-                    "client_certificate_required"
+                    Cause::ClientCertificateRequired
                 } else {
-                    "closed_without_alert"
+                    Cause::ClosedWithoutAlert
                 },
-                confidence: if cert_req { "likely" } else { "unclear" },
+                confidence: if cert_req {
+                    Confidence::Likely
+                } else {
+                    Confidence::Unclear
+                },
                 summary: if cert_req {
                     "The server closed the handshake after asking for a client certificate, without an alert: the client's certificate was missing or rejected.".to_string()
                 } else {
@@ -611,21 +649,19 @@ fn handshake_failure(
                 } else {
                     "The server's TLS log says why; check its key, certificate and client-certificate settings.".to_string()
                 },
-                extra_evidence: None,
             }
         }
         None => {
             if rec.ended_by.unfinished() {
                 return None;
             }
-            Cause {
-                initiator: "none",
-                cause: "incomplete",
-                confidence: "unclear",
+            Failure {
+                initiator: Initiator::None,
+                cause: Cause::Incomplete,
+                confidence: Confidence::Unclear,
                 summary: "The TLS handshake did not complete and neither side was seen closing."
                     .to_string(),
                 fix: "Capture longer, on a point that sees both directions.".to_string(),
-                extra_evidence: None,
             }
         }
     })
@@ -633,52 +669,49 @@ fn handshake_failure(
 
 /// The cause word of an alert nothing more specific explains: its name
 /// for the alerts that name a cause, else "alert".
-fn alert_cause_name(code: u8) -> &'static str {
+fn alert_cause_name(code: u8) -> Cause {
     match code {
-        42 | 43 | 44 | 46 => "bad_certificate",
-        45 => "certificate_expired",
-        48 => "unknown_ca",
-        40 => "handshake_failure",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        112 => "unrecognized_name",
-        116 => "client_certificate_required",
-        120 => "no_application_protocol",
-        _ => "alert",
+        42 | 43 | 44 | 46 => Cause::BadCertificate,
+        45 => Cause::CertificateExpired,
+        48 => Cause::UnknownCa,
+        40 => Cause::HandshakeFailure,
+        70 => Cause::ProtocolVersion,
+        71 => Cause::InsufficientSecurity,
+        112 => Cause::UnrecognizedName,
+        116 => Cause::ClientCertificateRequired,
+        120 => Cause::NoApplicationProtocol,
+        _ => Cause::Alert,
     }
 }
 
 /// The cause when an alert ended the handshake.
-fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause {
+fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failure {
     let sender = a.dir.sender();
     let Some(code) = a.code else {
         // Encrypted (TLS 1.3): shape and timing only.
         let before_client_finished =
             t.finished[Dir::ClientToServer].is_none_or(|f| a.at.frame < f.frame);
         return match (a.dir, before_client_finished) {
-            (Dir::ClientToServer, _) => Cause {
-                initiator: "client",
-                cause: "encrypted_alert",
-                confidence: "likely",
+            (Dir::ClientToServer, _) => Failure {
+                initiator: Initiator::Client,
+                cause: Cause::EncryptedAlert,
+                confidence: Confidence::Likely,
                 summary: "The client aborted the TLS 1.3 handshake with an encrypted alert after the server's encrypted handshake messages: it rejected them, most often the server's certificate (expired, unknown CA, wrong host name). TLS 1.3 encrypts both the certificate and the alert, so the capture cannot say which.".to_string(),
                 fix: "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts` (look at 'Verify return code'), and the client's own error message; with a key log (--keylog) the alert can be read.".to_string(),
-                extra_evidence: None,
             },
-            (Dir::ServerToClient, true) => Cause {
-                initiator: "server",
-                cause: "encrypted_alert",
-                confidence: "unclear",
+            (Dir::ServerToClient, true) => Failure {
+                initiator: Initiator::Server,
+                cause: Cause::EncryptedAlert,
+                confidence: Confidence::Unclear,
                 summary: "The server aborted the TLS 1.3 handshake with an encrypted alert before the client finished it.".to_string(),
                 fix: "The server's TLS log says which alert it sent; with a key log (--keylog) the alert can be read.".to_string(),
-                extra_evidence: None,
             },
-            (Dir::ServerToClient, false) => Cause {
-                initiator: "server",
-                cause: "encrypted_alert",
-                confidence: "likely",
+            (Dir::ServerToClient, false) => Failure {
+                initiator: Initiator::Server,
+                cause: Cause::EncryptedAlert,
+                confidence: Confidence::Likely,
                 summary: "The server answered the client's last handshake flight with an encrypted alert and no data: it rejected the client's certificate or its absence (certificate_required), the usual reason at this point of TLS 1.3.".to_string(),
                 fix: "If the server requires mutual TLS, give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one (nginx: ssl_verify_client optional/off).".to_string(),
-                extra_evidence: None,
             },
         };
     };
@@ -698,7 +731,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
                 problem_fix(p).to_string(),
             ),
             None if j.is_some_and(|j| j.problems.is_empty()) => (
-                "bad_certificate",
+                Cause::BadCertificate,
                 format!("{sender} rejected the server's certificate, which is valid against Mozilla's roots at the capture's time: the {sender}'s trust store or clock differs"),
                 format!("Check the {sender}'s trust store (a private CA not installed, an outdated CA bundle) and its clock. {generic}"),
             ),
@@ -722,14 +755,14 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
                     "the server accepts none of them".to_string()
                 };
                 (
-                    "protocol_version",
+                    Cause::ProtocolVersion,
                     format!("no common TLS version: the client offered {shown} only; {server}"),
                     "Make the version ranges overlap: raise the client's maximum or lower the server's minimum (nginx: ssl_protocols; Node: minVersion/maxVersion; Python: ssl.SSLContext.minimum_version/maximum_version; OpenSSL: -tls1_2/-tls1_3, MinProtocol in openssl.cnf; Java: jdk.tls.client.protocols). TLS 1.2 and 1.3 together are the usual setting.".to_string(),
                 )
             } else {
                 let chosen = t.server_hello.as_ref().map_or("a version".to_string(), |s| version_name(s.version()));
                 (
-                    "protocol_version",
+                    Cause::ProtocolVersion,
                     format!("the server chose {chosen}, which the client does not accept (it offered {shown})"),
                     "Make the version ranges overlap (server: nginx ssl_protocols, client: minVersion/minimum_version).".to_string(),
                 )
@@ -739,13 +772,13 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             let n = ch.map_or(0, |c| real_ciphers(c).count());
             let names = ch.map_or(String::new(), |c| list(real_ciphers(c).map(cipher_name), n));
             (
-                "no_shared_cipher",
+                Cause::NoSharedCipher,
                 format!("the server found nothing it accepts in the ClientHello, most often no cipher suite in common (the client offered {n}: {names}), else no common group or signature algorithm"),
                 "Align the cipher suites: modern clients and servers share TLS_AES_*/TLS_CHACHA20_* (TLS 1.3) and ECDHE-*-AES-GCM (TLS 1.2); check the server's list (nginx: ssl_ciphers; OpenSSL: -cipher/-ciphersuites) and that its key type (RSA or ECDSA) matches suites the client offers.".to_string(),
             )
         }
         40 | 116 if a.dir == Dir::ServerToClient && (t.certificate_request.is_some() || code == 116) => (
-            "client_certificate_required",
+            Cause::ClientCertificateRequired,
             format!(
                 "the server requires a client certificate and {}",
                 match t.client_certificate {
@@ -757,7 +790,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             "Give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one for this endpoint (nginx: ssl_verify_client optional/off).".to_string(),
         ),
         112 => (
-            "unrecognized_name",
+            Cause::UnrecognizedName,
             format!(
                 "the server has no certificate for the requested name {}",
                 ch.and_then(|c| c.sni.clone()).unwrap_or_else(|| "(no SNI sent)".to_string())
@@ -765,7 +798,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             generic.clone(),
         ),
         120 => (
-            "no_application_protocol",
+            Cause::NoApplicationProtocol,
             format!(
                 "no common application protocol: the client offered ALPN {}",
                 ch.map_or(String::new(), |c| c.alpn.join(", "))
@@ -778,15 +811,14 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Cause
             generic.clone(),
         ),
     };
-    Cause {
-        initiator: sender,
+    Failure {
+        initiator: Initiator::of(a.dir),
         cause,
-        confidence: "certain",
+        confidence: Confidence::Certain,
         summary: format!(
             "The TLS handshake failed: {why} (alert {code} {name} from the {sender})."
         ),
         fix,
-        extra_evidence: None,
     }
 }
 
@@ -796,8 +828,8 @@ fn decrypted_without_websocket(
     t: &TlsFacts,
     d: &crate::analyzers::tls::Decryption,
     end: Option<(Dir, bool, At)>,
-    initiator: &'static str,
-    mut ev: Vec<String>,
+    initiator: Initiator,
+    mut ev: Vec<Evidence>,
 ) -> Disconnect {
     let after = match (t.complete, end) {
         (Some(done), Some((_, _, e))) => format!(
@@ -811,18 +843,18 @@ fn decrypted_without_websocket(
         Some((_, false, _)) => "closed the connection",
         None => "ended the session",
     };
-    ev.push(format!(
+    ev.push(Evidence::note(format!(
         "decrypted with the key log: {} bytes of application data client to server, {} server to client, no WebSocket upgrade request among them",
         d.plaintext[Dir::ClientToServer], d.plaintext[Dir::ServerToClient]
-    ));
-    let fix = if initiator == "client" {
+    )));
+    let fix = if initiator == Initiator::Client {
         "The client opened a TLS connection and left without asking for a WebSocket: look at the client's log at that time (a certificate or host-name check it makes after the handshake, a cancelled connect, a pool opening connections ahead of use)."
     } else {
         "The server ended a TLS session before the client asked for anything: look at the server's or proxy's log at that time (a handshake-to-request timeout, a connection limit, a client-certificate check after the handshake)."
     };
     Disconnect::inferred(
         Some(1006),
-        "tcp_abort",
+        Category::TcpAbort,
         initiator,
         format!(
             "The TLS session (read with the key log) carried no WebSocket upgrade: the {initiator} {how}{after}, before any request."
@@ -839,7 +871,7 @@ fn picked_up_after_handshake(t: &TlsFacts) -> bool {
     t.client_hello.is_none() && t.server_hello.is_none()
 }
 
-fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
+fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<Evidence>) -> Disconnect {
     let notify = t.alerts.iter().find(|a| {
         a.code == Some(0) || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
     });
@@ -847,9 +879,9 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
     // A close_notify that answers the peer's FIN does not start the end.
     let notify = notify.filter(|a| end.is_none_or(|(d, _, e)| a.dir == d || a.at.frame < e.frame));
     let initiator = notify
-        .map(|a| a.dir.sender())
-        .or(end.map(|(d, _, _)| d.sender()))
-        .unwrap_or("none");
+        .map(|a| Initiator::of(a.dir))
+        .or(end.map(|(d, _, _)| Initiator::of(d)))
+        .unwrap_or(Initiator::None);
     if let Some(d) = t
         .decryption
         .as_ref()
@@ -874,23 +906,27 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
         (None, None) => "it ended".to_string(),
     };
     let data = t.encrypted[Dir::ClientToServer].records + t.encrypted[Dir::ServerToClient].records;
-    ev.push(format!(
+    ev.push(Evidence::note(format!(
         "{} encrypted application data records went by ({} bytes client to server, {} bytes server to client)",
         data, t.encrypted[Dir::ClientToServer].bytes, t.encrypted[Dir::ServerToClient].bytes
-    ));
-    let problem = t.decryption.as_ref().and_then(|x| x.problem.as_deref());
+    )));
+    let problem = t
+        .decryption
+        .as_ref()
+        .and_then(|x| x.problem.as_ref())
+        .map(decryption_problem_text);
     if picked_up_after_handshake(t) {
         // The session's secrets are found in a key log by the
         // ClientHello's random, which the capture does not hold.
-        ev.push(
+        ev.push(Evidence::note(
             "the capture began after the TLS handshake: its records were already encrypted"
                 .to_string(),
-        );
+        ));
         return Disconnect {
-            confidence: Some("likely"),
+            confidence: Some(Confidence::Likely),
             ..Disconnect::inferred(
                 None,
-                "encrypted",
+                Category::Encrypted,
                 initiator,
                 format!(
                     "The capture began after the TLS handshake, and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."
@@ -902,14 +938,14 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<String>) -> Disconnect {
     }
     let fix = match problem {
         Some(p) => {
-            ev.push(format!("the key log did not open it: {p}"));
+            ev.push(Evidence::note(format!("the key log did not open it: {p}")));
             format!("The key log given cannot read this session ({p}). Give the key log written by this client or server process during the capture (SSLKEYLOGFILE was set for that run), or check that the capture is complete.")
         }
         None => "Give the TLS key log of the client or server (--keylog FILE, or SSLKEYLOGFILE when the capture was made) to read the WebSocket frames inside and get the close code.".to_string(),
     };
     Disconnect::inferred(
         None,
-        "encrypted",
+        Category::Encrypted,
         initiator,
         format!(
             "The TLS handshake completed and the connection ended inside the encrypted stream: {how}. The WebSocket Close frames, if any, are encrypted."

@@ -12,7 +12,7 @@ use super::filter::parse_time;
 use super::spool::Row;
 use super::{CaptureReport, ConnectionReport, Report};
 use crate::capture::Timestamp;
-use crate::diagnose::{is_abnormal, Disconnect};
+use crate::diagnose::{is_abnormal, Category, Disconnect};
 use crate::knowledge::lookup;
 
 /// `s` with the five characters HTML gives meaning to escaped.
@@ -260,11 +260,15 @@ pub(super) fn abnormal_entry(c: &ConnectionReport, d: &Disconnect) -> String {
         esc(&c.client),
         esc(&c.server)
     );
-    let _ = write!(s, "<span class=\"badge\">{}</span>", esc(d.category));
+    let _ = write!(
+        s,
+        "<span class=\"badge\">{}</span>",
+        esc(d.category.as_str())
+    );
     let _ = write!(
         s,
         "<span class=\"badge\">closed by {}</span>",
-        esc(d.initiator)
+        esc(d.initiator.as_str())
     );
     if let Some(st) = d.http_status {
         let _ = write!(s, "<span class=\"badge\">HTTP {st}</span>");
@@ -274,7 +278,7 @@ pub(super) fn abnormal_entry(c: &ConnectionReport, d: &Disconnect) -> String {
         let _ = write!(
             s,
             "<span class=\"badge\">cause: {}{}</span>",
-            esc(cause),
+            esc(cause.as_str()),
             esc(&conf)
         );
     }
@@ -291,7 +295,7 @@ pub(super) fn abnormal_entry(c: &ConnectionReport, d: &Disconnect) -> String {
     if !d.evidence.is_empty() {
         s.push_str("<ol>\n");
         for e in &d.evidence {
-            let _ = writeln!(s, "<li>{}</li>", esc(e));
+            let _ = writeln!(s, "<li>{}</li>", esc(&e.text));
         }
         s.push_str("</ol>\n");
     }
@@ -324,7 +328,7 @@ pub(super) fn clean_row(c: &ConnectionReport, d: &Disconnect) -> String {
         swatch(d.code),
         esc(&d.name),
         esc(d.reason.as_deref().unwrap_or("")),
-        esc(d.initiator),
+        esc(d.initiator.as_str()),
         esc(&c.last_seen),
         esc(&c.capture)
     )
@@ -593,7 +597,7 @@ impl Timeline {
             );
             // Abnormal codes at the bottom of the stack, where they are seen.
             let mut order: Vec<(&Option<u16>, &u64)> = codes.iter().collect();
-            order.sort_by_key(|(c, _)| !is_abnormal("close_frame", **c));
+            order.sort_by_key(|(c, _)| !is_abnormal(Category::CloseFrame, **c));
             let mut yy = top + ROW * y as f64 + ROW - 2.0;
             for (c, k) in order {
                 let part = h * *k as f64 / n as f64;

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::{Counted, Report};
+use crate::diagnose::{is_abnormal, Category};
 
 /// The ways merging fails: a file that cannot be read, or a line that is
 /// not a connection object.
@@ -108,8 +109,9 @@ fn counted(c: &Value) -> Counted {
             .get("code")
             .and_then(Value::as_u64)
             .and_then(|c| u16::try_from(c).ok());
-        let category = str_at(d, "category").unwrap_or_default();
-        (code, crate::diagnose::is_abnormal(category, code))
+        // A word this version does not know counts as abnormal.
+        let category = str_at(d, "category").and_then(Category::from_word);
+        (code, category.is_none_or(|c| is_abnormal(c, code)))
     });
     Counted {
         server: s("server"),
@@ -125,7 +127,7 @@ fn counted(c: &Value) -> Counted {
         no_keys: c
             .pointer("/tls/decryption_problem")
             .and_then(Value::as_str)
-            .filter(|p| p.starts_with(super::tls::NO_KEYS))
+            .filter(|p| p.starts_with(crate::diagnose::NO_KEYS))
             .and_then(|_| c.pointer("/tls/client_hello/client_random"))
             .and_then(Value::as_str)
             .map(str::to_string),

@@ -20,7 +20,7 @@ use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::capture::ring::FrameNames;
 use crate::diagnose::{
     diagnose, link_attempts, link_proxy_legs, refusal, refusal_outline, service_port,
-    tls_judgement, CaptureView, Disconnect, Edit, Edits, Linkable, Outline,
+    tls_judgement, CaptureView, Category, Disconnect, Edit, Edits, Linkable, Outline,
 };
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, EndedBy, HalfStats};
@@ -716,7 +716,7 @@ impl Report {
                 ended_by: conn.ended_by,
                 verdict: conn.disconnect.as_ref().map(|d| (d.code, d.abnormal())),
                 no_keys: conn.tls.as_ref().and_then(|t| {
-                    let missing = t.decryption_problem.as_deref()?.starts_with(tls::NO_KEYS);
+                    let missing = t.keys_missing;
                     missing.then(|| t.client_hello.as_ref().map(|h| h.client_random.clone()))?
                 }),
             };
@@ -1134,7 +1134,7 @@ fn analyzed_entry(
         let failed = conn
             .disconnect
             .as_ref()
-            .is_some_and(|d| d.category == "tls_handshake");
+            .is_some_and(|d| d.category == Category::TlsHandshake);
         conn.tls = Some(Box::new(tls::report(t, judged, failed)));
     }
     conn

@@ -99,7 +99,7 @@ pub(super) fn abnormal_entry(c: &ConnectionReport, d: &Disconnect, st: Style) ->
         d.summary
     );
     for e in &d.evidence {
-        let _ = writeln!(s, "    {}", st.dim(e));
+        let _ = writeln!(s, "    {}", st.dim(&e.text));
     }
     let _ = writeln!(s, "  {} {}", st.good("fix:"), d.fix);
     s

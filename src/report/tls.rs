@@ -5,16 +5,13 @@
 use serde::Serialize;
 
 use crate::analyzers::tls::cert::Judgement;
+use crate::analyzers::tls::DecryptProblem;
 use crate::analyzers::tls::{is_grease, Alert, TlsFacts};
 use crate::capture::Timestamp;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, version_name};
 use crate::vocab::Dir;
 
 use super::PerDirection;
-
-/// How `decryption_problem` starts when the key logs had no keys for the
-/// session.
-pub const NO_KEYS: &str = crate::analyzers::tls::NO_KEYS;
 
 /// TLS facts of one connection.
 #[derive(Debug, Serialize)]
@@ -58,6 +55,10 @@ pub struct TlsReport {
     /// (no keys for the client random, a suite not decrypted, a record
     /// that failed authentication, a gap).
     pub decryption_problem: Option<String>,
+    /// The key logs had no line for this session (a count of the
+    /// summary; not written: `decryption_problem` says it in words).
+    #[serde(skip)]
+    pub keys_missing: bool,
 }
 
 /// A ClientHello.
@@ -291,6 +292,14 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
         },
         decrypted: t.decryption.as_ref().is_some_and(|d| d.decrypted()),
         keylog: t.decryption.as_ref().and_then(|d| d.keylog.clone()),
-        decryption_problem: t.decryption.as_ref().and_then(|d| d.problem.clone()),
+        decryption_problem: t
+            .decryption
+            .as_ref()
+            .and_then(|d| d.problem.as_ref())
+            .map(crate::diagnose::decryption_problem_text),
+        keys_missing: t
+            .decryption
+            .as_ref()
+            .is_some_and(|d| matches!(d.problem, Some(DecryptProblem::NoKeys { .. }))),
     }
 }

@@ -150,9 +150,59 @@ pub struct TlsFacts {
     pub decryption: Option<Decryption>,
 }
 
-/// How a decryption problem starts when the key logs have no line for the
-/// session.
-pub const NO_KEYS: &str = "no key log line for client random";
+/// What kept a session's records from being read with the key log; the
+/// words are the diagnose layer's (`diagnose::decryption_problem_text`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DecryptProblem {
+    /// The key logs have no line for the session's client random (hex).
+    NoKeys {
+        /// The ClientHello's random, in hex.
+        client_random: String,
+    },
+    /// The cipher suite is not one this tool decrypts.
+    CipherNotDecrypted {
+        /// The ServerHello's suite.
+        cipher: u16,
+    },
+    /// The ServerHello pairs a TLS version with a suite of another one.
+    SuiteOfOtherVersion {
+        /// The version chosen.
+        version: u16,
+        /// The suite chosen.
+        cipher: u16,
+    },
+    /// A TLS 1.3 session without handshake traffic secrets in the key log.
+    NoHandshakeSecrets,
+    /// A TLS 1.2 session without a CLIENT_RANDOM master secret.
+    NoMasterSecret,
+    /// Record boundaries were lost in one direction.
+    Lost {
+        /// Where.
+        at: At,
+        /// Whose stream.
+        dir: Dir,
+        /// Why they were lost.
+        why: LostBoundary,
+    },
+    /// A record failed to open.
+    NotOpened {
+        /// Where.
+        at: At,
+        /// Who sent it.
+        dir: Dir,
+        /// Too short, or authentication failed.
+        too_short: bool,
+    },
+}
+
+/// Why a direction's record boundaries were lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LostBoundary {
+    /// Bytes that are not TLS records.
+    NotRecords,
+    /// A gap in the capture.
+    Gap,
+}
 
 /// What decryption with a key log did for one connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -162,7 +212,7 @@ pub struct Decryption {
     /// The first thing that kept records from being read (no keys, a
     /// cipher suite not decrypted, a record that failed authentication, a
     /// gap), with its frame where there is one.
-    pub problem: Option<String>,
+    pub problem: Option<DecryptProblem>,
     /// Records decrypted each way.
     pub records: PerDir<u64>,
     /// Application data bytes decrypted each way.
@@ -175,8 +225,8 @@ impl Decryption {
         self.records.iter().any(|&n| n > 0)
     }
 
-    fn problem(&mut self, text: String) {
-        self.problem.get_or_insert(text);
+    fn problem(&mut self, problem: DecryptProblem) {
+        self.problem.get_or_insert(problem);
     }
 }
 
@@ -377,7 +427,7 @@ impl TlsSession {
                 self.record(dir, at, out);
             }
             if self.dirs[dir].stopped {
-                self.stop_decrypting(dir, at, "bytes that are not TLS records");
+                self.stop_decrypting(dir, at, LostBoundary::NotRecords);
             }
         }
     }
@@ -393,11 +443,11 @@ impl TlsSession {
             }
         }
         s.resync = true;
-        self.stop_decrypting(dir, at, "a gap in the capture");
+        self.stop_decrypting(dir, at, LostBoundary::Gap);
     }
 
     /// No more records of `dir` can be decrypted.
-    fn stop_decrypting(&mut self, dir: Dir, at: At, why: &str) {
+    fn stop_decrypting(&mut self, dir: Dir, at: At, why: LostBoundary) {
         let Some(dec) = self.dec.as_mut() else {
             return;
         };
@@ -407,12 +457,7 @@ impl TlsSession {
         dec.keys[dir] = None;
         dec.next[dir] = None;
         if let Some(x) = self.facts.decryption.as_mut() {
-            x.problem(format!(
-                "frame {}: {} in the {}'s TLS stream; its later records cannot be decrypted",
-                at.frame,
-                why,
-                dir.sender()
-            ));
+            x.problem(DecryptProblem::Lost { at, dir, why });
         }
     }
 
@@ -428,17 +473,15 @@ impl TlsSession {
         let tls13 = sh.version() == 0x0304;
         let suite = decrypt::suite(sh.cipher);
         match (keylog.get(&ch.random), suite) {
-            (None, _) => x.problem(format!("{NO_KEYS} {}", hex(&ch.random))),
-            (Some(_), None) => x.problem(format!(
-                "{} is not decrypted (AES-GCM and ChaCha20-Poly1305 suites are)",
-                crate::knowledge::tls::cipher_name(sh.cipher)
-            )),
+            (None, _) => x.problem(DecryptProblem::NoKeys {
+                client_random: hex(&ch.random),
+            }),
+            (Some(_), None) => x.problem(DecryptProblem::CipherNotDecrypted { cipher: sh.cipher }),
             (Some(_), Some(_)) if tls13 != decrypt::is_tls13_suite(sh.cipher) => {
-                x.problem(format!(
-                "the ServerHello pairs {} with {}, a suite of another TLS version: not decrypted",
-                crate::knowledge::tls::version_name(sh.version()),
-                crate::knowledge::tls::cipher_name(sh.cipher)
-            ))
+                x.problem(DecryptProblem::SuiteOfOtherVersion {
+                    version: sh.version(),
+                    cipher: sh.cipher,
+                })
             }
             (Some(sec), Some(suite)) if tls13 => {
                 // A client that gave up during the handshake logs only the
@@ -447,10 +490,7 @@ impl TlsSession {
                 let hs = [&sec.client_handshake, &sec.server_handshake];
                 let Some(first) = hs.iter().filter_map(|s| s.as_ref()).map(|s| s.origin).min()
                 else {
-                    x.problem(
-                        "the key log has no handshake traffic secrets for this TLS 1.3 session"
-                            .into(),
-                    );
+                    x.problem(DecryptProblem::NoHandshakeSecrets);
                     self.facts.decryption = Some(x);
                     return;
                 };
@@ -468,10 +508,7 @@ impl TlsSession {
             }
             (Some(sec), Some(suite)) => {
                 let Some(master) = &sec.master else {
-                    x.problem(
-                        "the key log has no CLIENT_RANDOM master secret for this TLS 1.2 session"
-                            .into(),
-                    );
+                    x.problem(DecryptProblem::NoMasterSecret);
                     self.facts.decryption = Some(x);
                     return;
                 };
@@ -523,15 +560,11 @@ impl TlsSession {
                 dec.keys[dir] = None;
                 dec.next[dir] = None;
                 if let Some(x) = self.facts.decryption.as_mut() {
-                    x.problem(format!(
-                        "frame {}: a record from the {} did not decrypt ({}): wrong keys, or altered bytes",
-                        at.frame,
-                        dir.sender(),
-                        match e {
-                            decrypt::OpenError::TooShort => "too short",
-                            decrypt::OpenError::Authentication => "authentication failed",
-                        }
-                    ));
+                    x.problem(DecryptProblem::NotOpened {
+                        at,
+                        dir,
+                        too_short: e == decrypt::OpenError::TooShort,
+                    });
                 }
                 return Err(());
             }
@@ -1096,7 +1129,10 @@ mod tests {
         assert_eq!(f.version(), Some(0x0304));
         let x = f.decryption.unwrap();
         assert!(!x.decrypted());
-        assert!(x.problem.unwrap().contains("another TLS version"));
+        assert!(matches!(
+            x.problem,
+            Some(DecryptProblem::SuiteOfOtherVersion { .. })
+        ));
     }
 
     proptest::proptest! {

@@ -25,6 +25,17 @@ const MAX_CLOSES: usize = 4;
 /// Findings kept per connection; more are counted.
 const MAX_FINDINGS: usize = 16;
 
+/// A FIN or RST one side sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TcpEnd {
+    /// Its sender's direction.
+    pub dir: Dir,
+    /// RST rather than FIN.
+    pub rst: bool,
+    /// Where.
+    pub at: At,
+}
+
 /// A Close frame on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CloseFrame {
@@ -174,7 +185,7 @@ pub struct Facts {
     /// Last payload each way.
     pub last_data: PerDir<Option<At>>,
     /// FIN and RST, in order.
-    pub ends: Vec<(Dir, bool, At)>,
+    pub ends: Vec<TcpEnd>,
     /// Data frames a side sent after its own Close.
     pub data_after_close: Option<(Dir, At)>,
     /// How TCP ended.
@@ -1402,12 +1413,16 @@ impl Observer for Session {
                     None => plain.gap(dir, len, at),
                 }
             }
-            TcpEvent::Fin { dir, frame, ts } => {
-                plain.t.facts.ends.push((dir, false, At { frame, ts }))
-            }
-            TcpEvent::Rst { dir, frame, ts } => {
-                plain.t.facts.ends.push((dir, true, At { frame, ts }))
-            }
+            TcpEvent::Fin { dir, frame, ts } => plain.t.facts.ends.push(TcpEnd {
+                dir,
+                rst: false,
+                at: At { frame, ts },
+            }),
+            TcpEvent::Rst { dir, frame, ts } => plain.t.facts.ends.push(TcpEnd {
+                dir,
+                rst: true,
+                at: At { frame, ts },
+            }),
         }
     }
 

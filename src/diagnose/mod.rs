@@ -6,7 +6,7 @@
 mod tls;
 mod verdict;
 
-use crate::analyzers::session::{Analysis, CloseFrame, Facts};
+use crate::analyzers::session::{Analysis, CloseFrame, Facts, TcpEnd};
 use crate::analyzers::tls::cert::Judgement;
 
 use crate::capture::ring::FrameNames;
@@ -223,13 +223,13 @@ fn verdict(
 }
 
 fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<Evidence>) {
-    for (dir, rst, at) in rec.analysis.ends.iter().take(3) {
-        let what = if *rst {
+    for end in rec.analysis.ends.iter().take(3) {
+        let what = if end.rst {
             "reset the TCP connection (RST)"
         } else {
             "closed its side of TCP (FIN)"
         };
-        ev.push(ctx.line(*at, format!("{} {what}", dir.sender())));
+        ev.push(ctx.line(end.at, format!("{} {what}", end.dir.sender())));
     }
 }
 
@@ -283,7 +283,7 @@ fn upgrade_failed(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Evidence>) 
         _ => {
             end_lines(rec, ctx, &mut ev);
             let first_end = f.ends.first();
-            let initiator = first_end.map_or(Initiator::None, |&(d, _, _)| Initiator::of(d));
+            let initiator = first_end.map_or(Initiator::None, |e| Initiator::of(e.dir));
             (
                 match rec.ended_by {
                     EndedBy::CaptureEnd => "The client asked to upgrade and the capture ended before any answer.".to_string(),
@@ -576,7 +576,7 @@ impl Linkable {
             client: rec.meta.client.ip,
             server: rec.meta.server,
             asked_name: asked_name(f).map(Box::from),
-            first_end: f.ends.first().map(|&(dir, _, at)| (dir, at.ts)),
+            first_end: f.ends.first().map(|e| (e.dir, e.at.ts)),
             path: f.request.as_ref().map(|r| Box::from(r.path.as_str())),
             proxy: f
                 .response
@@ -807,8 +807,8 @@ fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Refused)> {
             rec.analysis
                 .ends
                 .iter()
-                .find(|(d, rst, _)| *d == Dir::ServerToClient && *rst)
-                .map(|e| e.2),
+                .find(|e| e.dir == Dir::ServerToClient && e.rst)
+                .map(|e| e.at),
         )
     };
     let (category, initiator) = match refused {
@@ -1050,7 +1050,7 @@ fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Evidence>) -> Dis
                 "Nothing ended this connection inside the capture; capture for longer to see how it ends.".to_string(),
             ),
         },
-        (_, Some(&(dir, rst, at))) => {
+        (_, Some(&TcpEnd { dir, rst, at })) => {
             let idle = last_any.map(|l| at.ts.since(l.ts)).unwrap_or(0);
             let how = if rst { "reset (RST)" } else { "closed (FIN)" };
             let mut fix = String::new();

@@ -5,7 +5,7 @@
 //! cause is; a completed handshake that ended inside the encrypted stream
 //! is `encrypted`.
 
-use crate::analyzers::session::{Analysis, Facts};
+use crate::analyzers::session::{Analysis, Facts, TcpEnd};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
 use crate::analyzers::tls::{
     is_grease, Alert, ClientHello, DecryptProblem, LostBoundary, TlsFacts,
@@ -13,7 +13,7 @@ use crate::analyzers::tls::{
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
-use crate::vocab::{At, Dir};
+use crate::vocab::Dir;
 
 use super::{end_lines, secs, Category, Cause, Confidence, Ctx, Disconnect, Evidence, Initiator};
 
@@ -440,7 +440,7 @@ struct Failure {
 }
 
 /// The first FIN or RST: (who, RST?, where).
-fn first_end(f: &Facts) -> Option<(Dir, bool, At)> {
+fn first_end(f: &Facts) -> Option<TcpEnd> {
     f.ends.first().copied()
 }
 
@@ -456,7 +456,7 @@ fn handshake_failure(
     // is the answer to that close.
     let alert = t
         .first_fatal()
-        .filter(|a| end.is_none_or(|(d, _, e)| a.dir == d || a.at.frame <= e.frame));
+        .filter(|a| end.is_none_or(|e| a.dir == e.dir || a.at.frame <= e.at.frame));
     if let Some(a) = alert {
         let before_done = t.complete.is_none_or(|c| a.at.frame <= c.frame)
             || (a.dir == Dir::ServerToClient
@@ -469,7 +469,15 @@ fn handshake_failure(
     if t.complete.is_some() {
         // Completed, but the client left at once without a byte of data:
         // it rejected what it saw after the handshake.
-        let (Some(done), Some((Dir::ClientToServer, _, e))) = (t.complete, end) else {
+        let (
+            Some(done),
+            Some(TcpEnd {
+                dir: Dir::ClientToServer,
+                at: e,
+                ..
+            }),
+        ) = (t.complete, end)
+        else {
             return None;
         };
         let quiet = t.encrypted[Dir::ClientToServer].records == 0;
@@ -500,8 +508,8 @@ fn handshake_failure(
         };
     }
     // Not completed, no alert that explains it.
-    let initiator = end.map_or(Initiator::None, |(d, _, _)| Initiator::of(d));
-    let how = end.map_or("", |(_, rst, _)| if rst { "reset" } else { "closed" });
+    let initiator = end.map_or(Initiator::None, |e| Initiator::of(e.dir));
+    let how = end.map_or("", |e| if e.rst { "reset" } else { "closed" });
     if let Some(lost) = t
         .lost
         .iter_dir()
@@ -544,13 +552,13 @@ fn handshake_failure(
         });
     };
     let Some(sh) = &t.server_hello else {
-        let waited = end.map(|(_, _, a)| a.ts).unwrap_or(rec.last_seen);
+        let waited = end.map(|e| e.at.ts).unwrap_or(rec.last_seen);
         let silence = secs(waited.since(ch.at.ts));
         if end.is_none() && rec.ended_by.unfinished() && waited.since(ch.at.ts) < 5_000_000_000 {
             return None;
         }
         return Some(match end {
-            Some((Dir::ServerToClient, _, _)) => Failure {
+            Some(TcpEnd { dir: Dir::ServerToClient, .. }) => Failure {
                 initiator: Initiator::Server,
                 cause: Cause::ClosedWithoutAlert,
                 confidence: Confidence::Unclear,
@@ -563,7 +571,7 @@ fn handshake_failure(
                     ch.sni.as_deref().unwrap_or("NAME")
                 ),
             },
-            Some((Dir::ClientToServer, _, _)) => Failure {
+            Some(TcpEnd { dir: Dir::ClientToServer, .. }) => Failure {
                 initiator: Initiator::Client,
                 cause: Cause::NoServerAnswer,
                 confidence: Confidence::Certain,
@@ -584,7 +592,11 @@ fn handshake_failure(
     // A ServerHello, no completion, no alert.
     let cert_seen = j.map(|j| (j.problems.first(), j));
     Some(match end {
-        Some((Dir::ClientToServer, _, e)) => {
+        Some(TcpEnd {
+            dir: Dir::ClientToServer,
+            at: e,
+            ..
+        }) => {
             let (cause, confidence, why, fix) = match cert_seen {
                 Some((Some(p), j)) => (
                     problem_cause(p),
@@ -622,7 +634,10 @@ fn handshake_failure(
                 fix,
             }
         }
-        Some((Dir::ServerToClient, _, _)) => {
+        Some(TcpEnd {
+            dir: Dir::ServerToClient,
+            ..
+        }) => {
             let cert_req = t.certificate_request.is_some()
                 || t.client_certificate.is_some_and(|(_, n)| n == 0);
             Failure {
@@ -827,20 +842,20 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
 fn decrypted_without_websocket(
     t: &TlsFacts,
     d: &crate::analyzers::tls::Decryption,
-    end: Option<(Dir, bool, At)>,
+    end: Option<TcpEnd>,
     initiator: Initiator,
     mut ev: Vec<Evidence>,
 ) -> Disconnect {
     let after = match (t.complete, end) {
-        (Some(done), Some((_, _, e))) => format!(
+        (Some(done), Some(TcpEnd { at: e, .. })) => format!(
             " {} after the handshake completed",
             secs(e.ts.since(done.ts))
         ),
         _ => String::new(),
     };
     let how = match end {
-        Some((_, true, _)) => "reset the connection",
-        Some((_, false, _)) => "closed the connection",
+        Some(TcpEnd { rst: true, .. }) => "reset the connection",
+        Some(TcpEnd { rst: false, .. }) => "closed the connection",
         None => "ended the session",
     };
     ev.push(Evidence::note(format!(
@@ -877,10 +892,10 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<Evidence>) -> Disconnect {
     });
     let end = first_end(f);
     // A close_notify that answers the peer's FIN does not start the end.
-    let notify = notify.filter(|a| end.is_none_or(|(d, _, e)| a.dir == d || a.at.frame < e.frame));
+    let notify = notify.filter(|a| end.is_none_or(|e| a.dir == e.dir || a.at.frame < e.at.frame));
     let initiator = notify
         .map(|a| Initiator::of(a.dir))
-        .or(end.map(|(d, _, _)| Initiator::of(d)))
+        .or(end.map(|e| Initiator::of(e.dir)))
         .unwrap_or(Initiator::None);
     if let Some(d) = t
         .decryption
@@ -899,8 +914,20 @@ fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<Evidence>) -> Disconnect {
                 ""
             }
         ),
-        (None, Some((d, true, _))) => format!("the {} reset the TCP connection", d.sender()),
-        (None, Some((d, false, _))) => {
+        (
+            None,
+            Some(TcpEnd {
+                dir: d, rst: true, ..
+            }),
+        ) => {
+            format!("the {} reset the TCP connection", d.sender())
+        }
+        (
+            None,
+            Some(TcpEnd {
+                dir: d, rst: false, ..
+            }),
+        ) => {
             format!("the {} closed TCP without a close_notify", d.sender())
         }
         (None, None) => "it ended".to_string(),

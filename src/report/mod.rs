@@ -426,6 +426,10 @@ pub struct Tally {
     pub abnormal: u64,
     /// Per close code (`null` for a connection that ended inside TLS).
     pub by_code: BTreeMap<String, u64>,
+    /// The abnormal ones per close code (what `top_abnormal_servers`
+    /// lists).
+    #[serde(skip)]
+    pub abnormal_by_code: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -433,6 +437,9 @@ impl Tally {
         self.disconnects += 1;
         self.abnormal += u64::from(abnormal);
         *self.by_code.entry(code.to_string()).or_insert(0) += 1;
+        if abnormal {
+            *self.abnormal_by_code.entry(code.to_string()).or_insert(0) += 1;
+        }
     }
 }
 
@@ -775,11 +782,7 @@ impl Report {
             .iter()
             .filter(|(_, t)| t.abnormal > 0)
             .map(|(server, t)| {
-                let mut codes: Vec<(&String, &u64)> = t
-                    .by_code
-                    .iter()
-                    .filter(|(c, _)| !matches!(c.as_str(), "1000" | "1001"))
-                    .collect();
+                let mut codes: Vec<(&String, &u64)> = t.abnormal_by_code.iter().collect();
                 codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
                 let (first, last) = self.abnormal_span.get(server).cloned().unwrap_or_default();
                 TopServer {

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::filter::parse_time;
-use super::spool::Row;
+use super::spool::Document;
+use super::Row;
 use super::{CaptureReport, ConnectionReport, Report};
 use crate::capture::Timestamp;
 use crate::diagnose::{is_abnormal, Category, Disconnect};
@@ -707,5 +708,54 @@ mod tests {
             "{}",
             &svg[..400]
         );
+    }
+}
+
+/// The HTML page's wording, and the timeline it draws of the verdicts.
+#[derive(Default)]
+pub(super) struct Html {
+    timeline: Timeline,
+}
+
+impl Document for Html {
+    fn abnormal_entry(&self, c: &ConnectionReport, d: &Disconnect) -> String {
+        abnormal_entry(c, d)
+    }
+
+    fn clean_entry(&self, c: &ConnectionReport, d: &Disconnect) -> String {
+        clean_row(c, d)
+    }
+
+    fn taken(&mut self, c: &ConnectionReport, d: &Disconnect) {
+        self.timeline
+            .add(&c.server, &c.last_seen, d.code, d.abnormal());
+    }
+
+    fn capture_section(&self, cap: &CaptureReport, rows: &[Row]) -> String {
+        capture_section(cap, rows)
+    }
+
+    fn head(&self, report: &Report) -> String {
+        page_head(report) + &self.timeline.section()
+    }
+
+    fn abnormal_title(&self, abnormal: u64, _clean: u64) -> String {
+        abnormal_title(abnormal)
+    }
+
+    fn abnormal_group(&self, code: Option<u16>, name: &str, n: u64) -> String {
+        abnormal_group(code, name, n)
+    }
+
+    fn clean_title(&self, clean: u64) -> String {
+        clean_title(clean)
+    }
+
+    fn captures_title(&self, report: &Report) -> String {
+        captures_title(report)
+    }
+
+    fn tail(&self, _report: &Report) -> String {
+        page_end().to_string()
     }
 }

@@ -27,6 +27,60 @@ use crate::flow::{ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
 use crate::vocab::Dir;
 
+/// What a capture's table of connections shows of one connection: kept
+/// until the capture is complete, instead of its whole entry.
+pub(crate) struct Row {
+    pub id: String,
+    pub client: String,
+    pub server: String,
+    pub transport: &'static str,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub bytes: PerDirection,
+    /// Both directions.
+    pub gaps: u64,
+    pub ended_by: &'static str,
+    /// Both directions.
+    pub retransmissions: u64,
+    /// Both directions.
+    pub out_of_order: u64,
+    /// Code, name and abnormal, when there is a verdict.
+    pub verdict: Option<(Option<u16>, String, bool)>,
+}
+
+impl Row {
+    pub(crate) fn of(c: &ConnectionReport) -> Row {
+        let both = |p: &PerDirection| p.client_to_server + p.server_to_client;
+        Row {
+            id: c.id.clone(),
+            client: c.client.clone(),
+            server: c.server.clone(),
+            transport: c.transport,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
+            bytes: c.bytes,
+            gaps: both(&c.gaps),
+            ended_by: c.ended_by,
+            retransmissions: both(&c.tcp.retransmissions),
+            out_of_order: both(&c.tcp.out_of_order),
+            verdict: c
+                .disconnect
+                .as_ref()
+                .map(|d| (d.code, d.name.clone(), d.abnormal())),
+        }
+    }
+}
+
+/// The wording of a layout for people; `None` for JSON, which the spool
+/// writes itself.
+fn document(layout: spool::Layout) -> Option<Box<dyn spool::Document + Send>> {
+    match layout {
+        spool::Layout::Json => None,
+        spool::Layout::Text { color } => Some(Box::new(text::Text::new(color))),
+        spool::Layout::Html => Some(Box::new(html::Html::default())),
+    }
+}
+
 /// Version of the JSON document's shape.
 pub const SCHEMA_VERSION: u32 = 1;
 

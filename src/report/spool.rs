@@ -17,8 +17,9 @@ use rayon::prelude::*;
 use tempfile::SpooledTempFile;
 
 use super::{
-    html, pretty_at, pretty_field, text, ConnectionReport, PerDirection, Report, WRITE_BLOCK,
+    document, pretty_at, pretty_field, CaptureReport, ConnectionReport, Report, Row, WRITE_BLOCK,
 };
+use crate::diagnose::Disconnect;
 
 /// How the report is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,60 +164,41 @@ impl Grouped {
     }
 }
 
-/// What a capture's table of connections shows of one connection: kept
-/// until the capture is complete, instead of its whole entry.
-pub(super) struct Row {
-    pub id: String,
-    pub client: String,
-    pub server: String,
-    pub transport: &'static str,
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub bytes: PerDirection,
-    /// Both directions.
-    pub gaps: u64,
-    pub ended_by: &'static str,
-    /// Both directions.
-    pub retransmissions: u64,
-    /// Both directions.
-    pub out_of_order: u64,
-    /// Code, name and abnormal, when there is a verdict.
-    pub verdict: Option<(Option<u16>, String, bool)>,
-}
-
-impl Row {
-    fn of(c: &ConnectionReport) -> Row {
-        let both = |p: &PerDirection| p.client_to_server + p.server_to_client;
-        Row {
-            id: c.id.clone(),
-            client: c.client.clone(),
-            server: c.server.clone(),
-            transport: c.transport,
-            first_frame: c.first_frame,
-            last_frame: c.last_frame,
-            bytes: c.bytes,
-            gaps: both(&c.gaps),
-            ended_by: c.ended_by,
-            retransmissions: both(&c.tcp.retransmissions),
-            out_of_order: both(&c.tcp.out_of_order),
-            verdict: c
-                .disconnect
-                .as_ref()
-                .map(|d| (d.code, d.name.clone(), d.abnormal())),
-        }
-    }
+/// How a layout for people (text, HTML) words each part of the
+/// document; the spool decides what goes where and in which order.
+pub(super) trait Document: Sync {
+    /// One abnormal disconnect.
+    fn abnormal_entry(&self, c: &ConnectionReport, d: &Disconnect) -> String;
+    /// One clean close.
+    fn clean_entry(&self, c: &ConnectionReport, d: &Disconnect) -> String;
+    /// A rendered verdict, in the order taken (HTML draws its timeline).
+    fn taken(&mut self, _c: &ConnectionReport, _d: &Disconnect) {}
+    /// One capture and the table of its connections.
+    fn capture_section(&self, cap: &CaptureReport, rows: &[Row]) -> String;
+    /// Everything before the abnormal disconnects.
+    fn head(&self, report: &Report) -> String;
+    /// Above the abnormal disconnects; `clean` clean closes follow them.
+    fn abnormal_title(&self, abnormal: u64, clean: u64) -> String;
+    /// Above the `n` abnormal disconnects of one code.
+    fn abnormal_group(&self, code: Option<u16>, name: &str, n: u64) -> String;
+    /// Above the clean closes.
+    fn clean_title(&self, clean: u64) -> String;
+    /// Above the captures' sections.
+    fn captures_title(&self, report: &Report) -> String;
+    /// After everything.
+    fn tail(&self, report: &Report) -> String;
 }
 
 /// A report being written; see the module documentation.
 pub struct Spool {
-    layout: Layout,
     /// Captures of the report already taken.
     captures_taken: usize,
     /// JSON: the connection objects. Text and HTML: the capture sections.
     body: Part,
     abnormal: Grouped,
     clean: Part,
-    timeline: html::Timeline,
+    /// How text or HTML words it; `None` for JSON.
+    doc: Option<Box<dyn Document + Send>>,
     /// Text and HTML: the rows of captures whose section is not written
     /// yet (the newest, while its connections are still coming), by path.
     rows: HashMap<String, Vec<Row>>,
@@ -226,12 +208,11 @@ impl Spool {
     /// An empty spool.
     pub fn new(layout: Layout) -> Spool {
         Spool {
-            layout,
             captures_taken: 0,
             body: Part::new(),
             abnormal: Grouped::new(),
             clean: Part::new(),
-            timeline: html::Timeline::default(),
+            doc: document(layout),
             rows: HashMap::new(),
         }
     }
@@ -249,7 +230,7 @@ impl Spool {
             .get(self.captures_taken..complete)
             .unwrap_or(&[]);
         self.captures_taken = self.captures_taken.max(complete);
-        if self.layout == Layout::Json {
+        let Some(doc) = self.doc.as_mut() else {
             for block in report.connections.chunks(WRITE_BLOCK) {
                 let texts = block
                     .par_iter()
@@ -266,21 +247,17 @@ impl Spool {
                 }
             }
             return Ok(());
-        }
-        let html = self.layout == Layout::Html;
-        let st = text::Style {
-            on: self.layout == Layout::Text { color: true },
         };
         for block in report.connections.chunks(WRITE_BLOCK) {
+            let words: &dyn Document = &**doc;
             let pieces: Vec<_> = block
                 .par_iter()
                 .filter_map(|c| {
                     let d = c.disconnect.as_ref()?;
-                    let piece = match (html, d.abnormal()) {
-                        (true, true) => html::abnormal_entry(c, d),
-                        (true, false) => html::clean_row(c, d),
-                        (false, true) => text::abnormal_entry(c, d, st),
-                        (false, false) => text::clean_line(c, d),
+                    let piece = if d.abnormal() {
+                        words.abnormal_entry(c, d)
+                    } else {
+                        words.clean_entry(c, d)
                     };
                     Some((c, d, piece))
                 })
@@ -291,10 +268,7 @@ impl Spool {
                 } else {
                     self.clean.push(piece.as_bytes())?;
                 }
-                if html {
-                    self.timeline
-                        .add(&c.server, &c.last_seen, d.code, d.abnormal());
-                }
+                doc.taken(c, d);
             }
         }
         for c in &report.connections {
@@ -305,11 +279,7 @@ impl Spool {
         }
         for cap in captures {
             let rows = self.rows.remove(&cap.path).unwrap_or_default();
-            let section = if html {
-                html::capture_section(cap, &rows)
-            } else {
-                text::capture_section(cap, &rows, st)
-            };
+            let section = doc.capture_section(cap, &rows);
             self.body.push(section.as_bytes())?;
         }
         Ok(())
@@ -319,56 +289,36 @@ impl Spool {
     /// summary, the spool the connections it took.
     pub fn finish(mut self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let mut out = io::BufWriter::with_capacity(1 << 16, out);
-        match self.layout {
-            Layout::Json => {
-                out.write_all(b"{\n")?;
-                pretty_field(&mut out, "schema_version", &report.schema_version)?;
-                out.write_all(b",\n")?;
-                pretty_field(&mut out, "tool", &report.tool)?;
-                out.write_all(b",\n")?;
-                pretty_field(&mut out, "captures", &report.captures)?;
-                out.write_all(b",\n")?;
-                if self.body.count == 0 {
-                    out.write_all(b"  \"connections\": []")?;
-                } else {
-                    out.write_all(b"  \"connections\": [\n")?;
-                    self.body.copy_all(&mut out)?;
-                    out.write_all(b"\n  ]")?;
-                }
-                out.write_all(b",\n")?;
-                pretty_field(&mut out, "summary", &report.summary)?;
-                out.write_all(b"\n}\n")?;
-            }
-            Layout::Text { color } => {
-                let st = text::Style { on: color };
-                out.write_all(text::head(report).as_bytes())?;
-                let abnormal = self.abnormal.entries.len() as u64;
-                if abnormal + self.clean.count > 0 {
-                    out.write_all(text::abnormal_title(abnormal, st).as_bytes())?;
-                    self.abnormal.write(&mut out, |code, name, n| {
-                        text::abnormal_group(code, name, n, st)
-                    })?;
-                }
-                if self.clean.count > 0 {
-                    out.write_all(text::clean_title(self.clean.count, st).as_bytes())?;
-                    self.clean.copy_all(&mut out)?;
-                }
+        let Some(doc) = self.doc.as_ref() else {
+            out.write_all(b"{\n")?;
+            pretty_field(&mut out, "schema_version", &report.schema_version)?;
+            out.write_all(b",\n")?;
+            pretty_field(&mut out, "tool", &report.tool)?;
+            out.write_all(b",\n")?;
+            pretty_field(&mut out, "captures", &report.captures)?;
+            out.write_all(b",\n")?;
+            if self.body.count == 0 {
+                out.write_all(b"  \"connections\": []")?;
+            } else {
+                out.write_all(b"  \"connections\": [\n")?;
                 self.body.copy_all(&mut out)?;
-                out.write_all(text::tail(report, st).as_bytes())?;
+                out.write_all(b"\n  ]")?;
             }
-            Layout::Html => {
-                out.write_all(html::page_head(report).as_bytes())?;
-                out.write_all(self.timeline.section().as_bytes())?;
-                let abnormal = self.abnormal.entries.len() as u64;
-                out.write_all(html::abnormal_title(abnormal).as_bytes())?;
-                self.abnormal.write(&mut out, html::abnormal_group)?;
-                out.write_all(html::clean_title(self.clean.count).as_bytes())?;
-                self.clean.copy_all(&mut out)?;
-                out.write_all(html::captures_title(report).as_bytes())?;
-                self.body.copy_all(&mut out)?;
-                out.write_all(html::page_end().as_bytes())?;
-            }
-        }
+            out.write_all(b",\n")?;
+            pretty_field(&mut out, "summary", &report.summary)?;
+            out.write_all(b"\n}\n")?;
+            return out.flush();
+        };
+        let (abnormal, clean) = (self.abnormal.entries.len() as u64, self.clean.count);
+        out.write_all(doc.head(report).as_bytes())?;
+        out.write_all(doc.abnormal_title(abnormal, clean).as_bytes())?;
+        self.abnormal
+            .write(&mut out, |code, name, n| doc.abnormal_group(code, name, n))?;
+        out.write_all(doc.clean_title(clean).as_bytes())?;
+        self.clean.copy_all(&mut out)?;
+        out.write_all(doc.captures_title(report).as_bytes())?;
+        self.body.copy_all(&mut out)?;
+        out.write_all(doc.tail(report).as_bytes())?;
         out.flush()
     }
 }

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::spool::Row;
+use super::spool::Document;
+use super::Row;
 use super::{CaptureReport, ConnectionReport, Report};
 use crate::diagnose::Disconnect;
 
@@ -281,4 +282,63 @@ pub(super) fn tail(r: &Report, st: Style) -> String {
         r.summary.unreadable_captures
     );
     s
+}
+
+/// The text layout's wording, with or without colours.
+pub(super) struct Text {
+    st: Style,
+}
+
+impl Text {
+    pub(super) fn new(color: bool) -> Text {
+        Text {
+            st: Style { on: color },
+        }
+    }
+}
+
+impl Document for Text {
+    fn abnormal_entry(&self, c: &ConnectionReport, d: &Disconnect) -> String {
+        abnormal_entry(c, d, self.st)
+    }
+
+    fn clean_entry(&self, c: &ConnectionReport, d: &Disconnect) -> String {
+        clean_line(c, d)
+    }
+
+    fn capture_section(&self, cap: &CaptureReport, rows: &[Row]) -> String {
+        capture_section(cap, rows, self.st)
+    }
+
+    fn head(&self, report: &Report) -> String {
+        head(report)
+    }
+
+    fn abnormal_title(&self, abnormal: u64, clean: u64) -> String {
+        if abnormal + clean > 0 {
+            abnormal_title(abnormal, self.st)
+        } else {
+            String::new()
+        }
+    }
+
+    fn abnormal_group(&self, code: Option<u16>, name: &str, n: u64) -> String {
+        abnormal_group(code, name, n, self.st)
+    }
+
+    fn clean_title(&self, clean: u64) -> String {
+        if clean > 0 {
+            clean_title(clean, self.st)
+        } else {
+            String::new()
+        }
+    }
+
+    fn captures_title(&self, _report: &Report) -> String {
+        String::new()
+    }
+
+    fn tail(&self, report: &Report) -> String {
+        tail(report, self.st)
+    }
 }

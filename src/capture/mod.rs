@@ -13,7 +13,6 @@ mod pcapng;
 mod readahead;
 pub mod ring;
 mod source;
-mod time;
 
 use std::fmt;
 use std::io::Read;
@@ -24,8 +23,8 @@ use pcap_parser::pcap::{
     parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
 };
 
+pub use crate::vocab::Timestamp;
 pub use source::{Compression, BYTES_READ};
-pub use time::Timestamp;
 
 /// A link-layer header type (LINKTYPE_* of tcpdump.org); unknown values keep
 /// their number.

@@ -7,6 +7,7 @@
 //! Cipher suite names and properties come from the `tls-parser` crate's copy
 //! of the IANA "TLS Cipher Suites" registry rather than a hand-written list.
 
+use crate::vocab::tls::is_grease;
 use tls_parser::{
     TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
 };
@@ -450,15 +451,6 @@ pub fn version_name(id: u16) -> String {
         return format!("TLS 1.3 draft {}", id & 0x00ff);
     }
     format!("{id:#06x}")
-}
-
-/// Whether `v` is one of the GREASE values of RFC 8701 (0x0a0a, 0x1a1a, ...
-/// 0xfafa): both bytes equal, each with low nibble 0xa. Clients put them in
-/// cipher suite, group, version and extension lists so that servers learn to
-/// ignore unknown values; they never mean anything.
-pub fn is_grease(v: u16) -> bool {
-    let [hi, lo] = v.to_be_bytes();
-    hi == lo && lo & 0x0f == 0x0a
 }
 
 /// One entry of the IANA "TLS Supported Groups" registry (named curves,

@@ -10,7 +10,7 @@ use tls_parser::{
     TlsMessageHandshake,
 };
 
-pub use crate::knowledge::tls::is_grease;
+pub use crate::vocab::tls::is_grease;
 use crate::vocab::At;
 
 /// Extension types read here (IANA "TLS ExtensionType Values").

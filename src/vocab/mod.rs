@@ -1,13 +1,17 @@
-//! Shared vocabulary: the few types every layer speaks of (a TCP
-//! endpoint, a direction of travel, a value per direction, a point in the
-//! capture). It sits below every layer and imports none of them but the
-//! capture clock, so no layer has to import a later one to name these.
+//! Shared vocabulary: the few types every layer speaks of (the capture
+//! clock, a TCP endpoint, a direction of travel, a value per direction, a
+//! point in the capture, wire code points). It sits below every layer and
+//! imports none of them, so no layer has to import a later one to name
+//! these.
+
+mod time;
+pub mod tls;
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::capture::Timestamp;
+pub use time::Timestamp;
 
 /// An IP address and TCP port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

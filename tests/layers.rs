@@ -5,6 +5,7 @@
 //!
 //! The graph is read from the source: every `crate::` and `super::` path
 //! outside `#[cfg(test)]` code, resolved to the module file it names.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

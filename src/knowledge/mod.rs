@@ -3,6 +3,8 @@
 //! the report's names read it.
 
 pub mod close_codes;
+pub mod http;
+pub mod proxies;
 pub mod tls;
 
 pub use close_codes::{lookup, CloseCodeInfo, CodeClass, CLOSE_CODES};

@@ -1,0 +1,314 @@
+//! Linking, a capture-level pass of the diagnose layer: the verdicts of
+//! one capture's connections, seen together. A retry repeats a failed
+//! attempt, a happy-eyeballs client races two address families, and a
+//! reverse proxy closes both of its legs at once; each such link is an
+//! [`Edit`] to a verdict (one more evidence line, or a new summary and fix).
+//! In: a few facts per connection ([`Linkable`]). Out: the edits.
+
+use crate::analyzers::session::{Analysis, Facts};
+use crate::capture::Timestamp;
+use crate::flow::ConnRecord;
+use crate::knowledge::proxies;
+use crate::vocab::{Dir, Endpoint};
+
+use super::{last_data, proxy_in_response, secs, Category, Disconnect, Evidence, Initiator};
+
+/// Closes of two legs this close together are one proxy's doing.
+const SAME_MOMENT_NS: i64 = 100_000_000;
+
+/// What linking needs of a connection with a verdict: a few fields of its
+/// record and of its verdict, so that a capture's connections can be
+/// linked without keeping their records (see [`Linkable::of`]).
+#[derive(Clone, Debug)]
+pub struct Linkable {
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    client: std::net::IpAddr,
+    server: Endpoint,
+    /// TLS SNI or the Host header ([`asked_name`]).
+    asked_name: Option<Box<str>>,
+    /// The first FIN or RST: who sent it, and when.
+    first_end: Option<(Dir, Timestamp)>,
+    /// The upgrade request's path.
+    path: Option<Box<str>>,
+    /// The proxy the server's answer names ([`proxy_in_response`]).
+    proxy: Option<Box<str>>,
+    /// The last payload either way.
+    last_data: Option<Timestamp>,
+    verdict: Outline,
+}
+
+/// The parts of a verdict that linking reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Outline {
+    pub(super) code: Option<u16>,
+    pub(super) category: Category,
+    pub(super) initiator: Initiator,
+    pub(super) abnormal: bool,
+}
+
+impl Outline {
+    /// The outline of `d`.
+    pub fn of(d: &Disconnect) -> Outline {
+        Outline {
+            code: d.code,
+            category: d.category,
+            initiator: d.initiator,
+            abnormal: d.abnormal(),
+        }
+    }
+}
+
+impl Linkable {
+    /// The linking facts of `rec`, whose verdict `outline` sums up.
+    pub fn of(rec: &ConnRecord<Analysis>, outline: Outline) -> Linkable {
+        let f = &rec.analysis;
+        Linkable {
+            first_seen: rec.first_seen,
+            last_seen: rec.last_seen,
+            client: rec.meta.client.ip,
+            server: rec.meta.server,
+            asked_name: asked_name(f).map(Box::from),
+            first_end: f.ends.first().map(|e| (e.dir, e.at.ts)),
+            path: f.request.as_ref().map(|r| Box::from(r.path.as_str())),
+            proxy: f
+                .response
+                .as_ref()
+                .and_then(proxy_in_response)
+                .map(Box::from),
+            last_data: last_data(f).map(|at| at.ts),
+            verdict: outline,
+        }
+    }
+}
+
+/// A change linking makes to a verdict, applied with [`Edit::apply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// One more line of evidence.
+    Evidence(String),
+    /// A new summary and fix.
+    Retell {
+        /// The summary.
+        summary: String,
+        /// The fix.
+        fix: String,
+    },
+}
+
+impl Edit {
+    /// Make the change to `d`.
+    pub fn apply(self, d: &mut Disconnect) {
+        match self {
+            Edit::Evidence(line) => d.evidence.push(Evidence::note(line)),
+            Edit::Retell { summary, fix } => {
+                d.summary = summary;
+                d.fix = fix;
+            }
+        }
+    }
+}
+
+/// Changes to the verdicts of a capture's connections: (index, change), in
+/// the order they are to be applied.
+pub type Edits = Vec<(usize, Edit)>;
+
+/// A reverse proxy that drops an idle WebSocket closes both of its legs at
+/// once: the client's (where its `Server` header names it) and its own
+/// upstream connection, where it is the client and names itself nowhere.
+/// Find such upstream legs among one capture's connections (same path,
+/// closed by the client within [`SAME_MOMENT_NS`] of the proxy closing a
+/// client's leg) and say so in their verdicts. `conns` holds the
+/// connections with a verdict as (index in the capture, facts); `id`
+/// names a connection by its index.
+pub fn link_proxy_legs(
+    conns: &[(usize, Linkable)],
+    id: &dyn Fn(usize) -> String,
+    edits: &mut Edits,
+) {
+    struct Front<'a> {
+        ts: Timestamp,
+        path: &'a str,
+        proxy: &'a str,
+        index: usize,
+    }
+    let fronts: Vec<Front> = conns
+        .iter()
+        .filter_map(|(i, c)| {
+            if c.verdict.category != Category::TcpAbort || c.verdict.initiator != Initiator::Server
+            {
+                return None;
+            }
+            Some(Front {
+                ts: c.first_end?.1,
+                path: c.path.as_deref()?,
+                proxy: c.proxy.as_deref()?,
+                index: *i,
+            })
+        })
+        .collect();
+    if fronts.is_empty() {
+        return;
+    }
+    for (i, c) in conns {
+        let (Some((Dir::ClientToServer, at)), Some(path)) = (c.first_end, c.path.as_deref()) else {
+            continue;
+        };
+        if c.verdict.category != Category::TcpAbort {
+            continue;
+        }
+        let Some(front) = fronts
+            .iter()
+            .find(|fr| fr.path == path && at.since(fr.ts).abs() <= SAME_MOMENT_NS)
+        else {
+            continue;
+        };
+        let idle = secs(c.last_data.map_or(0, |l| at.since(l)));
+        let (id, proxy) = (id(front.index), front.proxy);
+        edits.push((
+            *i,
+            Edit::Evidence(format!(
+                "connection {id}: {proxy} closed the client's leg of {path} at the same moment ({} apart)",
+                secs(at.since(front.ts).abs())
+            )),
+        ));
+        edits.push((*i, Edit::Retell {
+            summary: format!(
+                "The client, the proxy's upstream side of connection {id} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
+            ),
+            fix: format!(
+                "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {}", proxies::idle_timeout_advice()
+            ),
+        }));
+    }
+}
+
+/// Retries this soon after a failed attempt are linked to it (DESIGN.md:
+/// attempts of one client to one server within a second).
+const RETRY_NS: i64 = 1_000_000_000;
+
+/// RFC 8305's recommended delay between happy-eyeballs attempts is 250 ms;
+/// an attempt over the other family this soon after a failed one that
+/// named no host is taken for the same client's next try.
+const HAPPY_EYEBALLS_NS: i64 = 300_000_000;
+
+/// The host name a connection asked for: TLS SNI, else the Host header
+/// without its port.
+fn asked_name(f: &Facts) -> Option<&str> {
+    if let Some(sni) = f
+        .tls
+        .as_ref()
+        .and_then(|t| t.client_hello.as_ref()?.sni.as_deref())
+    {
+        return Some(sni);
+    }
+    let host = f.request.as_ref()?.host.as_deref()?;
+    Some(crate::analyzers::http::split_host_port(host).0)
+}
+
+/// Link the attempts of one client to one server: a connection that
+/// starts within [`RETRY_NS`] after a failed one from the same client
+/// address to the same server address and port ends, or one to the same
+/// host name and port over the other address family that starts within
+/// [`RETRY_NS`] of it (happy eyeballs). Both verdicts get a line naming the
+/// other. `conns` holds the connections with a verdict as (index in the
+/// capture, facts), in capture order; `id` names a connection by its
+/// index.
+pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, edits: &mut Edits) {
+    use std::collections::HashMap;
+    // Position in `conns`, facts, and whether it failed.
+    type Attempt<'r> = (usize, &'r Linkable, bool);
+    let mut order: Vec<Attempt<'_>> = conns
+        .iter()
+        .enumerate()
+        .map(|(k, (_, c))| {
+            (
+                k,
+                c,
+                c.verdict.abnormal && c.verdict.category != Category::CaptureEnd,
+            )
+        })
+        .collect();
+    if !order.iter().any(|&(_, _, failed)| failed) {
+        return;
+    }
+    // In start order, indexed two ways: by client address and server
+    // (retries), and by server port and address family (happy eyeballs),
+    // so each failed one looks only at its own.
+    order.sort_by_key(|&(k, c, _)| (c.first_seen, k));
+    let mut by_pair: HashMap<(std::net::IpAddr, Endpoint), Vec<Attempt<'_>>> = HashMap::new();
+    let mut by_port: HashMap<(u16, bool), Vec<Attempt<'_>>> = HashMap::new();
+    for &attempt in &order {
+        let c = attempt.1;
+        by_pair
+            .entry((c.client, c.server))
+            .or_default()
+            .push(attempt);
+        by_port
+            .entry((c.server.port, c.client.is_ipv4()))
+            .or_default()
+            .push(attempt);
+    }
+    // (earlier, later, gap in ns, same family), as positions in `conns`
+    let mut links: Vec<(usize, usize, i64, bool)> = Vec::new();
+    for &(a, ca, failed) in &order {
+        if !failed {
+            continue;
+        }
+        // The same client to the same server, next in start order.
+        if let Some(same) = by_pair.get(&(ca.client, ca.server)) {
+            let pos = same.partition_point(|&(k, c, _)| (c.first_seen, k) <= (ca.first_seen, a));
+            if let Some(&(b, cb, _)) = same.get(pos) {
+                let after_end = cb.first_seen.since(ca.last_seen);
+                if (0..=RETRY_NS).contains(&after_end) {
+                    links.push((a, b, after_end, true));
+                    continue;
+                }
+            }
+        }
+        // The other family, same port, starting soon after.
+        let Some(other) = by_port.get(&(ca.server.port, !ca.client.is_ipv4())) else {
+            continue;
+        };
+        let name_a = ca.asked_name.as_deref();
+        let from = other.partition_point(|&(_, c, _)| c.first_seen < ca.first_seen);
+        // A busy port has many starts in a second: look at the first few.
+        for &(b, cb, _) in other.iter().skip(from).take(64) {
+            let since_start = cb.first_seen.since(ca.first_seen);
+            if since_start > RETRY_NS {
+                break;
+            }
+            let after_end = cb.first_seen.since(ca.last_seen);
+            // A refused or unanswered SYN names no host: then only a
+            // start within one happy-eyeballs delay ties the two.
+            let tied = match name_a {
+                Some(n) => Some(n) == cb.asked_name.as_deref(),
+                None => since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS,
+            };
+            if tied {
+                links.push((a, b, since_start, false));
+                break;
+            }
+        }
+    }
+    for (a, b, gap, same) in links {
+        let (Some((ia, ca)), Some((ib, _))) = (conns.get(a), conns.get(b)) else {
+            continue;
+        };
+        let (ida, idb) = (id(*ia), id(*ib));
+        let v = &ca.verdict;
+        let what = v
+            .code
+            .map_or(v.category.to_string(), |c| format!("{c}, {}", v.category));
+        edits.push((*ia, Edit::Evidence(if same {
+            format!("connection {idb}: the same client connected to the same server again {} after this one ended (a retry)", secs(gap))
+        } else {
+            format!("connection {idb}: a connection to the same port over the other address family started {} after this one (happy eyeballs: probably the same client trying the host's other address)", secs(gap))
+        })));
+        edits.push((*ib, Edit::Evidence(if same {
+            format!("connection {ida}: the previous attempt of this client to this server ended {} before this one ({what})", secs(gap))
+        } else {
+            format!("connection {ida}: an attempt to the same port over the other address family started {} before this one ({what}; happy eyeballs: probably this client's first try)", secs(gap))
+        })));
+    }
+}

@@ -12,7 +12,11 @@ use crate::analyzers::tls::{
 };
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
-use crate::knowledge::tls::{alert as alert_info, cipher_name, version_name};
+use crate::knowledge::tls::{
+    alert as alert_info, alert_cause as alert_cause_word, cert_problem, cipher_name, version_name,
+    Blame, CertProblem, EMPTY_RENEGOTIATION_INFO_SCSV, FALLBACK_SCSV,
+};
+use crate::vocab::tls::{alert, level, version};
 use crate::vocab::Dir;
 
 use super::{end_lines, secs, Category, Cause, Confidence, Ctx, Disconnect, Evidence, Initiator};
@@ -64,7 +68,7 @@ fn real_ciphers(ch: &ClientHello) -> impl Iterator<Item = u16> + '_ {
     ch.ciphers
         .iter()
         .copied()
-        .filter(|c| !is_grease(*c) && *c != 0x00ff && *c != 0x5600)
+        .filter(|c| !is_grease(*c) && *c != EMPTY_RENEGOTIATION_INFO_SCSV && *c != FALLBACK_SCSV)
 }
 
 fn list(names: impl Iterator<Item = String>, total: usize) -> String {
@@ -98,8 +102,8 @@ fn alert_text(a: &Alert) -> String {
         (Some(c), level) => {
             let name = alert_info(c).map_or("unknown alert", |i| i.name);
             let level = match level {
-                Some(1) => "warning",
-                Some(2) => "fatal",
+                Some(level::WARNING) => "warning",
+                Some(level::FATAL) => "fatal",
                 _ => "alert",
             };
             format!("{} sent {level} alert {c} {name}", a.dir.sender())
@@ -246,53 +250,40 @@ pub fn problem_text(p: &Problem, j: &Judgement, at: i64) -> String {
     }
 }
 
+/// The kind of a problem, to look it up in the knowledge base.
+fn problem_kind(p: &Problem) -> CertProblem {
+    match p {
+        Problem::Expired { .. } => CertProblem::Expired,
+        Problem::NotYetValid { .. } => CertProblem::NotYetValid,
+        Problem::SelfSigned => CertProblem::SelfSigned,
+        Problem::UntrustedRoot { .. } => CertProblem::UntrustedRoot,
+        Problem::UnknownIssuer { .. } => CertProblem::UnknownIssuer,
+        Problem::NameMismatch { .. } => CertProblem::NameMismatch,
+        Problem::WeakKey { .. } => CertProblem::WeakKey,
+        Problem::NotForServers => CertProblem::NotForServers,
+        Problem::BadSignature(_) => CertProblem::BadSignature,
+        Problem::Other(_) => CertProblem::Other,
+    }
+}
+
 /// One word for a problem, for the `cause` field.
 fn problem_cause(p: &Problem) -> Cause {
-    match p {
-        Problem::Expired { .. } => Cause::CertificateExpired,
-        Problem::NotYetValid { .. } => Cause::CertificateNotYetValid,
-        Problem::SelfSigned => Cause::SelfSigned,
-        Problem::UntrustedRoot { .. } => Cause::UnknownCa,
-        Problem::UnknownIssuer { .. } => Cause::UnknownCa,
-        Problem::NameMismatch { .. } => Cause::NameMismatch,
-        Problem::WeakKey { .. } => Cause::WeakKey,
-        Problem::NotForServers => Cause::BadCertificate,
-        Problem::BadSignature(_) => Cause::BadCertificate,
-        Problem::Other(_) => Cause::BadCertificate,
-    }
+    cert_problem(problem_kind(p)).cause
 }
 
 /// What to change for one problem.
 fn problem_fix(p: &Problem) -> &'static str {
-    match p {
-        Problem::Expired { .. } => "Renew the certificate and reload the server (check the renewal job: certbot/ACME timers, cert-manager); if it looks valid, check the clock of the side that judged it.",
-        Problem::NotYetValid { .. } => "Check the clocks (NTP) of client and server; a certificate issued in the future is a clock problem on the issuing side.",
-        Problem::SelfSigned => "Use a certificate from a CA the clients trust, or give the clients this certificate as a trusted root (Node: ca option or NODE_EXTRA_CA_CERTS; Python: ssl context load_verify_locations; curl: --cacert).",
-        Problem::UntrustedRoot { .. } => "Add that root to the clients' trust store (Node: ca / NODE_EXTRA_CA_CERTS; Python: load_verify_locations; curl: --cacert; Java: keytool -importcert), or get a certificate from a public CA.",
-        Problem::UnknownIssuer { .. } => "Serve the full chain: leaf followed by every intermediate (nginx: ssl_certificate pointing to fullchain.pem); if the issuer is a private CA, install its root on the clients.",
-        Problem::NameMismatch { .. } => "Serve a certificate whose subject alternative names include the host name the client connects to, or connect with the name the certificate has; with several sites on one address, check the server's SNI configuration (nginx: server_name per server block).",
-        Problem::WeakKey { .. } => "Reissue the certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key.",
-        Problem::NotForServers => "Reissue the certificate with extendedKeyUsage serverAuth.",
-        Problem::BadSignature(_) => "Reissue the chain: a signature is broken or uses an algorithm clients refuse (SHA-1, MD5, RSA keys under 2048 bits).",
-        Problem::Other(_) => "Check the chain with `openssl s_client -connect HOST:PORT -servername NAME -showcerts`.",
-    }
+    cert_problem(problem_kind(p)).fix
 }
 
 /// The certificate problem an alert points at, from the judgement.
 fn matching_problem(code: u8, j: &Judgement) -> Option<&Problem> {
-    let pick = |f: &dyn Fn(&Problem) -> bool| j.problems.iter().find(|p| f(p));
-    match code {
-        45 => pick(&|p| matches!(p, Problem::Expired { .. } | Problem::NotYetValid { .. })),
-        48 => pick(&|p| {
-            matches!(
-                p,
-                Problem::UnknownIssuer { .. } | Problem::UntrustedRoot { .. } | Problem::SelfSigned
-            )
-        }),
-        // bad_certificate, unsupported_certificate, certificate_unknown:
-        // whatever is wrong.
-        42 | 43 | 46 => j.problems.first(),
-        _ => None,
+    match alert_info(code)?.blames? {
+        Blame::Any => j.problems.first(),
+        blame => j
+            .problems
+            .iter()
+            .find(|p| cert_problem(problem_kind(p)).reported_by == Some(blame)),
     }
 }
 
@@ -462,7 +453,7 @@ fn handshake_failure(
             || (a.dir == Dir::ServerToClient
                 && t.encrypted[Dir::ServerToClient].records == 0
                 && t.tls13());
-        if before_done && a.code != Some(0) {
+        if before_done && a.code != Some(alert::CLOSE_NOTIFY) {
             return Some(alert_cause(t, a, j, at));
         }
     }
@@ -610,7 +601,7 @@ fn handshake_failure(
                     "although the certificate chain is valid for the name at that time: check what the client trusts and its TLS settings".to_string(),
                     "Run the client with TLS debugging (Node: NODE_DEBUG=tls; Python: ssl errors in the traceback; curl -v) to see its reason; its trust store may lack the root.".to_string(),
                 ),
-                None if sh.version() == 0x0304 => (
+                None if sh.version() == version::TLS13 => (
                     Cause::ClosedWithoutAlert,
                     Confidence::Likely,
                     "without an alert: Node.js clients, and Python asyncio clients (which drop the alert OpenSSL made), close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
@@ -682,23 +673,6 @@ fn handshake_failure(
     })
 }
 
-/// The cause word of an alert nothing more specific explains: its name
-/// for the alerts that name a cause, else "alert".
-fn alert_cause_name(code: u8) -> Cause {
-    match code {
-        42 | 43 | 44 | 46 => Cause::BadCertificate,
-        45 => Cause::CertificateExpired,
-        48 => Cause::UnknownCa,
-        40 => Cause::HandshakeFailure,
-        70 => Cause::ProtocolVersion,
-        71 => Cause::InsufficientSecurity,
-        112 => Cause::UnrecognizedName,
-        116 => Cause::ClientCertificateRequired,
-        120 => Cause::NoApplicationProtocol,
-        _ => Cause::Alert,
-    }
-}
-
 /// The cause when an alert ended the handshake.
 fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failure {
     let sender = a.dir.sender();
@@ -739,7 +713,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
     let ch = t.client_hello.as_ref();
     // The specific reading of each alert, from the rest of the evidence.
     let (cause, why, fix) = match code {
-        45 | 48 | 42 | 43 | 46 => match j.and_then(|j| matching_problem(code, j).map(|p| (p, j))) {
+        c if alert_info(c).is_some_and(|i| i.blames.is_some()) => match j.and_then(|j| matching_problem(code, j).map(|p| (p, j))) {
             Some((p, j)) => (
                 problem_cause(p),
                 format!("the {} rejected the server's certificate: {}", sender, problem_text(p, j, at)),
@@ -751,20 +725,20 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
                 format!("Check the {sender}'s trust store (a private CA not installed, an outdated CA bundle) and its clock. {generic}"),
             ),
             _ => (
-                alert_cause_name(code),
+                alert_cause_word(code),
                 format!("the {sender} rejected the server's certificate ({name}){}", if t.tls13() { "; TLS 1.3 encrypts the certificate, so the capture cannot show it" } else { "" }),
                 generic.clone(),
             ),
         },
-        70 => {
+        alert::PROTOCOL_VERSION => {
             let list = ch.map(|c| c.offered_versions()).unwrap_or_default();
             let shown = ch.map_or("nothing".to_string(), offered);
             let max = ch.map(|c| c.max_version()).unwrap_or(0);
             let min = list.iter().copied().min().unwrap_or(0);
             if a.dir == Dir::ServerToClient {
-                let server = if min >= 0x0304 {
+                let server = if min >= version::TLS13 {
                     "the server does not accept TLS 1.3: it supports TLS 1.2 at most".to_string()
-                } else if max <= 0x0303 {
+                } else if max <= version::TLS12 {
                     format!("the server accepts nothing up to {}: it requires a newer version (likely TLS 1.3 only)", version_name(max))
                 } else {
                     "the server accepts none of them".to_string()
@@ -783,7 +757,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
                 )
             }
         }
-        40 | 71 if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
+        alert::HANDSHAKE_FAILURE | alert::INSUFFICIENT_SECURITY if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
             let n = ch.map_or(0, |c| real_ciphers(c).count());
             let names = ch.map_or(String::new(), |c| list(real_ciphers(c).map(cipher_name), n));
             (
@@ -792,7 +766,9 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
                 "Align the cipher suites: modern clients and servers share TLS_AES_*/TLS_CHACHA20_* (TLS 1.3) and ECDHE-*-AES-GCM (TLS 1.2); check the server's list (nginx: ssl_ciphers; OpenSSL: -cipher/-ciphersuites) and that its key type (RSA or ECDSA) matches suites the client offers.".to_string(),
             )
         }
-        40 | 116 if a.dir == Dir::ServerToClient && (t.certificate_request.is_some() || code == 116) => (
+        alert::HANDSHAKE_FAILURE | alert::CERTIFICATE_REQUIRED
+            if a.dir == Dir::ServerToClient
+                && (t.certificate_request.is_some() || code == alert::CERTIFICATE_REQUIRED) => (
             Cause::ClientCertificateRequired,
             format!(
                 "the server requires a client certificate and {}",
@@ -804,7 +780,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
             ),
             "Give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one for this endpoint (nginx: ssl_verify_client optional/off).".to_string(),
         ),
-        112 => (
+        alert::UNRECOGNIZED_NAME => (
             Cause::UnrecognizedName,
             format!(
                 "the server has no certificate for the requested name {}",
@@ -812,7 +788,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
             ),
             generic.clone(),
         ),
-        120 => (
+        alert::NO_APPLICATION_PROTOCOL => (
             Cause::NoApplicationProtocol,
             format!(
                 "no common application protocol: the client offered ALPN {}",
@@ -821,7 +797,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
             generic.clone(),
         ),
         _ => (
-            alert_cause_name(code),
+            alert_cause_word(code),
             format!("the {sender} sent {name}"),
             generic.clone(),
         ),
@@ -888,7 +864,8 @@ fn picked_up_after_handshake(t: &TlsFacts) -> bool {
 
 fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<Evidence>) -> Disconnect {
     let notify = t.alerts.iter().find(|a| {
-        a.code == Some(0) || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
+        a.code == Some(alert::CLOSE_NOTIFY)
+            || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
     });
     let end = first_end(f);
     // A close_notify that answers the peer's FIN does not start the end.

@@ -5,49 +5,10 @@
 
 use serde::{Serialize, Serializer};
 
+pub use crate::knowledge::tls::Cause;
+use crate::vocab::words;
+
 use crate::vocab::{At, Dir};
-
-/// An enum of the JSON contract's words: each variant with its word, and
-/// `as_str`, `from_word`, `ALL`, `Display` and `Serialize` from that one
-/// table.
-macro_rules! words {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal,)+ }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The word of the JSON contract.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word,)+
-                }
-            }
-
-            /// The value of a contract word, e.g. read back from NDJSON.
-            pub fn from_word(word: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == word)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-    };
-}
 
 words! {
     /// DESIGN.md's disconnect categories: what kind of ending a verdict is.
@@ -108,56 +69,6 @@ words! {
         Likely => "likely",
         /// Several explanations fit.
         Unclear => "unclear",
-    }
-}
-
-words! {
-    /// Why a TLS handshake failed, as one word of the `cause` field.
-    Cause {
-        /// A certificate of the chain had expired.
-        CertificateExpired => "certificate_expired",
-        /// A certificate was not valid yet.
-        CertificateNotYetValid => "certificate_not_yet_valid",
-        /// The leaf is self-signed.
-        SelfSigned => "self_signed",
-        /// The chain does not lead to a trusted root.
-        UnknownCa => "unknown_ca",
-        /// The leaf does not name the host asked for.
-        NameMismatch => "name_mismatch",
-        /// A key too small to be accepted.
-        WeakKey => "weak_key",
-        /// A certificate was rejected for another reason.
-        BadCertificate => "bad_certificate",
-        /// No TLS version both sides support.
-        ProtocolVersion => "protocol_version",
-        /// No cipher suite both sides support.
-        NoSharedCipher => "no_shared_cipher",
-        /// The handshake_failure alert, nothing more specific known.
-        HandshakeFailure => "handshake_failure",
-        /// The insufficient_security alert.
-        InsufficientSecurity => "insufficient_security",
-        /// The unrecognized_name alert.
-        UnrecognizedName => "unrecognized_name",
-        /// The server requires a client certificate the client did not give.
-        ClientCertificateRequired => "client_certificate_required",
-        /// The no_application_protocol alert (no common ALPN).
-        NoApplicationProtocol => "no_application_protocol",
-        /// Another alert.
-        Alert => "alert",
-        /// A TLS 1.3 alert whose description is encrypted.
-        EncryptedAlert => "encrypted_alert",
-        /// A side closed during the handshake without an alert.
-        ClosedWithoutAlert => "closed_without_alert",
-        /// The server answered with something that is not TLS.
-        ServerNotTls => "server_not_tls",
-        /// The server never answered the ClientHello.
-        NoServerAnswer => "no_server_answer",
-        /// The handshake did not finish before the capture ended.
-        Incomplete => "incomplete",
-        /// The handshake is not in the capture (cut by the snapshot length).
-        NotVisible => "not_visible",
-        /// No handshake was seen, only its end.
-        NoHandshakeSeen => "no_handshake_seen",
     }
 }
 

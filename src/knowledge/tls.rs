@@ -8,6 +8,7 @@
 //! of the IANA "TLS Cipher Suites" registry rather than a hand-written list.
 
 use crate::vocab::tls::is_grease;
+use crate::vocab::words;
 use tls_parser::{
     TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
 };
@@ -29,11 +30,212 @@ pub struct AlertInfo {
     pub fix: &'static str,
     /// Who usually sends it: "client", "server" or "either".
     pub sent_by: &'static str,
+    /// The handshake cause it names by itself, when nothing more specific
+    /// explains it (`None`: the `alert` cause).
+    pub cause: Option<Cause>,
+    /// Which problems of the server's chain it reports, if it is about
+    /// the certificate at all.
+    pub blames: Option<Blame>,
+}
+
+/// The problems of a chain an alert about certificates reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blame {
+    /// A certificate outside its validity (certificate_expired).
+    Validity,
+    /// An issuer the sender does not trust (unknown_ca).
+    Issuer,
+    /// Whatever is wrong with it (bad_certificate, certificate_unknown).
+    Any,
+}
+
+words! {
+    /// Why a TLS handshake failed, as one word of the verdict's `cause`
+    /// field.
+    Cause {
+        /// A certificate of the chain had expired.
+        CertificateExpired => "certificate_expired",
+        /// A certificate was not valid yet.
+        CertificateNotYetValid => "certificate_not_yet_valid",
+        /// The leaf is self-signed.
+        SelfSigned => "self_signed",
+        /// The chain does not lead to a trusted root.
+        UnknownCa => "unknown_ca",
+        /// The leaf does not name the host asked for.
+        NameMismatch => "name_mismatch",
+        /// A key too small to be accepted.
+        WeakKey => "weak_key",
+        /// A certificate was rejected for another reason.
+        BadCertificate => "bad_certificate",
+        /// No TLS version both sides support.
+        ProtocolVersion => "protocol_version",
+        /// No cipher suite both sides support.
+        NoSharedCipher => "no_shared_cipher",
+        /// The handshake_failure alert, nothing more specific known.
+        HandshakeFailure => "handshake_failure",
+        /// The insufficient_security alert.
+        InsufficientSecurity => "insufficient_security",
+        /// The unrecognized_name alert.
+        UnrecognizedName => "unrecognized_name",
+        /// The server requires a client certificate the client did not give.
+        ClientCertificateRequired => "client_certificate_required",
+        /// The no_application_protocol alert (no common ALPN).
+        NoApplicationProtocol => "no_application_protocol",
+        /// Another alert.
+        Alert => "alert",
+        /// A TLS 1.3 alert whose description is encrypted.
+        EncryptedAlert => "encrypted_alert",
+        /// A side closed during the handshake without an alert.
+        ClosedWithoutAlert => "closed_without_alert",
+        /// The server answered with something that is not TLS.
+        ServerNotTls => "server_not_tls",
+        /// The server never answered the ClientHello.
+        NoServerAnswer => "no_server_answer",
+        /// The handshake did not finish before the capture ended.
+        Incomplete => "incomplete",
+        /// The handshake is not in the capture (cut by the snapshot length).
+        NotVisible => "not_visible",
+        /// No handshake was seen, only its end.
+        NoHandshakeSeen => "no_handshake_seen",
+    }
 }
 
 const TLS13: &str = "RFC 8446 §6.2; RFC 5246 §7.2.2";
 const TLS13_ONLY: &str = "RFC 8446 §6.2";
 const RFC6066: &str = "RFC 6066 §9; RFC 8446 §6.2";
+
+/// A kind of problem that judging a server's chain finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertProblem {
+    /// A certificate had expired.
+    Expired,
+    /// A certificate was not valid yet.
+    NotYetValid,
+    /// The leaf is self-signed.
+    SelfSigned,
+    /// The chain ends at a root that is not trusted.
+    UntrustedRoot,
+    /// The top certificate's issuer was not sent and is not trusted.
+    UnknownIssuer,
+    /// The leaf does not name the host asked for.
+    NameMismatch,
+    /// A key too small to be accepted.
+    WeakKey,
+    /// The leaf may not be used by servers.
+    NotForServers,
+    /// A signature does not verify.
+    BadSignature,
+    /// Anything else the check found.
+    Other,
+}
+
+/// What a certificate problem is called in a verdict, which alert reports
+/// it, and what to change.
+#[derive(Clone, Copy, Debug)]
+pub struct CertProblemInfo {
+    /// The problem.
+    pub problem: CertProblem,
+    /// Its cause word.
+    pub cause: Cause,
+    /// The alerts that report it specifically (bad_certificate and
+    /// certificate_unknown report any problem).
+    pub reported_by: Option<Blame>,
+    /// What to change.
+    pub fix: &'static str,
+    /// Where the check is defined.
+    pub reference: &'static str,
+}
+
+const RFC5280: &str = "RFC 5280 §6.1";
+
+/// Every problem, with its advice.
+pub static CERT_PROBLEMS: &[CertProblemInfo] = &[
+    CertProblemInfo {
+        problem: CertProblem::Expired,
+        cause: Cause::CertificateExpired,
+        reported_by: Some(Blame::Validity),
+        fix: "Renew the certificate and reload the server (check the renewal job: certbot/ACME timers, cert-manager); if it looks valid, check the clock of the side that judged it.",
+        reference: "RFC 5280 §4.1.2.5",
+    },
+    CertProblemInfo {
+        problem: CertProblem::NotYetValid,
+        cause: Cause::CertificateNotYetValid,
+        reported_by: Some(Blame::Validity),
+        fix: "Check the clocks (NTP) of client and server; a certificate issued in the future is a clock problem on the issuing side.",
+        reference: "RFC 5280 §4.1.2.5",
+    },
+    CertProblemInfo {
+        problem: CertProblem::SelfSigned,
+        cause: Cause::SelfSigned,
+        reported_by: Some(Blame::Issuer),
+        fix: "Use a certificate from a CA the clients trust, or give the clients this certificate as a trusted root (Node: ca option or NODE_EXTRA_CA_CERTS; Python: ssl context load_verify_locations; curl: --cacert).",
+        reference: RFC5280,
+    },
+    CertProblemInfo {
+        problem: CertProblem::UntrustedRoot,
+        cause: Cause::UnknownCa,
+        reported_by: Some(Blame::Issuer),
+        fix: "Add that root to the clients' trust store (Node: ca / NODE_EXTRA_CA_CERTS; Python: load_verify_locations; curl: --cacert; Java: keytool -importcert), or get a certificate from a public CA.",
+        reference: RFC5280,
+    },
+    CertProblemInfo {
+        problem: CertProblem::UnknownIssuer,
+        cause: Cause::UnknownCa,
+        reported_by: Some(Blame::Issuer),
+        fix: "Serve the full chain: leaf followed by every intermediate (nginx: ssl_certificate pointing to fullchain.pem); if the issuer is a private CA, install its root on the clients.",
+        reference: "RFC 8446 §4.4.2 (the chain a server sends); RFC 5280 §6.1",
+    },
+    CertProblemInfo {
+        problem: CertProblem::NameMismatch,
+        cause: Cause::NameMismatch,
+        reported_by: None,
+        fix: "Serve a certificate whose subject alternative names include the host name the client connects to, or connect with the name the certificate has; with several sites on one address, check the server's SNI configuration (nginx: server_name per server block).",
+        reference: "RFC 6125 §6; RFC 9525",
+    },
+    CertProblemInfo {
+        problem: CertProblem::WeakKey,
+        cause: Cause::WeakKey,
+        reported_by: None,
+        fix: "Reissue the certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key.",
+        reference: "CA/Browser Forum Baseline Requirements §6.1.5",
+    },
+    CertProblemInfo {
+        problem: CertProblem::NotForServers,
+        cause: Cause::BadCertificate,
+        reported_by: None,
+        fix: "Reissue the certificate with extendedKeyUsage serverAuth.",
+        reference: "RFC 5280 §4.2.1.12",
+    },
+    CertProblemInfo {
+        problem: CertProblem::BadSignature,
+        cause: Cause::BadCertificate,
+        reported_by: None,
+        fix: "Reissue the chain: a signature is broken or uses an algorithm clients refuse (SHA-1, MD5, RSA keys under 2048 bits).",
+        reference: RFC5280,
+    },
+];
+
+/// Any other problem (not in [`CERT_PROBLEMS`]).
+pub static OTHER_CERT_PROBLEM: CertProblemInfo = CertProblemInfo {
+    problem: CertProblem::Other,
+    cause: Cause::BadCertificate,
+    reported_by: None,
+    fix: "Check the chain with `openssl s_client -connect HOST:PORT -servername NAME -showcerts`.",
+    reference: RFC5280,
+};
+
+/// The advice for a certificate problem.
+pub fn cert_problem(p: CertProblem) -> &'static CertProblemInfo {
+    CERT_PROBLEMS
+        .iter()
+        .find(|i| i.problem == p)
+        .unwrap_or(&OTHER_CERT_PROBLEM)
+}
+
+/// The cause word of an alert nothing more specific explains.
+pub fn alert_cause(code: u8) -> Cause {
+    alert(code).and_then(|a| a.cause).unwrap_or(Cause::Alert)
+}
 
 /// Every code of the IANA "TLS Alerts" registry, in code order.
 pub static ALERTS: &[AlertInfo] = &[
@@ -45,6 +247,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "The normal end of a connection: a server closing an idle keep-alive connection (nginx keepalive_timeout, proxy idle timeouts) or a client finishing its work. Many clients skip it and just close TCP; a FIN or RST without a close_notify before it means the stream may have been truncated.",
         fix: "Nothing to fix if the close was expected. If it was not, see which side sent it first and after how much silence: an idle timeout on a server or proxy is the usual cause, cured by WebSocket pings more often than the shortest timeout on the path or by raising that timeout.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 10,
@@ -54,6 +258,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Hand-written or buggy TLS stacks, middleboxes that inject, drop or reorder records, a peer trying to renegotiate or send a HelloRequest the other side does not expect, and TLS 1.3 peers tripping over a stray ChangeCipherSpec.",
         fix: "The capture shows the message just before the alert: that is the one the sender rejected. Update the TLS library on the side that produced it and test without any proxy or inspection device in the path.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 20,
@@ -63,6 +269,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Bytes changed in transit (faulty NIC offloads, a middlebox rewriting payload), a load balancer that moves a connection to another backend mid-stream, or a key-derivation bug in one stack, often around session resumption or 0-RTT. TLS 1.1 and later also send it for bad CBC padding.",
         fix: "If it hits the very first encrypted record, suspect a key mismatch: update both stacks and try without resumption or early data. If it hits at random points later, look for corruption: disable TCP offloads for a test and take proxies and inspection devices out of the path.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 21,
@@ -72,6 +280,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Only from SSL 3.0 or TLS 1.0 era stacks, such as old embedded devices.",
         fix: "Treat it as bad_record_mac, and upgrade or retire the stack that sent it: it is still running a pre-TLS 1.1 code path.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 22,
@@ -81,6 +291,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Embedded stacks with small receive buffers (mbedTLS built with a reduced MBEDTLS_SSL_IN_CONTENT_LEN) meeting a peer that ignores max_fragment_length or record_size_limit, or a broken sender that miscounts lengths.",
         fix: "Make the sizes agree: enlarge the receiver's input buffer to the full 16 KiB, or have the sender honour the negotiated max_fragment_length / record_size_limit extension. Update the sender if it produced a record above 2^14 bytes on its own.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 30,
@@ -90,6 +302,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Only from legacy peers that still negotiate DEFLATE record compression.",
         fix: "Turn TLS compression off on both sides (OpenSSL has had it off by default since 1.1.0; SSL_OP_NO_COMPRESSION forces it). Compress at the application layer instead, for WebSocket with permessage-deflate.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 40,
@@ -99,6 +313,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "No cipher suite, group or signature algorithm in common: a legacy client offering only CBC or RSA suites to a modern server, a server that allows only P-384 while the client offers X25519, an ECDSA certificate for a client that only verifies RSA. TLS 1.2 stacks (OpenSSL, nginx with ssl_verify_client on) also send it when a required client certificate is missing.",
         fix: "Compare the ClientHello's offers with the server's settings and enable an overlap: ssl_ciphers and ssl_ecdh_curve in nginx, -cipher, -ciphersuites and -groups in OpenSSL, ciphers and ecdhCurve in Node, SSLContext.set_ciphers in Python, jdk.tls.disabledAlgorithms and jdk.tls.namedGroups in Java, CipherSuites and CurvePreferences in Go. If the server requires a client certificate, configure one on the client.",
         sent_by: "server",
+        cause: Some(Cause::HandshakeFailure),
+        blames: None,
     },
     AlertInfo {
         code: 41,
@@ -108,6 +324,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Only from SSL 3.0 peers, which no current stack should accept.",
         fix: "Disable SSL 3.0. On TLS, a missing client certificate shows up as handshake_failure (TLS 1.2) or certificate_required (TLS 1.3): configure the client's certificate and key.",
         sent_by: "client",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 42,
@@ -117,6 +335,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Servers rejecting a client certificate in mutual TLS; Go servers also send it, in TLS 1.2, when a required client certificate is missing. Go's crypto/tls sends it for every verification failure of a server certificate (untrusted issuer and expiry included), and OpenSSL-based stacks (curl, Python, nginx) for a host name mismatch or a certificate that is not yet valid.",
         fix: "Inspect the certificate the other side sent (visible in TLS 1.2 captures; TLS 1.3 encrypts it) with openssl x509 -text: check the chain, the names, the validity dates and the extended key usage (serverAuth for servers, clientAuth for clients), and that the issuer is one the judging side trusts (ssl_client_certificate in nginx for client certificates).",
         sent_by: "either",
+        cause: Some(Cause::BadCertificate),
+        blames: Some(Blame::Any),
     },
     AlertInfo {
         code: 43,
@@ -126,6 +346,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Ed25519, Ed448, RSA-PSS-only or P-521 keys presented to older clients, DSA certificates, or experimental post-quantum signatures. OpenSSL also sends it when the extended key usage does not allow the role, such as a server-only certificate used as a client certificate.",
         fix: "Use an RSA 2048+ or ECDSA P-256 certificate for broad compatibility, or serve both (nginx accepts several ssl_certificate / ssl_certificate_key pairs and picks by client support). Issue certificates with the right keyUsage and extendedKeyUsage (serverAuth, clientAuth).",
         sent_by: "either",
+        cause: Some(Cause::BadCertificate),
+        blames: Some(Blame::Any),
     },
     AlertInfo {
         code: 44,
@@ -135,6 +357,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "The judging side checked OCSP or a CRL (or a stapled OCSP response) and found the certificate revoked: after a key compromise, a CA mass revocation, or a reissue where the old certificate was revoked but some server still presents it.",
         fix: "Install the replacement certificate on every endpoint that serves the name (all load balancers, CDNs and backends) and reload them; clear any cached OCSP staple so the server stops sending the old status.",
         sent_by: "client",
+        cause: Some(Cause::BadCertificate),
+        blames: None,
     },
     AlertInfo {
         code: 45,
@@ -144,6 +368,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A renewal that was forgotten or not deployed everywhere (a server not reloaded, a second load balancer still holding the old file), an expired intermediate left in the served chain, or a wrong clock on the judging machine (no real-time clock, a VM restored from a snapshot, no NTP). OpenSSL sends it only for expired certificates (not yet valid is bad_certificate); Go sends bad_certificate and Java certificate_unknown instead.",
         fix: "Renew the certificate and reload every endpoint that serves it; check notBefore and notAfter of each certificate in the served chain (openssl s_client -showcerts). If the certificate is valid, fix the clock of the side that sent the alert.",
         sent_by: "client",
+        cause: Some(Cause::CertificateExpired),
+        blames: Some(Blame::Validity),
     },
     AlertInfo {
         code: 46,
@@ -153,6 +379,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Java (SunJSSE) sends it for most PKIX failures, including an untrusted issuer ('unable to find valid certification path'), so a server log full of 'alert certificate unknown' usually means Java clients do not trust the chain. OpenSSL uses it for verification errors it has no more specific alert for, such as a rejection by the application's verify callback.",
         fix: "Treat it like unknown_ca first: serve the full chain and make sure the client trusts the root (for Java, import the CA into the truststore with keytool -importcert or point javax.net.ssl.trustStore at one that has it). Then check names and dates.",
         sent_by: "client",
+        cause: Some(Cause::BadCertificate),
+        blames: Some(Blame::Any),
     },
     AlertInfo {
         code: 47,
@@ -162,6 +390,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A server choosing a version, cipher suite or group the client never offered (often a TLS-intercepting middlebox or a load balancer with a broken TLS 1.3 implementation), a key share for an unoffered group, an invalid ECDH public value, malformed ECH, or a client detecting the TLS 1.3 downgrade marker in ServerHello.random.",
         fix: "Find the field the receiver rejected in the message just before the alert, then update the side that produced it. If a middlebox terminates or inspects TLS, test without it or update its firmware.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 48,
@@ -171,6 +401,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Usually the client does not trust the issuer: the server sends its leaf without the intermediates (browsers may fetch them, libraries and CLI tools do not), a private or self-signed CA is missing from the client's store, or a TLS-intercepting proxy re-signs traffic with a root the application does not know (Node, Python certifi and Java use their own stores, not the OS one). OpenSSL-based stacks send 48 for this, Go sends bad_certificate and Java certificate_unknown; in mutual TLS the server sends it when the client's CA is not in its list.",
         fix: "Serve the full chain: leaf followed by intermediates in the file nginx's ssl_certificate points to (fullchain.pem from certbot). For a private or proxy CA, add it to the client's store: NODE_EXTRA_CA_CERTS for Node, SSL_CERT_FILE or REQUESTS_CA_BUNDLE for Python, keytool -importcert for Java, update-ca-certificates for the system. For mutual TLS, add the client's CA to the server's list (ssl_client_certificate in nginx).",
         sent_by: "client",
+        cause: Some(Cause::UnknownCa),
+        blames: Some(Blame::Issuer),
     },
     AlertInfo {
         code: 49,
@@ -180,6 +412,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Mutual TLS or PSK endpoints that check the client's identity against an allow-list (subject, SAN or PSK identity) during the handshake. Rare: most servers finish the handshake and answer HTTP 403 instead.",
         fix: "Grant the identity access in the server's authorization rules, or use a certificate or PSK identity the server allows; the server's log names the rule that fired.",
         sent_by: "server",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 50,
@@ -189,6 +423,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Malformed or truncated handshake messages from buggy or hand-built stacks (fuzzers, scanners, old embedded clients), and middleboxes that mangle large ClientHellos such as those carrying post-quantum key shares.",
         fix: "Look at the message before the alert for a length that does not add up, and update the side that produced it. If a large ClientHello is involved, test without middleboxes, or disable the hybrid post-quantum group on the client to confirm.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 51,
@@ -198,6 +434,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A client certificate whose CertificateVerify signature fails (wrong key, smart card or HSM signing problems), a server whose key and certificate do not belong together, a certificate in the chain whose signature does not verify (OpenSSL), PSKs that differ between the two sides, or a middlebox altering handshake bytes so the transcripts differ.",
         fix: "Check that each certificate matches its key (compare openssl x509 -noout -pubkey with openssl pkey -pubout), check HSM or PKCS#11 signing, make PSKs identical, and test without middleboxes.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 60,
@@ -207,6 +445,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Only from TLS 1.0 era stacks still configured with EXPORT cipher suites.",
         fix: "Remove all EXPORT cipher suites and upgrade the stack; the alert should never appear today.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 70,
@@ -216,6 +456,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A client offering only TLS 1.0 or 1.1 (old Java, Android before 5, .NET Framework defaults, embedded devices) to a server that requires 1.2 or later, or a client that requires TLS 1.3 reaching a server whose maximum is 1.2. The capture shows the offered versions in the ClientHello's supported_versions.",
         fix: "Align the version range: ssl_protocols in nginx, MinProtocol in openssl.cnf or -tls1_2 / -tls1_3 with openssl s_client, minVersion / maxVersion in Node, ssl.SSLContext.minimum_version in Python, jdk.tls.client.protocols and jdk.tls.disabledAlgorithms in Java, MinVersion / MaxVersion in Go's tls.Config. Prefer upgrading an old client over re-enabling TLS 1.0 or 1.1.",
         sent_by: "server",
+        cause: Some(Cause::ProtocolVersion),
+        blames: None,
     },
     AlertInfo {
         code: 71,
@@ -225,6 +467,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A strict server (or a security level such as OpenSSL's @SECLEVEL=2 or higher) meeting a client that offers only weak suites, such as RC4, 3DES, EXPORT or small Diffie-Hellman groups.",
         fix: "Upgrade the client or enable ECDHE suites with AES-GCM or ChaCha20-Poly1305 on it. Lowering the server's requirements should be the last resort.",
         sent_by: "server",
+        cause: Some(Cause::InsufficientSecurity),
+        blames: None,
     },
     AlertInfo {
         code: 80,
@@ -234,6 +478,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Failed memory allocation, an HSM, KMS or PKCS#11 signer that did not answer, an exception in a certificate-selection or SNI callback (Node's SNICallback, Java KeyManagers), a server with no certificate usable for any offered signature algorithm in some stacks.",
         fix: "Read the log of the side that sent the alert at that moment; the cause is there, not on the wire. Fix its configuration or callback, or update the library.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 86,
@@ -243,6 +489,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A client whose first, higher-version attempt failed (a network error, or a middlebox that drops TLS 1.3 or large ClientHellos) and that retried with a lower maximum version. Mostly older browsers and HTTP libraries with a fallback loop.",
         fix: "Find why the first attempt failed: look for the earlier connection to the same server in the capture and how it ended (reset, timeout, alert). Fix that path or middlebox; do not turn off the fallback protection.",
         sent_by: "server",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 90,
@@ -252,6 +500,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A user dismissing a client-certificate prompt or closing a tab mid-handshake, or an application that cancels a connection it no longer needs.",
         fix: "Usually nothing to fix. If it repeats, look at the application or user action that cancels the handshake.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 100,
@@ -261,6 +511,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A server asking for a client certificate only for some paths via renegotiation (Apache SSLVerifyClient in a Location, IIS) with a client that refuses, or a client renegotiating with a server that forbids it (nginx refuses client-initiated renegotiation; HTTP/2 forbids it outright).",
         fix: "Avoid renegotiation: ask for client certificates in the initial handshake (server-wide ssl_verify_client or SSLVerifyClient), use TLS 1.3 post-handshake authentication, or reconnect instead of renegotiating.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 109,
@@ -270,6 +522,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A TLS 1.3 ClientHello without supported_groups, key_share or signature_algorithms, a PSK offer without psk_key_exchange_modes, hand-built or fuzzed handshakes, or middleboxes that strip extensions.",
         fix: "Update the stack that built the message, and test without proxies that rewrite the ClientHello.",
         sent_by: "either",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 110,
@@ -279,6 +533,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A server or middlebox that answers with an extension the client did not send (for example ALPN or a ticket extension), or a TLS 1.3 extension placed in the wrong message by a buggy stack.",
         fix: "Update the server or middlebox that produced the extra extension; testing without the middlebox tells which one it is.",
         sent_by: "client",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 111,
@@ -288,6 +544,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Practically never: client certificate URLs were used by a few constrained devices only.",
         fix: "Have the client send its certificate directly in the handshake.",
         sent_by: "server",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 112,
@@ -297,6 +555,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "No virtual host or certificate is configured for the requested name on the server, CDN or load balancer; a client connecting by IP address or with a typo in the host. Apache sends it as a warning when no ServerName matches, and old Java clients treated that warning as fatal.",
         fix: "Add the name to the server (server_name in nginx, ServerName or ServerAlias in Apache, the domain list of the CDN or load balancer), or give it a default server with a matching certificate. Make the client send the right name: connect by host name, or set servername in Node's tls.connect, server_hostname in Python's wrap_socket, -servername in openssl s_client.",
         sent_by: "server",
+        cause: Some(Cause::UnrecognizedName),
+        blames: None,
     },
     AlertInfo {
         code: 113,
@@ -306,6 +566,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A server stapling a stale or wrong-issuer OCSP response, often because it cannot reach the CA's responder to refresh it; clients that check staples strictly, for example for certificates with the Must-Staple extension.",
         fix: "Refresh stapling: in nginx, ssl_stapling on with ssl_stapling_verify, a working resolver and ssl_trusted_certificate holding the issuer. Make sure the server can reach the OCSP responder, then reload to drop the cached response.",
         sent_by: "client",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 114,
@@ -315,6 +577,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Practically never: it belongs to the client certificate URL mechanism, which is out of use.",
         fix: "Have the client send its certificate directly in the handshake.",
         sent_by: "server",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 115,
@@ -324,6 +588,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "PSK deployments (IoT devices, MQTT brokers such as mosquitto with psk_file) where the client's identity is missing or misspelled on the server. TLS 1.3 servers usually fall back to a full handshake for unknown resumption tickets instead of sending it.",
         fix: "Configure the same identity and key on both sides (psk_file in mosquitto, -psk_identity and -psk with openssl s_client and s_server).",
         sent_by: "server",
+        cause: None,
+        blames: None,
     },
     AlertInfo {
         code: 116,
@@ -333,6 +599,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "Mutual TLS endpoints (nginx ssl_verify_client on, Envoy require_client_certificate, Go tls.RequireAndVerifyClientCert, Node requestCert with rejectUnauthorized) and a client without a certificate: curl without --cert, Node without key/cert, Python without load_cert_chain, a browser without the certificate installed. A client also sends none if its certificate is not from a CA the server listed. In TLS 1.3 the client may already have sent its first request, so the alert can arrive after the WebSocket upgrade request.",
         fix: "Configure the client's certificate and key, issued by one of the CAs the server accepts (openssl s_client shows them as 'Acceptable client certificate CA names'). If certificates should be optional, make the server ask without requiring (ssl_verify_client optional). TLS 1.2 stacks report the same problem as handshake_failure.",
         sent_by: "server",
+        cause: Some(Cause::ClientCertificateRequired),
+        blames: None,
     },
     AlertInfo {
         code: 120,
@@ -342,6 +610,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "A server that speaks only h2 (gRPC endpoints, Node http2.createSecureServer without allowHTTP1) and a WebSocket client that offers only http/1.1, which the Upgrade handshake needs; or a client offering only h2 to a server that enforces ALPN and speaks only http/1.1.",
         fix: "Add http/1.1 to the server's ALPN list (allowHTTP1: true in Node, the HTTP/1.1 listener of the proxy), or make the client offer a protocol the server speaks. WebSocket over h2 needs RFC 8441 extended CONNECT support on both sides.",
         sent_by: "server",
+        cause: Some(Cause::NoApplicationProtocol),
+        blames: None,
     },
     AlertInfo {
         code: 121,
@@ -351,6 +621,8 @@ pub static ALERTS: &[AlertInfo] = &[
         when: "The ECH configuration published in the DNS HTTPS record is stale after the server rotated its keys, or the front end does not do ECH for that name. Browsers retry once automatically with the server's retry configuration.",
         fix: "Publish the current ECHConfigList in the DNS HTTPS/SVCB record after each key rotation, keep old keys for a while, and check that the client-facing server holds the keys matching what DNS publishes.",
         sent_by: "client",
+        cause: None,
+        blames: None,
     },
 ];
 
@@ -605,9 +877,9 @@ pub fn group_name(id: u16) -> String {
 }
 
 /// RFC 5746: not a cipher suite but "I support secure renegotiation".
-const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
+pub const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
 /// RFC 7507: not a cipher suite but "this is a downgraded retry".
-const FALLBACK_SCSV: u16 = 0x5600;
+pub const FALLBACK_SCSV: u16 = 0x5600;
 
 /// A printable name for cipher suite `id`: the IANA name, "GREASE (0x0a0a)",
 /// the two signalling values (`TLS_EMPTY_RENEGOTIATION_INFO_SCSV`,
@@ -710,6 +982,39 @@ pub fn cipher_weakness(id: u16) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_certificate_problem_has_its_own_advice() {
+        use CertProblem::*;
+        let all = [
+            Expired,
+            NotYetValid,
+            SelfSigned,
+            UntrustedRoot,
+            UnknownIssuer,
+            NameMismatch,
+            WeakKey,
+            NotForServers,
+            BadSignature,
+        ];
+        for p in all {
+            assert_eq!(
+                cert_problem(p).problem,
+                p,
+                "{p:?} falls back to the catch-all"
+            );
+        }
+        assert_eq!(cert_problem(Other).problem, Other);
+    }
+
+    #[test]
+    fn certificate_alerts_name_the_problems_they_report() {
+        assert_eq!(alert(45).and_then(|a| a.blames), Some(Blame::Validity));
+        assert_eq!(alert(48).and_then(|a| a.blames), Some(Blame::Issuer));
+        assert_eq!(alert(42).and_then(|a| a.blames), Some(Blame::Any));
+        assert_eq!(alert_cause(116), Cause::ClientCertificateRequired);
+        assert_eq!(alert_cause(10), Cause::Alert);
+    }
 
     fn strictly_increasing(ids: &[u32]) -> bool {
         ids.windows(2).all(|w| w[0] < w[1])

@@ -11,6 +11,7 @@ use tls_parser::{
 };
 
 pub use crate::vocab::tls::is_grease;
+use crate::vocab::tls::version;
 use crate::vocab::At;
 
 /// Extension types read here (IANA "TLS ExtensionType Values").
@@ -222,11 +223,11 @@ pub fn alpn_of_extensions(body: &[u8]) -> Option<String> {
 /// Short name of a version for JA4 ("13", "12", ...).
 fn ja4_version(v: u16) -> &'static str {
     match v {
-        0x0304 => "13",
-        0x0303 => "12",
-        0x0302 => "11",
-        0x0301 => "10",
-        0x0300 => "s3",
+        version::TLS13 => "13",
+        version::TLS12 => "12",
+        version::TLS11 => "11",
+        version::TLS10 => "10",
+        version::SSL3 => "s3",
         0x0002 | 0x0200 => "s2",
         0xfeff => "d1",
         0xfefd => "d2",
@@ -361,7 +362,9 @@ impl ClientHello {
         if !sv.is_empty() {
             return sv;
         }
-        (0x0301..=self.legacy_version.max(0x0301)).rev().collect()
+        (version::TLS10..=self.legacy_version.max(version::TLS10))
+            .rev()
+            .collect()
     }
 }
 

@@ -35,18 +35,20 @@ const MAX_CERTS: usize = 10;
 /// Alerts kept per connection.
 const MAX_ALERTS: usize = 8;
 
-const CCS: u8 = 20;
-const ALERT: u8 = 21;
-const HANDSHAKE: u8 = 22;
-const APPLICATION_DATA: u8 = 23;
-const HEARTBEAT: u8 = 24;
+use crate::vocab::tls::content::{
+    ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC as CCS, HANDSHAKE, HEARTBEAT,
+};
+use crate::vocab::tls::handshake::{
+    CERTIFICATE, CERTIFICATE_REQUEST, CLIENT_HELLO, SERVER_HELLO, SERVER_HELLO_DONE,
+};
+use crate::vocab::tls::{alert as alert_code, level, version};
 
 /// Whether a client's first bytes look like TLS: the record header of a
 /// ClientHello, or, when the capture started after the handshake, of an
 /// application_data record. SSL 2.0 hellos are not recognised.
 pub fn looks_like_tls(first: &[u8]) -> bool {
     match first {
-        [HANDSHAKE, 3, 0..=4, ..] => first.get(5).is_none_or(|&t| t == 1),
+        [HANDSHAKE, 3, 0..=4, ..] => first.get(5).is_none_or(|&t| t == CLIENT_HELLO),
         [APPLICATION_DATA, 3, 1..=4, hi, lo, ..] => {
             let len = usize::from(u16::from_be_bytes([*hi, *lo]));
             len > 0 && len <= MAX_RECORD
@@ -238,14 +240,14 @@ impl TlsFacts {
 
     /// Whether TLS 1.3 was negotiated.
     pub fn tls13(&self) -> bool {
-        self.version() == Some(0x0304)
+        self.version() == Some(version::TLS13)
     }
 
     /// The first fatal (or encrypted) alert, which ends the connection.
     pub fn first_fatal(&self) -> Option<&Alert> {
-        self.alerts
-            .iter()
-            .find(|a| a.encrypted || a.level == Some(2) || a.code == Some(0))
+        self.alerts.iter().find(|a| {
+            a.encrypted || a.level == Some(level::FATAL) || a.code == Some(alert_code::CLOSE_NOTIFY)
+        })
     }
 }
 
@@ -470,7 +472,7 @@ impl TlsSession {
             return;
         };
         let mut x = Decryption::default();
-        let tls13 = sh.version() == 0x0304;
+        let tls13 = sh.version() == version::TLS13;
         let suite = decrypt::suite(sh.cipher);
         match (keylog.get(&ch.random), suite) {
             (None, _) => x.problem(DecryptProblem::NoKeys {
@@ -640,16 +642,16 @@ impl TlsSession {
                         sh.alpn = hello::alpn_of_extensions(msg.get(4..).unwrap_or_default());
                     }
                 }
-                (Dir::ServerToClient, 11) => {
+                (Dir::ServerToClient, CERTIFICATE) => {
                     f.certificate_at.get_or_insert(at);
                     if f.certificates.is_empty() {
                         f.certificates = certificate_list_13(&msg);
                     }
                 }
-                (Dir::ClientToServer, 11) => {
+                (Dir::ClientToServer, CERTIFICATE) => {
                     f.client_certificate = Some((at, certificate_list_13(&msg).len()));
                 }
-                (Dir::ServerToClient, 13) => {
+                (Dir::ServerToClient, CERTIFICATE_REQUEST) => {
                     f.certificate_request.get_or_insert(at);
                 }
                 (_, 20) => {
@@ -854,13 +856,13 @@ impl TlsSession {
         };
         let f = &mut self.facts;
         match (dir, ty) {
-            (Dir::ClientToServer, 1) => {
+            (Dir::ClientToServer, CLIENT_HELLO) => {
                 f.client_hellos += 1;
                 if f.client_hello.is_none() {
                     f.client_hello = hello::client_hello(msg, at);
                 }
             }
-            (Dir::ServerToClient, 2) => {
+            (Dir::ServerToClient, SERVER_HELLO) => {
                 let Some(sh) = hello::server_hello(msg, at) else {
                     return;
                 };
@@ -868,7 +870,7 @@ impl TlsSession {
                     f.hello_retry.get_or_insert(sh);
                     return;
                 }
-                let tls13 = sh.version() == 0x0304;
+                let tls13 = sh.version() == version::TLS13;
                 if f.server_hello.is_some() {
                     return;
                 }
@@ -883,19 +885,19 @@ impl TlsSession {
                 }
                 self.start_decryption();
             }
-            (Dir::ServerToClient, 11) => {
+            (Dir::ServerToClient, CERTIFICATE) => {
                 f.certificate_at.get_or_insert(at);
                 if f.certificates.is_empty() {
                     f.certificates = certificate_list(msg);
                 }
             }
-            (Dir::ClientToServer, 11) => {
+            (Dir::ClientToServer, CERTIFICATE) => {
                 f.client_certificate = Some((at, certificate_list(msg).len()));
             }
-            (Dir::ServerToClient, 13) => {
+            (Dir::ServerToClient, CERTIFICATE_REQUEST) => {
                 f.certificate_request.get_or_insert(at);
             }
-            (Dir::ServerToClient, 14) => {
+            (Dir::ServerToClient, SERVER_HELLO_DONE) => {
                 f.server_hello_done.get_or_insert(at);
             }
             _ => {}

@@ -3,6 +3,7 @@
 //! lines that cite frame numbers and times, and a fix that uses what the
 //! capture shows.
 
+mod capture;
 mod link;
 mod refusal;
 mod tls;
@@ -17,6 +18,7 @@ use crate::flow::ConnRecord;
 use crate::knowledge::{lookup, proxies};
 use crate::vocab::{At, Dir};
 
+pub use capture::{CapturePass, Judged, Verdicts};
 pub use link::{link_attempts, link_proxy_legs, Edit, Edits, Linkable, Outline};
 pub use refusal::{refusal, refusal_outline, service_port};
 pub use tls::{decryption_problem_text, problem_text, tls_judgement, NO_KEYS};

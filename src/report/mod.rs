@@ -18,10 +18,7 @@ use serde::Serialize;
 use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::capture::ring::FrameNames;
-use crate::diagnose::{
-    diagnose, link_attempts, link_proxy_legs, refusal, refusal_outline, service_port,
-    tls_judgement, CaptureView, Category, Disconnect, Edit, Edits, Linkable, Outline,
-};
+use crate::diagnose::{CapturePass, CaptureView, Category, Disconnect};
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
@@ -605,13 +602,9 @@ impl Report {
         };
         let mut n = r.connection_count();
         let mut lost: Option<String> = None;
-        // Pass 1: limits hit, the ports that carry WebSocket or TLS, and
-        // the linking facts of every connection with a verdict (or with
-        // a refusal, if its port turns out to be one of those).
+        // Pass 1: limits hit, and what linking needs of each connection.
         let mut hits = LimitHits::default();
-        let mut ports = std::collections::BTreeSet::new();
-        let mut conns: Vec<(usize, Linkable)> = Vec::new();
-        let mut refusals: Vec<(usize, u16, Linkable)> = Vec::new();
+        let mut pass = CapturePass::new(trust, view);
         for start in (0..n).step_by(CONNECTION_BLOCK) {
             let end = (start + CONNECTION_BLOCK).min(n);
             let recs = match records(r, start..end) {
@@ -622,60 +615,21 @@ impl Report {
                     break;
                 }
             };
-            let outlines: Vec<(Option<Linkable>, Option<Linkable>)> = recs
-                .par_iter()
-                .map(|rec| {
-                    let judged = rec
-                        .analysis
-                        .tls
-                        .as_ref()
-                        .and_then(|t| tls_judgement(t, trust));
-                    match diagnose(rec, judged.as_ref(), &view) {
-                        Some(d) => (Some(Linkable::of(rec, Outline::of(&d))), None),
-                        None => (None, refusal_outline(rec).map(|o| Linkable::of(rec, o))),
-                    }
-                })
-                .collect();
-            for (k, (rec, (verdict, refusal))) in recs.iter().zip(outlines).enumerate() {
+            for rec in recs.iter() {
                 for limit in rec.analysis.limits_hit.iter() {
                     hits.hit(limit, rec.first_frame);
                 }
-                ports.extend(service_port(rec));
-                if let Some(l) = verdict {
-                    conns.push((start + k, l));
-                } else if let Some(l) = refusal {
-                    refusals.push((start + k, rec.meta.server.port, l));
-                }
             }
+            pass.survey(start, &recs);
         }
         self.push_capture(path, r, hits);
         if let Some(e) = &lost {
             self.lose(e);
         }
-        let refused_ones: std::collections::BTreeSet<usize> = refusals
-            .iter()
-            .filter(|(_, port, _)| ports.contains(port))
-            .map(|(i, _, _)| *i)
-            .collect();
-        if !refused_ones.is_empty() {
-            conns.extend(
-                refusals
-                    .into_iter()
-                    .filter(|(i, _, _)| refused_ones.contains(i))
-                    .map(|(i, _, l)| (i, l)),
-            );
-            conns.sort_by_key(|(i, _)| *i);
-        }
         let first_id = self.next_id;
         self.next_id += n as u64;
         let id = |i: usize| (first_id + i as u64).to_string();
-        let mut edits: Edits = Vec::new();
-        link_proxy_legs(&conns, &id, &mut edits);
-        link_attempts(&conns, &id, &mut edits);
-        drop(conns);
-        // Stable: each connection's changes stay in the order made.
-        edits.sort_by_key(|(i, _)| *i);
-        let mut edits = edits.into_iter().peekable();
+        let mut verdicts = pass.link(&id);
         // Pass 2: the entries, a block at a time.
         let n_blocks = n.div_ceil(CONNECTION_BLOCK);
         for (k, start) in (0..n).step_by(CONNECTION_BLOCK).enumerate() {
@@ -692,37 +646,14 @@ impl Report {
                     break;
                 }
             };
-            let mut block_edits: Vec<Vec<Edit>> = vec![Vec::new(); end - start];
-            while let Some((i, e)) = edits.next_if(|(i, _)| *i < end) {
-                if let Some(v) = i.checked_sub(start).and_then(|j| block_edits.get_mut(j)) {
-                    v.push(e);
-                }
-            }
+            let judged = verdicts.block(start, &recs);
             let first = self.connections.len();
             self.connections.par_extend(
                 recs.par_iter()
-                    .zip(block_edits.into_par_iter())
+                    .zip(judged.into_par_iter())
                     .enumerate()
-                    .map(|(j, (rec, changes))| {
-                        let judged = rec
-                            .analysis
-                            .tls
-                            .as_ref()
-                            .and_then(|t| tls_judgement(t, trust));
-                        let verdict = diagnose(rec, judged.as_ref(), &view)
-                            .or_else(|| {
-                                refused_ones
-                                    .contains(&(start + j))
-                                    .then(|| refusal(rec, &view))
-                                    .flatten()
-                            })
-                            .map(|mut d| {
-                                for c in changes {
-                                    c.apply(&mut d);
-                                }
-                                Box::new(d)
-                            });
-                        analyzed_entry(&id(start + j), path, rec, judged.as_ref(), verdict)
+                    .map(|(j, (rec, v))| {
+                        analyzed_entry(&id(start + j), path, rec, v.chain.as_ref(), v.verdict)
                     }),
             );
             self.keep_and_count(first, &recs);

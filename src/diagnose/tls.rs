@@ -8,7 +8,7 @@
 use crate::analyzers::session::{Analysis, Facts, TcpEnd};
 use crate::analyzers::tls::cert::{judge, Judgement, Problem, TrustStore};
 use crate::analyzers::tls::{
-    is_grease, Alert, ClientHello, DecryptProblem, LostBoundary, TlsFacts,
+    is_grease, Alert, ClientHello, DecryptProblem, LostBoundary, ServerHello, TlsFacts,
 };
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
@@ -458,45 +458,7 @@ fn handshake_failure(
         }
     }
     if t.complete.is_some() {
-        // Completed, but the client left at once without a byte of data:
-        // it rejected what it saw after the handshake.
-        let (
-            Some(done),
-            Some(TcpEnd {
-                dir: Dir::ClientToServer,
-                at: e,
-                ..
-            }),
-        ) = (t.complete, end)
-        else {
-            return None;
-        };
-        let quiet = t.encrypted[Dir::ClientToServer].records == 0;
-        let after = e.ts.since(done.ts);
-        let problem = j.and_then(|j| j.problems.first().map(|p| (p, j)));
-        return match (quiet && after <= LATE_REJECT_NS, problem) {
-            (true, Some((p, j))) => Some(Failure {
-                initiator: Initiator::Client,
-                cause: problem_cause(p),
-                confidence: if after <= QUICK_REJECT_NS {
-                    Confidence::Likely
-                } else {
-                    Confidence::Unclear
-                },
-                summary: format!(
-                    "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), {} because {}.",
-                    secs(after),
-                    if after <= QUICK_REJECT_NS {
-                        "most likely"
-                    } else {
-                        "possibly (the delay leaves room for a client that simply stayed idle)"
-                    },
-                    problem_text(p, j, at)
-                ),
-                fix: problem_fix(p).to_string(),
-            }),
-            _ => None,
-        };
+        return rejected_after_handshake(t, end, j, at);
     }
     // Not completed, no alert that explains it.
     let initiator = end.map_or(Initiator::None, |e| Initiator::of(e.dir));
@@ -543,44 +505,116 @@ fn handshake_failure(
         });
     };
     let Some(sh) = &t.server_hello else {
-        let waited = end.map(|e| e.at.ts).unwrap_or(rec.last_seen);
-        let silence = secs(waited.since(ch.at.ts));
-        if end.is_none() && rec.ended_by.unfinished() && waited.since(ch.at.ts) < 5_000_000_000 {
-            return None;
-        }
-        return Some(match end {
-            Some(TcpEnd { dir: Dir::ServerToClient, .. }) => Failure {
-                initiator: Initiator::Server,
-                cause: Cause::ClosedWithoutAlert,
-                confidence: Confidence::Unclear,
-                summary: format!(
-                    "The server {how} the connection {silence} after the ClientHello without answering it and without an alert: it found nothing it accepts in the hello (protocol version, cipher suites, groups, SNI) on a stack that sends no alert, or it is not a TLS server."
-                ),
-                fix: format!(
-                    "Compare the server's TLS settings with what the client offered ({}); the server's log says which it rejected. Try `openssl s_client -connect HOST:PORT -servername {}` with -tls1_2 or -tls1_3.",
-                    offered(ch),
-                    ch.sni.as_deref().unwrap_or("NAME")
-                ),
-            },
-            Some(TcpEnd { dir: Dir::ClientToServer, .. }) => Failure {
-                initiator: Initiator::Client,
-                cause: Cause::NoServerAnswer,
-                confidence: Confidence::Certain,
-                summary: format!(
-                    "The client gave up {silence} after its ClientHello: the server never answered."
-                ),
-                fix: "The server accepted the TCP connection but never answered the TLS handshake: check that it is a TLS endpoint, is not overloaded (accept queue, worker pool), and that nothing in between drops the ClientHello (a firewall or proxy that inspects SNI).".to_string(),
-            },
-            None => Failure {
-                initiator: Initiator::None,
-                cause: Cause::NoServerAnswer,
-                confidence: Confidence::Certain,
-                summary: format!("The server never answered the ClientHello ({silence} until the capture ended)."),
-                fix: "Check that the server is a TLS endpoint and is not overloaded, and that nothing in between drops the ClientHello.".to_string(),
-            },
-        });
+        return unanswered_hello(rec, ch, end, how);
     };
-    // A ServerHello, no completion, no alert.
+    after_server_hello(rec, t, sh, end, j, at, how)
+}
+
+/// A completed handshake after which the client left at once without a
+/// byte of data: it rejected what it saw (the chain's first problem).
+fn rejected_after_handshake(
+    t: &TlsFacts,
+    end: Option<TcpEnd>,
+    j: Option<&Judgement>,
+    at: i64,
+) -> Option<Failure> {
+    // Completed, but the client left at once without a byte of data:
+    // it rejected what it saw after the handshake.
+    let (
+        Some(done),
+        Some(TcpEnd {
+            dir: Dir::ClientToServer,
+            at: e,
+            ..
+        }),
+    ) = (t.complete, end)
+    else {
+        return None;
+    };
+    let quiet = t.encrypted[Dir::ClientToServer].records == 0;
+    let after = e.ts.since(done.ts);
+    let problem = j.and_then(|j| j.problems.first().map(|p| (p, j)));
+    match (quiet && after <= LATE_REJECT_NS, problem) {
+        (true, Some((p, j))) => Some(Failure {
+            initiator: Initiator::Client,
+            cause: problem_cause(p),
+            confidence: if after <= QUICK_REJECT_NS {
+                Confidence::Likely
+            } else {
+                Confidence::Unclear
+            },
+            summary: format!(
+                "The client closed {} after the TLS handshake completed, without sending any data: it rejected the server's certificate after the handshake (Node.js checks the host name there, and sends no alert), {} because {}.",
+                secs(after),
+                if after <= QUICK_REJECT_NS {
+                    "most likely"
+                } else {
+                    "possibly (the delay leaves room for a client that simply stayed idle)"
+                },
+                problem_text(p, j, at)
+            ),
+            fix: problem_fix(p).to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// A ClientHello that no ServerHello answered.
+fn unanswered_hello(
+    rec: &ConnRecord<Analysis>,
+    ch: &ClientHello,
+    end: Option<TcpEnd>,
+    how: &str,
+) -> Option<Failure> {
+    let waited = end.map(|e| e.at.ts).unwrap_or(rec.last_seen);
+    let silence = secs(waited.since(ch.at.ts));
+    if end.is_none() && rec.ended_by.unfinished() && waited.since(ch.at.ts) < 5_000_000_000 {
+        return None;
+    }
+    Some(match end {
+        Some(TcpEnd { dir: Dir::ServerToClient, .. }) => Failure {
+            initiator: Initiator::Server,
+            cause: Cause::ClosedWithoutAlert,
+            confidence: Confidence::Unclear,
+            summary: format!(
+                "The server {how} the connection {silence} after the ClientHello without answering it and without an alert: it found nothing it accepts in the hello (protocol version, cipher suites, groups, SNI) on a stack that sends no alert, or it is not a TLS server."
+            ),
+            fix: format!(
+                "Compare the server's TLS settings with what the client offered ({}); the server's log says which it rejected. Try `openssl s_client -connect HOST:PORT -servername {}` with -tls1_2 or -tls1_3.",
+                offered(ch),
+                ch.sni.as_deref().unwrap_or("NAME")
+            ),
+        },
+        Some(TcpEnd { dir: Dir::ClientToServer, .. }) => Failure {
+            initiator: Initiator::Client,
+            cause: Cause::NoServerAnswer,
+            confidence: Confidence::Certain,
+            summary: format!(
+                "The client gave up {silence} after its ClientHello: the server never answered."
+            ),
+            fix: "The server accepted the TCP connection but never answered the TLS handshake: check that it is a TLS endpoint, is not overloaded (accept queue, worker pool), and that nothing in between drops the ClientHello (a firewall or proxy that inspects SNI).".to_string(),
+        },
+        None => Failure {
+            initiator: Initiator::None,
+            cause: Cause::NoServerAnswer,
+            confidence: Confidence::Certain,
+            summary: format!("The server never answered the ClientHello ({silence} until the capture ended)."),
+            fix: "Check that the server is a TLS endpoint and is not overloaded, and that nothing in between drops the ClientHello.".to_string(),
+        },
+    })
+}
+
+/// A ServerHello, no completion, no alert: who closed, and what the
+/// chain (when it was seen) says about why.
+fn after_server_hello(
+    rec: &ConnRecord<Analysis>,
+    t: &TlsFacts,
+    sh: &ServerHello,
+    end: Option<TcpEnd>,
+    j: Option<&Judgement>,
+    at: i64,
+    how: &str,
+) -> Option<Failure> {
     let cert_seen = j.map(|j| (j.problems.first(), j));
     Some(match end {
         Some(TcpEnd {

@@ -185,7 +185,7 @@ pub fn record<T>(
         first_seen: Timestamp(1_700_000_000_000_000_000),
         last_seen: Timestamp(1_700_000_000_000_000_000 + frames as i64 * 1_000_000),
         packets: frames,
-        stats: [HalfStats::default(), HalfStats::default()],
+        stats: Default::default(),
         ended_by,
         analysis,
     }

@@ -9,6 +9,7 @@ use common::*;
 use wsforensics::capture::Timestamp;
 use wsforensics::engine::{analyze_file, EngineOptions};
 use wsforensics::flow::EndedBy;
+use wsforensics::vocab::Dir;
 
 const REQ: &[u8] = b"GET /chat HTTP/1.1\r\nHost: x\r\n\r\n";
 const RESP: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
@@ -196,8 +197,8 @@ fn snaplen_truncation_keeps_headers_and_counts_a_gap() {
     let r = run(&pcap(101, &f, false, false), 1);
     let c = &r.connections[0];
     assert_eq!(c.analysis.data[1], &RESP[..RESP.len() - 10]);
-    assert_eq!(c.stats[1].gap_bytes, 10);
-    assert_eq!(c.stats[1].bytes, RESP.len() as u64 - 10);
+    assert_eq!(c.stats[Dir::ServerToClient].gap_bytes, 10);
+    assert_eq!(c.stats[Dir::ServerToClient].bytes, RESP.len() as u64 - 10);
 }
 
 #[test]
@@ -210,8 +211,8 @@ fn retransmission_counted_once_and_reordering_undone() {
     let c = &r.connections[0];
     assert_eq!(c.analysis.data[0], REQ);
     assert_eq!(c.analysis.data[1], RESP);
-    assert_eq!(c.stats[0].retransmitted_segments, 1);
-    assert_eq!(c.stats[0].bytes, REQ.len() as u64);
+    assert_eq!(c.stats[Dir::ClientToServer].retransmitted_segments, 1);
+    assert_eq!(c.stats[Dir::ClientToServer].bytes, REQ.len() as u64);
 }
 
 #[test]
@@ -270,7 +271,7 @@ fn mid_stream_pick_up_counts_unseen_bytes_as_gap() {
     let r = run(&pcap(101, &frames(p), false, false), 1);
     let k = &r.connections[0];
     assert_eq!(k.meta.server.to_string(), "10.0.0.2:443");
-    assert_eq!(k.stats[0].gap_bytes, 50);
+    assert_eq!(k.stats[Dir::ClientToServer].gap_bytes, 50);
     assert_eq!(k.analysis.data[0], b"hello");
 }
 

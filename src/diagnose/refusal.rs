@@ -31,7 +31,7 @@ pub fn service_port(rec: &ConnRecord<Analysis>) -> Option<u16> {
 /// `likely`), and the evidence says what was not visible.
 pub fn refusal(rec: &ConnRecord<Analysis>, view: &CaptureView) -> Option<Disconnect> {
     let (outline, refused) = refused_at(rec)?;
-    let c = &rec.stats[0];
+    let c = &rec.stats[Dir::ClientToServer];
     let ctx = Ctx {
         start: rec.first_seen,
         view,
@@ -123,7 +123,7 @@ fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Refused)> {
     let refused = if cut_refusal(&rec.analysis) {
         Refused::CutRequest
     } else {
-        let [c, s] = &rec.stats;
+        let [c, s] = &rec.stats.0;
         if c.syns == 0 || s.syns > 0 || c.bytes + s.bytes > 0 {
             return None;
         }

@@ -171,7 +171,7 @@ pub struct ConnRecord<T> {
     /// Frames of this connection.
     pub packets: u64,
     /// Per direction, indexed by [`Dir::index`].
-    pub stats: [HalfStats; 2],
+    pub stats: PerDir<HalfStats>,
     /// How it ended.
     pub ended_by: EndedBy,
     /// The observer's report.
@@ -545,10 +545,10 @@ impl<'f, F: ObserverFactory> Table<'f, F> {
             first_seen: c.first_seen,
             last_seen: c.last_seen,
             packets: c.packets,
-            stats: [
+            stats: PerDir::new(
                 c.half[Dir::ClientToServer].stats,
                 c.half[Dir::ServerToClient].stats,
-            ],
+            ),
             ended_by,
             analysis: c.observer.finish(ended_by),
         })

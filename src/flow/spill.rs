@@ -220,8 +220,8 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{ConnMeta, EndedBy, HalfStats};
-    use crate::vocab::Endpoint;
+    use crate::flow::{ConnMeta, EndedBy};
+    use crate::vocab::{Endpoint, PerDir};
 
     fn record(first_frame: u64, note: &str) -> ConnRecord<String> {
         let end = |port| Endpoint {
@@ -239,7 +239,7 @@ mod tests {
             first_seen: Timestamp(1_000),
             last_seen: Timestamp(2_000),
             packets: 6,
-            stats: [HalfStats::default(); 2],
+            stats: PerDir::default(),
             ended_by: EndedBy::Fin,
             analysis: note.to_string(),
         }

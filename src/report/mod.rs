@@ -22,7 +22,7 @@ use crate::diagnose::{CapturePass, CaptureView, Category, Disconnect};
 use crate::engine::CaptureResult;
 use crate::flow::{ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
-use crate::vocab::Dir;
+use crate::vocab::{Dir, PerDir};
 
 /// What a capture's table of connections shows of one connection: kept
 /// until the capture is complete, instead of its whole entry.
@@ -233,8 +233,8 @@ pub struct PerDirection {
 }
 
 impl PerDirection {
-    fn of(stats: &[HalfStats; 2], f: impl Fn(&HalfStats) -> u64) -> PerDirection {
-        let [c, s] = stats;
+    fn of(stats: &PerDir<HalfStats>, f: impl Fn(&HalfStats) -> u64) -> PerDirection {
+        let [c, s] = &stats.0;
         PerDirection {
             client_to_server: f(c),
             server_to_client: f(s),
@@ -548,22 +548,6 @@ impl Report {
             error: Some(error),
             pieces: Vec::new(),
         });
-    }
-
-    /// Add a capture and its connections.
-    pub fn add_capture<T: Sync>(&mut self, path: &str, r: &CaptureResult<T>) {
-        self.push_capture(path, r, LimitHits::default());
-        let start = self.connections.len();
-        let first_id = self.next_id;
-        self.next_id += r.connections.len() as u64;
-        self.connections.par_extend(
-            r.connections
-                .par_iter()
-                .enumerate()
-                .map(|(i, rec)| connection((first_id + i as u64).to_string(), path, rec)),
-        );
-        self.keep_and_count(start, &r.connections);
-        self.rank_servers();
     }
 
     /// Add a capture analyzed for WebSocket: transport, `websocket` and

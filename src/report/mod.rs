@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::analyzers::http::{Request, Response};
 use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::capture::ring::FrameNames;
@@ -309,7 +310,7 @@ pub struct ConnectionReport {
 #[derive(Debug, Serialize)]
 pub struct WebSocketReport {
     /// The upgrade request; null when the capture began after the upgrade.
-    pub request: Option<crate::analyzers::http::Request>,
+    pub request: Option<RequestReport>,
     /// For a connection picked up after its upgrade: where its WebSocket
     /// framing was recognised; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -317,7 +318,7 @@ pub struct WebSocketReport {
     /// Its frame.
     pub request_frame: Option<u64>,
     /// The server's answer, if any.
-    pub response: Option<crate::analyzers::http::Response>,
+    pub response: Option<ResponseReport>,
     /// Its frame.
     pub response_frame: Option<u64>,
     /// Frames and messages each way.
@@ -328,6 +329,91 @@ pub struct WebSocketReport {
     pub violations: Vec<ViolationReport>,
     /// Where frame parsing stopped, per direction (stream offset), if it did.
     pub unparsed_from: PerDirectionOpt,
+}
+
+/// The upgrade request, as the report shows it.
+#[derive(Debug, Serialize)]
+pub struct RequestReport {
+    /// Method.
+    pub method: String,
+    /// Request target.
+    pub path: String,
+    /// `Host`.
+    pub host: Option<String>,
+    /// `Origin`.
+    pub origin: Option<String>,
+    /// Whether `Upgrade: websocket` and `Connection: upgrade` were there.
+    pub upgrade: bool,
+    /// `Sec-WebSocket-Version`.
+    pub version: Option<String>,
+    /// `Sec-WebSocket-Key`.
+    pub key: Option<String>,
+    /// Offered subprotocols.
+    pub protocols: Vec<String>,
+    /// Offered extensions, as written.
+    pub extensions: Vec<String>,
+    /// The first forwarding header with its value: the client is a proxy.
+    pub forwarded: Option<String>,
+}
+
+impl RequestReport {
+    fn of(r: &Request) -> RequestReport {
+        RequestReport {
+            method: r.method.clone(),
+            path: r.path.clone(),
+            host: r.host.clone(),
+            origin: r.origin.clone(),
+            upgrade: r.upgrade,
+            version: r.version.clone(),
+            key: r.key.clone(),
+            protocols: r.protocols.clone(),
+            extensions: r.extensions.clone(),
+            forwarded: r.forwarded.clone(),
+        }
+    }
+}
+
+/// The server's answer to the upgrade, as the report shows it.
+#[derive(Debug, Serialize)]
+pub struct ResponseReport {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// `Sec-WebSocket-Accept`.
+    pub accept: Option<String>,
+    /// Whether `accept` is the hash of the request's key; null when there
+    /// was nothing to check.
+    pub accept_valid: Option<bool>,
+    /// Chosen subprotocol.
+    pub protocol: Option<String>,
+    /// Accepted extensions.
+    pub extensions: Vec<String>,
+    /// `Server`.
+    pub server: Option<String>,
+    /// `Via`, a sign of a proxy.
+    pub via: Option<String>,
+    /// Start of the body, for refusals.
+    pub body: Option<String>,
+    /// Whether the response had `Upgrade: websocket` and `Connection: upgrade`.
+    pub upgrade: bool,
+}
+
+impl ResponseReport {
+    fn of(r: &Response) -> ResponseReport {
+        ResponseReport {
+            status: r.status,
+            reason: r.reason.clone(),
+            accept: r.accept.clone(),
+            accept_valid: r.accept_valid,
+            protocol: r.protocol.clone(),
+            extensions: r.extensions.clone(),
+            server: r.server.clone(),
+            via: r.via.clone(),
+            body: r.body.clone(),
+            upgrade: r.upgrade,
+        }
+    }
 }
 
 /// How a connection seen without its upgrade was recognised.
@@ -1013,7 +1099,11 @@ fn dir_frames(f: &crate::analyzers::session::DirFrames) -> DirFramesReport {
 }
 
 fn websocket(f: &Facts) -> Option<WebSocketReport> {
-    let request = f.request.clone().filter(|r| r.upgrade);
+    let request = f
+        .request
+        .as_ref()
+        .filter(|r| r.upgrade)
+        .map(RequestReport::of);
     if request.is_none() && f.picked_up.is_none() {
         return None;
     }
@@ -1028,7 +1118,7 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             evidence_bits: p.bits,
         }),
         request_frame: f.request_at.map(|a| a.frame),
-        response: f.response.clone(),
+        response: f.response.as_ref().map(ResponseReport::of),
         response_frame: f.response_at.map(|a| a.frame),
         frames: FramesReport {
             client_to_server: dir_frames(&f.frames[Dir::ClientToServer]),

@@ -3,7 +3,7 @@
 //! end without one (`tcp_abort`, `capture_end`).
 //! In: one connection's facts. Out: its [`Disconnect`].
 
-use crate::analyzers::session::{Analysis, CloseFrame, TcpEnd};
+use crate::analyzers::session::{Analysis, CloseFrame, Finding, Message, TcpEnd};
 use crate::flow::{ConnRecord, EndedBy};
 use crate::knowledge::{http, lookup, proxies};
 use crate::limits::Limit;
@@ -124,7 +124,6 @@ pub(super) fn close_frame(
     let code = first.code.unwrap_or(1005);
     let info = lookup(code);
     let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
-    // The message that crossed a size limit, for 1009.
     let peer = first.dir.reverse();
     // The message that crossed a size limit, for 1009: the peer's message
     // in progress when the Close went out, else its last one.
@@ -132,6 +131,54 @@ pub(super) fn close_frame(
         .then(|| first.peer_message.or(Some(f.frames[peer].largest)))
         .flatten()
         .filter(|m| m.wire > 0 || m.size > 0);
+    let own = f
+        .findings
+        .iter()
+        .find(|v| v.dir == first.dir && v.at.frame == first.at.frame);
+    close_lines(rec, ctx, &mut ev, first, big, own);
+    end_lines(rec, ctx, &mut ev);
+    let fix = close_fix(info.fix, first, big, own);
+    let summary = format!(
+        "The {sender} closed the WebSocket with {} ({}){}.",
+        first
+            .code
+            .map_or("no status code".to_string(), |c| c.to_string()),
+        info.name,
+        reason
+            .as_deref()
+            .map(|r| format!(": \"{r}\""))
+            .unwrap_or_default()
+    );
+    Disconnect {
+        code: Some(code),
+        name: info.name.to_string(),
+        category: Category::CloseFrame,
+        initiator: Initiator::of(first.dir),
+        observed: first.code.is_some(),
+        reason,
+        http_status: None,
+        cause: None,
+        confidence: None,
+        summary,
+        evidence: ev,
+        fix,
+    }
+}
+
+/// The evidence of a Close: the message behind a 1009, the Close, what
+/// the peer broke before it, what was wrong with the Close itself, its
+/// echo (or its absence), data sent after it.
+fn close_lines(
+    rec: &ConnRecord<Analysis>,
+    ctx: &Ctx,
+    ev: &mut Vec<Evidence>,
+    first: &CloseFrame,
+    big: Option<Message>,
+    own: Option<&Finding>,
+) {
+    let f = &rec.analysis;
+    let sender = first.dir.sender();
+    let reason = (!first.reason.is_empty()).then_some(first.reason.as_str());
     if let Some(m) = big {
         ev.push(ctx.line(
             At {
@@ -142,7 +189,7 @@ pub(super) fn close_frame(
         ));
     }
     let shown = match first.code {
-        Some(c) => match &reason {
+        Some(c) => match reason {
             Some(r) => format!("Close {c} \"{r}\""),
             None => format!("Close {c}"),
         },
@@ -169,10 +216,6 @@ pub(super) fn close_frame(
     }
     // What was wrong with the Close frame itself (a 1-byte body, a code
     // that may not be sent, a reason that is not UTF-8).
-    let own = f
-        .findings
-        .iter()
-        .find(|v| v.dir == first.dir && v.at.frame == first.at.frame);
     if let Some(v) = own {
         ev.push(ctx.line(
             v.at,
@@ -203,8 +246,18 @@ pub(super) fn close_frame(
             format!("{} kept sending data after its Close", d.sender()),
         ));
     }
-    end_lines(rec, ctx, &mut ev);
-    let mut fix = info.fix.to_string();
+}
+
+/// What to change after a Close: the code's advice, made specific for the
+/// message behind a 1009 and for a malformed Close.
+fn close_fix(
+    advice: &str,
+    first: &CloseFrame,
+    big: Option<Message>,
+    own: Option<&Finding>,
+) -> String {
+    let sender = first.dir.sender();
+    let mut fix = advice.to_string();
     if let Some(m) = big {
         let size = if m.announced {
             format!("{} bytes (announced in its frame header)", m.wire)
@@ -231,31 +284,7 @@ pub(super) fn close_frame(
             v.what
         );
     }
-    let summary = format!(
-        "The {sender} closed the WebSocket with {} ({}){}.",
-        first
-            .code
-            .map_or("no status code".to_string(), |c| c.to_string()),
-        info.name,
-        reason
-            .as_deref()
-            .map(|r| format!(": \"{r}\""))
-            .unwrap_or_default()
-    );
-    Disconnect {
-        code: Some(code),
-        name: info.name.to_string(),
-        category: Category::CloseFrame,
-        initiator: Initiator::of(first.dir),
-        observed: first.code.is_some(),
-        reason,
-        http_status: None,
-        cause: None,
-        confidence: None,
-        summary,
-        evidence: ev,
-        fix,
-    }
+    fix
 }
 
 /// "sent a 4000-byte text message"; with the wire size when compressed,

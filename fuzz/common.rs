@@ -166,8 +166,8 @@ pub fn record<T>(
     frames: u64,
 ) -> wsforensics::flow::ConnRecord<T> {
     use std::net::{IpAddr, Ipv4Addr};
+    use wsforensics::flow::{ConnMeta, ConnRecord};
     use wsforensics::vocab::Endpoint;
-    use wsforensics::flow::{ConnMeta, ConnRecord, HalfStats};
     ConnRecord {
         meta: ConnMeta {
             client: Endpoint {

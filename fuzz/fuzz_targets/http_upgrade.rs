@@ -57,7 +57,9 @@ fuzz_target!(|data: &[u8]| {
         facts.deflate_params(),
     );
     let rec = common::record(facts, common::ended_by(s.mode), pieces.len() as u64);
-    if let Some(d) = wsforensics::diagnose::diagnose(&rec, None) {
+    if let Some(d) =
+        wsforensics::diagnose::diagnose(&rec, None, &wsforensics::diagnose::CaptureView::default())
+    {
         let _ = d.abnormal();
     }
 });

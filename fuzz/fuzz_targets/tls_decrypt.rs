@@ -15,9 +15,9 @@ mod common;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use wsforensics::vocab::At;
 use wsforensics::analyzers::tls::keylog::KeyLog;
 use wsforensics::analyzers::tls::{hello, hex, TlsSession};
+use wsforensics::vocab::At;
 
 fuzz_target!(|data: &[u8]| {
     let Some(s) = common::split(data) else { return };

@@ -17,10 +17,10 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use wsforensics::analyzers::session::Session;
-use wsforensics::vocab::At;
 use wsforensics::analyzers::tls::cert::TrustStore;
 use wsforensics::analyzers::tls::{self, hello, TlsSession};
 use wsforensics::flow::Observer;
+use wsforensics::vocab::At;
 
 fn check_facts(f: &tls::TlsFacts) {
     assert!(f.alerts.len() <= 8);
@@ -83,6 +83,10 @@ fuzz_target!(|data: &[u8]| {
             .as_ref()
             .and_then(|t| wsforensics::diagnose::tls_judgement(t, &trust));
         let rec = common::record(facts, end, pieces.len() as u64);
-        let _ = wsforensics::diagnose::diagnose(&rec, judged.as_ref());
+        let _ = wsforensics::diagnose::diagnose(
+            &rec,
+            judged.as_ref(),
+            &wsforensics::diagnose::CaptureView::default(),
+        );
     }
 });

@@ -269,7 +269,8 @@ fn session(s: &common::TwoStreams<'_>) {
     assert!(facts.upgraded());
     assert!(facts.closes.len() <= 4 && facts.findings.len() <= 16);
     let rec = common::record(facts, end, pieces.len() as u64);
-    let _ = wsforensics::diagnose::diagnose(&rec, None);
+    let _ =
+        wsforensics::diagnose::diagnose(&rec, None, &wsforensics::diagnose::CaptureView::default());
 }
 
 fuzz_target!(|data: &[u8]| {

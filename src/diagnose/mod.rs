@@ -10,7 +10,7 @@ mod tls;
 mod verdict;
 mod websocket;
 
-use crate::analyzers::session::{Analysis, Facts};
+use crate::analyzers::session::{Analysis, Facts, Finding};
 use crate::analyzers::tls::cert::Judgement;
 use crate::capture::ring::FrameNames;
 use crate::capture::Timestamp;
@@ -153,6 +153,19 @@ fn verdict(
     if !f.upgraded() {
         return Some(upgrade_failed(rec, &ctx, ev));
     }
+    upgraded_lines(f, &ctx, &mut ev);
+    if let Some(first) = f.closes.first() {
+        return Some(close_frame(rec, &ctx, ev, first));
+    }
+    if let Some(v) = f.findings.first() {
+        return Some(violation(rec, &ctx, ev, v));
+    }
+    Some(no_close(rec, &ctx, ev))
+}
+
+/// The lines of an upgraded connection before its end: the 101, heads a
+/// snapshot length cut, framing resumed after lost bytes.
+fn upgraded_lines(f: &Facts, ctx: &Ctx, ev: &mut Vec<Evidence>) {
     if let Some(at) = f.response_at {
         let key = match f.response.as_ref().and_then(|r| r.accept_valid) {
             Some(_) => "valid accept key",
@@ -196,37 +209,41 @@ fn verdict(
             ));
         }
     }
-    if let Some(first) = f.closes.first() {
-        return Some(close_frame(rec, &ctx, ev, first));
+}
+
+/// A frame that broke RFC 6455, and no Close after it: the code a
+/// compliant peer must close with.
+fn violation(
+    rec: &ConnRecord<Analysis>,
+    ctx: &Ctx,
+    mut ev: Vec<Evidence>,
+    v: &Finding,
+) -> Disconnect {
+    ev.push(ctx.line(
+        v.at,
+        format!("{} broke RFC 6455: {}", v.dir.sender(), v.what),
+    ));
+    end_lines(rec, ctx, &mut ev);
+    let info = lookup(v.code);
+    Disconnect {
+        code: Some(v.code),
+        name: info.name.to_string(),
+        category: Category::ProtocolViolation,
+        initiator: Initiator::of(v.dir),
+        observed: false,
+        reason: None,
+        http_status: None,
+        cause: None,
+        confidence: None,
+        summary: format!(
+            "The {} broke RFC 6455 and no Close frame followed: {}. A compliant peer closes with {}.",
+            v.dir.sender(),
+            v.what,
+            v.code
+        ),
+        evidence: ev,
+        fix: format!("Fix the {} that sent frame {}: {}", v.dir.sender(), v.at.frame, info.fix),
     }
-    if let Some(v) = f.findings.first() {
-        ev.push(ctx.line(
-            v.at,
-            format!("{} broke RFC 6455: {}", v.dir.sender(), v.what),
-        ));
-        end_lines(rec, &ctx, &mut ev);
-        let info = lookup(v.code);
-        return Some(Disconnect {
-            code: Some(v.code),
-            name: info.name.to_string(),
-            category: Category::ProtocolViolation,
-            initiator: Initiator::of(v.dir),
-            observed: false,
-            reason: None,
-            http_status: None,
-            cause: None,
-            confidence: None,
-            summary: format!(
-                "The {} broke RFC 6455 and no Close frame followed: {}. A compliant peer closes with {}.",
-                v.dir.sender(),
-                v.what,
-                v.code
-            ),
-            evidence: ev,
-            fix: format!("Fix the {} that sent frame {}: {}", v.dir.sender(), v.at.frame, info.fix),
-        });
-    }
-    Some(no_close(rec, &ctx, ev))
 }
 
 fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<Evidence>) {

@@ -296,6 +296,51 @@ pub(super) fn verdict(
 ) -> Disconnect {
     let f = &rec.analysis;
     let mut ev = Vec::new();
+    // The certificates, judged at the time they were sent.
+    let judgement = judged.map(|(j, _)| j);
+    let at_secs = judged.map_or(rec.first_seen.0.div_euclid(1_000_000_000), |(_, at)| *at);
+    handshake_lines(t, ctx, &mut ev, judgement, at_secs);
+    end_lines(rec, ctx, &mut ev);
+
+    let failed = handshake_failure(rec, t, judgement, at_secs);
+    match failed {
+        Some(c) => Disconnect {
+            cause: Some(c.cause),
+            confidence: Some(c.confidence),
+            ..Disconnect::inferred(
+                Some(1015),
+                Category::TlsHandshake,
+                c.initiator,
+                c.summary,
+                ev,
+                c.fix,
+            )
+        },
+        None if rec.ended_by.unfinished() => Disconnect::inferred(
+            Some(1006),
+            Category::CaptureEnd,
+            Initiator::None,
+            if picked_up_after_handshake(t) {
+                "The TLS session (picked up after its handshake) was still open when the capture ended.".to_string()
+            } else {
+                "The TLS session was still open when the capture ended.".to_string()
+            },
+            ev,
+            "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
+        ),
+        None => encrypted(f, t, ev),
+    }
+}
+
+/// The handshake as the capture shows it: hellos, the chain judged at
+/// `at_secs`, client certificates, alerts, bytes that were not records.
+fn handshake_lines(
+    t: &TlsFacts,
+    ctx: &Ctx,
+    ev: &mut Vec<Evidence>,
+    judgement: Option<&Judgement>,
+    at_secs: i64,
+) {
     if let Some(ch) = &t.client_hello {
         ev.push(ctx.line(ch.at, client_hello_line(ch)));
     }
@@ -324,9 +369,6 @@ pub(super) fn verdict(
             ),
         ));
     }
-    // The certificates, judged at the time they were sent.
-    let judgement = judged.map(|(j, _)| j);
-    let at_secs = judged.map_or(rec.first_seen.0.div_euclid(1_000_000_000), |(_, at)| *at);
     if let (Some(j), Some(at)) = (judgement, t.certificate_at) {
         let leaf = j.certs.first();
         let state = if j.problems.is_empty() {
@@ -386,36 +428,6 @@ pub(super) fn verdict(
                 ),
             ));
         }
-    }
-    end_lines(rec, ctx, &mut ev);
-
-    let failed = handshake_failure(rec, t, judgement, at_secs);
-    match failed {
-        Some(c) => Disconnect {
-            cause: Some(c.cause),
-            confidence: Some(c.confidence),
-            ..Disconnect::inferred(
-                Some(1015),
-                Category::TlsHandshake,
-                c.initiator,
-                c.summary,
-                ev,
-                c.fix,
-            )
-        },
-        None if rec.ended_by.unfinished() => Disconnect::inferred(
-            Some(1006),
-            Category::CaptureEnd,
-            Initiator::None,
-            if picked_up_after_handshake(t) {
-                "The TLS session (picked up after its handshake) was still open when the capture ended.".to_string()
-            } else {
-                "The TLS session was still open when the capture ended.".to_string()
-            },
-            ev,
-            "Nothing to fix from this capture: capture longer to see how it ends.".to_string(),
-        ),
-        None => encrypted(f, t, ev),
     }
 }
 
@@ -707,36 +719,42 @@ fn after_server_hello(
     })
 }
 
+/// The cause when an encrypted alert (TLS 1.3) ended the handshake: its
+/// sender and its place in the handshake are all the wire shows.
+fn encrypted_alert_cause(t: &TlsFacts, a: &Alert) -> Failure {
+    // Encrypted (TLS 1.3): shape and timing only.
+    let before_client_finished =
+        t.finished[Dir::ClientToServer].is_none_or(|f| a.at.frame < f.frame);
+    match (a.dir, before_client_finished) {
+        (Dir::ClientToServer, _) => Failure {
+            initiator: Initiator::Client,
+            cause: Cause::EncryptedAlert,
+            confidence: Confidence::Likely,
+            summary: "The client aborted the TLS 1.3 handshake with an encrypted alert after the server's encrypted handshake messages: it rejected them, most often the server's certificate (expired, unknown CA, wrong host name). TLS 1.3 encrypts both the certificate and the alert, so the capture cannot say which.".to_string(),
+            fix: "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts` (look at 'Verify return code'), and the client's own error message; with a key log (--keylog) the alert can be read.".to_string(),
+        },
+        (Dir::ServerToClient, true) => Failure {
+            initiator: Initiator::Server,
+            cause: Cause::EncryptedAlert,
+            confidence: Confidence::Unclear,
+            summary: "The server aborted the TLS 1.3 handshake with an encrypted alert before the client finished it.".to_string(),
+            fix: "The server's TLS log says which alert it sent; with a key log (--keylog) the alert can be read.".to_string(),
+        },
+        (Dir::ServerToClient, false) => Failure {
+            initiator: Initiator::Server,
+            cause: Cause::EncryptedAlert,
+            confidence: Confidence::Likely,
+            summary: "The server answered the client's last handshake flight with an encrypted alert and no data: it rejected the client's certificate or its absence (certificate_required), the usual reason at this point of TLS 1.3.".to_string(),
+            fix: "If the server requires mutual TLS, give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one (nginx: ssl_verify_client optional/off).".to_string(),
+        },
+    }
+}
+
 /// The cause when an alert ended the handshake.
 fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failure {
     let sender = a.dir.sender();
     let Some(code) = a.code else {
-        // Encrypted (TLS 1.3): shape and timing only.
-        let before_client_finished =
-            t.finished[Dir::ClientToServer].is_none_or(|f| a.at.frame < f.frame);
-        return match (a.dir, before_client_finished) {
-            (Dir::ClientToServer, _) => Failure {
-                initiator: Initiator::Client,
-                cause: Cause::EncryptedAlert,
-                confidence: Confidence::Likely,
-                summary: "The client aborted the TLS 1.3 handshake with an encrypted alert after the server's encrypted handshake messages: it rejected them, most often the server's certificate (expired, unknown CA, wrong host name). TLS 1.3 encrypts both the certificate and the alert, so the capture cannot say which.".to_string(),
-                fix: "Check the server's certificate as this client sees it: `openssl s_client -connect HOST:PORT -servername NAME -showcerts` (look at 'Verify return code'), and the client's own error message; with a key log (--keylog) the alert can be read.".to_string(),
-            },
-            (Dir::ServerToClient, true) => Failure {
-                initiator: Initiator::Server,
-                cause: Cause::EncryptedAlert,
-                confidence: Confidence::Unclear,
-                summary: "The server aborted the TLS 1.3 handshake with an encrypted alert before the client finished it.".to_string(),
-                fix: "The server's TLS log says which alert it sent; with a key log (--keylog) the alert can be read.".to_string(),
-            },
-            (Dir::ServerToClient, false) => Failure {
-                initiator: Initiator::Server,
-                cause: Cause::EncryptedAlert,
-                confidence: Confidence::Likely,
-                summary: "The server answered the client's last handshake flight with an encrypted alert and no data: it rejected the client's certificate or its absence (certificate_required), the usual reason at this point of TLS 1.3.".to_string(),
-                fix: "If the server requires mutual TLS, give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one (nginx: ssl_verify_client optional/off).".to_string(),
-            },
-        };
+        return encrypted_alert_cause(t, a);
     };
     let info = alert_info(code);
     let name = info.map_or("unknown alert", |i| i.name);

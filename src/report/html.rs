@@ -36,32 +36,47 @@ pub(super) fn esc(s: &str) -> String {
 /// the headings. Clean closes are green, 1006 red, TLS failures purple;
 /// application codes get one of a few blues and ambers by value.
 pub(super) fn code_color(code: Option<u16>) -> &'static str {
-    const OTHERS: [&str; 8] = [
-        "#1565c0", "#283593", "#4527a0", "#00695c", "#558b2f", "#9e9d24", "#ff8f00", "#c62828",
-    ];
-    match code {
-        None => "#78909c",
-        Some(1000) => "#2e7d32",
-        Some(1001) => "#81c784",
-        Some(1002) => "#ad1457",
-        Some(1003) => "#827717",
-        Some(1005) => "#9e9e9e",
-        Some(1006) => "#d32f2f",
-        Some(1007) => "#8d6e63",
-        Some(1008) => "#5d4037",
-        Some(1009) => "#f9a825",
-        Some(1010) => "#00838f",
-        Some(1011) => "#ef6c00",
-        Some(1012) => "#0277bd",
-        Some(1013) => "#00acc1",
-        Some(1014) => "#4e342e",
-        Some(1015) => "#7b1fa2",
-        Some(c) => OTHERS
-            .get(usize::from(c) % OTHERS.len())
-            .copied()
-            .unwrap_or("#78909c"),
-    }
+    let Some(c) = code else {
+        return INSIDE_TLS_COLOR;
+    };
+    CODE_COLORS
+        .iter()
+        .find(|(k, _)| *k == c)
+        .map(|(_, colour)| *colour)
+        .or_else(|| {
+            OTHER_COLORS
+                .get(usize::from(c) % OTHER_COLORS.len())
+                .copied()
+        })
+        .unwrap_or(INSIDE_TLS_COLOR)
 }
+
+/// A connection that ended inside TLS (no code).
+const INSIDE_TLS_COLOR: &str = "#78909c";
+
+/// The colour of each standard code.
+const CODE_COLORS: &[(u16, &str)] = &[
+    (1000, "#2e7d32"),
+    (1001, "#81c784"),
+    (1002, "#ad1457"),
+    (1003, "#827717"),
+    (1005, "#9e9e9e"),
+    (1006, "#d32f2f"),
+    (1007, "#8d6e63"),
+    (1008, "#5d4037"),
+    (1009, "#f9a825"),
+    (1010, "#00838f"),
+    (1011, "#ef6c00"),
+    (1012, "#0277bd"),
+    (1013, "#00acc1"),
+    (1014, "#4e342e"),
+    (1015, "#7b1fa2"),
+];
+
+/// Other codes (application codes, invalid ones) by value.
+const OTHER_COLORS: [&str; 8] = [
+    "#1565c0", "#283593", "#4527a0", "#00695c", "#558b2f", "#9e9d24", "#ff8f00", "#c62828",
+];
 
 fn code_text(code: Option<u16>) -> String {
     code.map_or("null".to_string(), |c| c.to_string())

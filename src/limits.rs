@@ -302,9 +302,28 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// Why a size was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// No number where the size starts.
+    #[error("'{0}' is not a size (a number, optionally with K, M or G)")]
+    NotANumber(String),
+    /// A suffix other than K, M or G.
+    #[error("unknown size unit '{unit}' in '{text}' (use K, M or G)")]
+    UnknownUnit {
+        /// The suffix, lower-cased.
+        unit: String,
+        /// The text given.
+        text: String,
+    },
+    /// More bytes than a u64 holds.
+    #[error("'{0}' is too large")]
+    TooLarge(String),
+}
+
 /// Read a size from the command line: a number with an optional binary
 /// suffix K, M or G (case-insensitive, optional "iB"/"B"), e.g. `64M`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
     let digits_end = lower
@@ -313,20 +332,21 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let (num, unit) = lower.split_at(digits_end);
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("'{s}' is not a size (a number, optionally with K, M or G)"))?;
+        .map_err(|_| SizeError::NotANumber(s.to_string()))?;
     let shift = match unit.trim() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
         other => {
-            return Err(format!(
-                "unknown size unit '{other}' in '{s}' (use K, M or G)"
-            ))
+            return Err(SizeError::UnknownUnit {
+                unit: other.to_string(),
+                text: s.to_string(),
+            })
         }
     };
     n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("'{s}' is too large"))
+        .ok_or_else(|| SizeError::TooLarge(s.to_string()))
 }
 
 #[cfg(test)]

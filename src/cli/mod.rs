@@ -194,13 +194,13 @@ fn parse_count(s: &str) -> Result<u64, String> {
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
-    match limits::parse_size(s)? {
+    match limits::parse_size(s).map_err(|e| e.to_string())? {
         0 => Err("a size of 0 would stop the analysis; give at least 1".to_string()),
         n => Ok(n),
     }
 }
 
-fn parse_size_or_zero(s: &str) -> Result<u64, String> {
+fn parse_size_or_zero(s: &str) -> Result<u64, limits::SizeError> {
     limits::parse_size(s)
 }
 
@@ -368,7 +368,7 @@ fn read_keylogs(given: &[PathBuf]) -> Result<(Option<Arc<KeyLog>>, Vec<String>),
     let mut keys = KeyLog::new();
     let mut warnings = Vec::new();
     for p in given {
-        keys.load(p)?;
+        keys.load(p).map_err(|e| e.to_string())?;
     }
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(env);
@@ -751,14 +751,18 @@ pub fn run() -> i32 {
             let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
             let ndjson = format == MergeFormat::Ndjson;
             let done = match &output {
-                Some(p) => File::create(p)
-                    .map_err(|e| format!("cannot write {}: {e}", p.display()))
-                    .and_then(|f| merge::merge(&paths, &mut BufWriter::new(f), ndjson)),
+                Some(p) => match File::create(p) {
+                    Ok(f) => merge::merge(&paths, &mut BufWriter::new(f), ndjson),
+                    Err(e) => {
+                        eprintln!("wsforensics merge: cannot write {}: {e}", p.display());
+                        return 1;
+                    }
+                },
                 None => merge::merge(&paths, &mut BufWriter::new(io::stdout().lock()), ndjson),
             };
             return match done {
                 Ok(()) => 0,
-                Err(e) if e.contains("Broken pipe") => 0,
+                Err(merge::MergeError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
                 Err(e) => {
                     eprintln!("wsforensics merge: {e}");
                     1

@@ -22,13 +22,37 @@ pub struct Filter {
     pub until: Option<Timestamp>,
 }
 
+/// Why a `--since` or `--until` time was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum TimeError {
+    /// Not an RFC 3339 time.
+    #[error("'{text}' is not an RFC 3339 time ({source}); e.g. 2026-11-23T10:00:00Z")]
+    NotRfc3339 {
+        /// The text given.
+        text: String,
+        /// What humantime said.
+        #[source]
+        source: humantime::TimestampError,
+    },
+    /// A time before the Unix epoch.
+    #[error("'{text}' is before 1970")]
+    BeforeEpoch {
+        /// The text given.
+        text: String,
+    },
+}
+
 /// Parse an RFC 3339 time (`2026-11-23T10:00:00Z`, offsets allowed).
-pub fn parse_time(s: &str) -> Result<Timestamp, String> {
-    let t = humantime::parse_rfc3339_weak(s)
-        .map_err(|e| format!("'{s}' is not an RFC 3339 time ({e}); e.g. 2026-11-23T10:00:00Z"))?;
+pub fn parse_time(s: &str) -> Result<Timestamp, TimeError> {
+    let t = humantime::parse_rfc3339_weak(s).map_err(|source| TimeError::NotRfc3339 {
+        text: s.to_string(),
+        source,
+    })?;
     let d = t
         .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("'{s}' is before 1970"))?;
+        .map_err(|_| TimeError::BeforeEpoch {
+            text: s.to_string(),
+        })?;
     Ok(Timestamp::from_parts(
         d.as_secs() as i64,
         d.subsec_nanos() as u64,

@@ -6,34 +6,80 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use super::{Counted, Report};
 use crate::diagnose::{is_abnormal, Category};
 
-/// The ways merging fails: a file that cannot be read, or a line that is
-/// not a connection object.
-pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), String> {
+/// Why a merge stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// An input that cannot be opened.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The input.
+        path: PathBuf,
+        /// What opening it said.
+        #[source]
+        source: io::Error,
+    },
+    /// A line of an input that is not a connection.
+    #[error("{}: line {line}: {why}", path.display())]
+    BadLine {
+        /// The input.
+        path: PathBuf,
+        /// Its line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        #[source]
+        why: BadLine,
+    },
+    /// The merged report could not be written.
+    #[error("{0}")]
+    Write(#[source] io::Error),
+}
+
+/// What is wrong with a line of a merge input.
+#[derive(Debug, thiserror::Error)]
+pub enum BadLine {
+    /// It could not be read (not UTF-8, or an I/O error).
+    #[error("{0}")]
+    Unreadable(#[source] io::Error),
+    /// It is not JSON.
+    #[error("not JSON ({0})")]
+    NotJson(#[source] serde_json::Error),
+    /// It is JSON, but not a connection object with an id and a server.
+    #[error("not a connection of a wsforensics --format ndjson output")]
+    NotAConnection,
+}
+
+/// Merge the NDJSON files `inputs` into `out`, as NDJSON or as one JSON
+/// document. Fails on an input that cannot be read, a line that is not a
+/// connection object, or a failed write.
+pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), MergeError> {
     let mut report = Report::new();
     let mut all = Vec::new();
     for path in inputs {
-        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = std::fs::File::open(path).map_err(|source| MergeError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut conns = Vec::new();
         for (n, line) in io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?;
+            let bad = |why| MergeError::BadLine {
+                path: path.to_path_buf(),
+                line: n + 1,
+                why,
+            };
+            let line = line.map_err(|e| bad(BadLine::Unreadable(e)))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(&line)
-                .map_err(|e| format!("{}: line {}: not JSON ({e})", path.display(), n + 1))?;
+            let v: Value = serde_json::from_str(&line).map_err(|e| bad(BadLine::NotJson(e)))?;
             if !v.is_object() || v.get("id").is_none() || v.get("server").is_none() {
-                return Err(format!(
-                    "{}: line {}: not a connection of a wsforensics --format ndjson output",
-                    path.display(),
-                    n + 1
-                ));
+                return Err(bad(BadLine::NotAConnection));
             }
             conns.push(v);
         }
@@ -78,11 +124,16 @@ pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), 
         }
     }
     report.rank_servers();
-    let w = |e: io::Error| e.to_string();
+    write(out, &all, &report, ndjson).map_err(MergeError::Write)
+}
+
+/// The merged connections as NDJSON, or as one document with the summary.
+fn write(out: &mut dyn Write, all: &[Value], report: &Report, ndjson: bool) -> io::Result<()> {
+    // serde_json hands an I/O error back as it was (its kind kept).
     if ndjson {
-        for c in &all {
-            serde_json::to_writer(&mut *out, c).map_err(|e| e.to_string())?;
-            out.write_all(b"\n").map_err(w)?;
+        for c in all {
+            serde_json::to_writer(&mut *out, c)?;
+            out.write_all(b"\n")?;
         }
     } else {
         let doc = json!({
@@ -92,10 +143,10 @@ pub fn merge(inputs: &[&Path], out: &mut dyn Write, ndjson: bool) -> Result<(), 
             "connections": all,
             "summary": report.summary,
         });
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
-        out.write_all(b"\n").map_err(w)?;
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        out.write_all(b"\n")?;
     }
-    out.flush().map_err(w)
+    out.flush()
 }
 
 /// What the summary needs, read from a connection object.

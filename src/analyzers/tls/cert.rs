@@ -5,7 +5,7 @@
 //! the clock of the machine running the tool.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls_pki_types::pem::PemObject;
@@ -174,24 +174,57 @@ pub struct TrustStore {
     judged: Arc<Mutex<HashMap<[u8; 32], Judgement>>>,
 }
 
+/// Why a `--ca-file` was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    /// It could not be read, or holds a PEM section that is not valid.
+    #[error("{}: {source}", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What reading it said.
+        #[source]
+        source: rustls_pki_types::pem::Error,
+    },
+    /// A certificate in it cannot be a trust anchor.
+    #[error("{}: a certificate is not a usable CA: {source:?}", path.display())]
+    NotACa {
+        /// The file.
+        path: PathBuf,
+        /// Why webpki refused it.
+        #[source]
+        source: webpki::Error,
+    },
+    /// It holds no PEM certificate at all.
+    #[error("{}: no PEM certificate in it", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 impl TrustStore {
     /// Mozilla's roots and the CA certificates of a PEM file.
-    pub fn with_ca_file(path: &Path) -> Result<TrustStore, String> {
-        let iter =
-            CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn with_ca_file(path: &Path) -> Result<TrustStore, CaFileError> {
+        let pem = |source| CaFileError::Pem {
+            path: path.to_path_buf(),
+            source,
+        };
+        let iter = CertificateDer::pem_file_iter(path).map_err(pem)?;
         let mut extra = Vec::new();
         for der in iter {
-            let der = der.map_err(|e| format!("{}: {e}", path.display()))?;
-            let anchor = webpki::anchor_from_trusted_cert(&der).map_err(|e| {
-                format!(
-                    "{}: a certificate is not a usable CA: {e:?}",
-                    path.display()
-                )
-            })?;
+            let der = der.map_err(pem)?;
+            let anchor =
+                webpki::anchor_from_trusted_cert(&der).map_err(|source| CaFileError::NotACa {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             extra.push(anchor.to_owned());
         }
         if extra.is_empty() {
-            return Err(format!("{}: no PEM certificate in it", path.display()));
+            return Err(CaFileError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         Ok(TrustStore {
             extra,

@@ -7,7 +7,8 @@
 //! line it came from, so a report can say which line decrypted a session.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 /// A key log larger than this is refused (a real one holds a few hundred
 /// bytes per session: this is millions of sessions).
@@ -17,6 +18,31 @@ pub const MAX_KEYLOG_BYTES: u64 = 1 << 30;
 const MAX_SECRET: usize = 64;
 /// Malformed lines named in warnings per file; the rest are counted.
 const MAX_WARNINGS: usize = 5;
+
+/// Why a key log file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLogError {
+    /// Its size or its bytes could not be read.
+    #[error("{}: cannot be read ({source})", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What reading it said.
+        #[source]
+        source: io::Error,
+    },
+    /// Larger than [`MAX_KEYLOG_BYTES`].
+    #[error(
+        "{}: {size} bytes, over the {MAX_KEYLOG_BYTES}-byte limit of a key log",
+        path.display()
+    )]
+    TooBig {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+    },
+}
 
 /// Where a secret came from: index into [`KeyLog::files`] and line number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,18 +112,23 @@ impl KeyLog {
     }
 
     /// Read a key log file.
-    pub fn load(&mut self, path: &Path) -> Result<(), String> {
-        let shown = path.display().to_string();
-        let size = std::fs::metadata(path)
-            .map_err(|e| format!("cannot read key log {shown}: {e}"))?
-            .len();
+    pub fn load(&mut self, path: &Path) -> Result<(), KeyLogError> {
+        let unreadable = |source| KeyLogError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(unreadable)?.len();
         if size > MAX_KEYLOG_BYTES {
-            return Err(format!(
-                "key log {shown} is {size} bytes, over the {MAX_KEYLOG_BYTES}-byte limit"
-            ));
+            return Err(KeyLogError::TooBig {
+                path: path.to_path_buf(),
+                size,
+            });
         }
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read key log {shown}: {e}"))?;
-        self.parse(&shown, &String::from_utf8_lossy(&bytes));
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        self.parse(
+            &path.display().to_string(),
+            &String::from_utf8_lossy(&bytes),
+        );
         Ok(())
     }
 

@@ -193,6 +193,48 @@ fn usage_errors_exit_2() {
     assert_eq!(wsf(&["--jobs", "0", "x.pcap"]).0, 2);
 }
 
+/// A `--keylog` file that is missing is a usage error naming the flag and
+/// the file, and nothing is reported.
+#[test]
+fn missing_keylog_names_the_flag_and_the_file() {
+    let good = good_capture();
+    let missing = "/nonexistent/wsf-keys.log";
+    let (code, out, err) = wsf(&["--keylog", missing, good.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!(
+            "wsforensics: --keylog {missing}: cannot be read ("
+        )),
+        "{err}"
+    );
+}
+
+/// The same for a `--ca-file` that is missing, and for one that holds no
+/// certificate.
+#[test]
+fn bad_ca_file_names_the_flag_and_the_file() {
+    let good = good_capture();
+    let missing = "/nonexistent/wsf-ca.pem";
+    let (code, out, err) = wsf(&["--ca-file", missing, good.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!("wsforensics: --ca-file {missing}: ")),
+        "{err}"
+    );
+    let empty = temp_capture("wsf-not-pem", b"no certificate here\n");
+    let (code, _, err) = wsf(&["--ca-file", empty.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "wsforensics: --ca-file {}: no PEM certificate in it",
+            empty.display()
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn output_file_and_text_report() {
     let good = good_capture();

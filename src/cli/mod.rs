@@ -16,8 +16,8 @@ use rayon::prelude::*;
 
 use crate::analyzers::session::Analysis;
 use crate::analyzers::session::SessionFactory;
-use crate::analyzers::tls::cert::TrustStore;
-use crate::analyzers::tls::keylog::KeyLog;
+use crate::analyzers::tls::cert::{CaFileError, TrustStore};
+use crate::analyzers::tls::keylog::{KeyLog, KeyLogError};
 use crate::capture::inputs::{self, Item, Member, Piped};
 use crate::capture::ring::{self, Stitched};
 use crate::capture::Timestamp;
@@ -186,16 +186,40 @@ impl LimitArgs {
     }
 }
 
-fn parse_count(s: &str) -> Result<u64, String> {
+/// Why clap refused a flag's value; clap shows it after "invalid value
+/// 'X' for '--flag'".
+#[derive(Debug, thiserror::Error)]
+pub enum ValueError {
+    /// `--max-open-connections`, `--max-ip-fragments`.
+    #[error("'{0}' is not a whole number of at least 1")]
+    NotACount(String),
+    /// A size flag that cannot be 0.
+    #[error("a size of 0 would stop the analysis; give at least 1")]
+    ZeroSize,
+    /// A size flag.
+    #[error(transparent)]
+    Size(#[from] limits::SizeError),
+    /// `--shard`.
+    #[error("'{0}' is not K/N with 1 <= K <= N (e.g. 3/8)")]
+    NotAShard(String),
+    /// `--code`.
+    #[error("'{0}' is not a close code (0-65535) or null")]
+    NotACode(String),
+    /// `explain`'s argument.
+    #[error("'{0}' is neither a close code (0-65535) nor a TLS alert (alert:N or a name such as certificate_expired; `wsforensics alerts` lists them)")]
+    NotATopic(String),
+}
+
+fn parse_count(s: &str) -> Result<u64, ValueError> {
     match s.trim().parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("'{s}' is not a whole number of at least 1")),
+        _ => Err(ValueError::NotACount(s.to_string())),
     }
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
-    match limits::parse_size(s).map_err(|e| e.to_string())? {
-        0 => Err("a size of 0 would stop the analysis; give at least 1".to_string()),
+fn parse_size(s: &str) -> Result<u64, ValueError> {
+    match limits::parse_size(s)? {
+        0 => Err(ValueError::ZeroSize),
         n => Ok(n),
     }
 }
@@ -204,8 +228,8 @@ fn parse_size_or_zero(s: &str) -> Result<u64, limits::SizeError> {
     limits::parse_size(s)
 }
 
-fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("'{s}' is not K/N with 1 <= K <= N (e.g. 3/8)");
+fn parse_shard(s: &str) -> Result<(u64, u64), ValueError> {
+    let bad = || ValueError::NotAShard(s.to_string());
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n) = (
         k.parse::<u64>().map_err(|_| bad())?,
@@ -243,13 +267,13 @@ pub enum Only {
     Abnormal,
 }
 
-fn parse_code(s: &str) -> Result<Option<u16>, String> {
+fn parse_code(s: &str) -> Result<Option<u16>, ValueError> {
     if s == "null" {
         return Ok(None);
     }
     s.parse::<u16>()
         .map(Some)
-        .map_err(|_| format!("'{s}' is not a close code (0-65535) or null"))
+        .map_err(|_| ValueError::NotACode(s.to_string()))
 }
 
 /// The subcommands.
@@ -309,7 +333,7 @@ pub enum Topic {
     Alert(u8),
 }
 
-fn parse_topic(s: &str) -> Result<Topic, String> {
+fn parse_topic(s: &str) -> Result<Topic, ValueError> {
     if let Ok(code) = s.parse::<u16>() {
         return Ok(Topic::Close(code));
     }
@@ -324,9 +348,7 @@ fn parse_topic(s: &str) -> Result<Topic, String> {
         });
     match alert {
         Some(code) if crate::knowledge::tls::alert(code).is_some() => Ok(Topic::Alert(code)),
-        _ => Err(format!(
-            "'{s}' is neither a close code (0-65535) nor a TLS alert (alert:N or a name such as certificate_expired; `wsforensics alerts` lists them)"
-        )),
+        _ => Err(ValueError::NotATopic(s.to_string())),
     }
 }
 
@@ -364,17 +386,17 @@ pub struct Config {
 /// Read the key logs named by `--keylog` and SSLKEYLOGFILE. A file given
 /// with `--keylog` must be readable; SSLKEYLOGFILE may name a file that
 /// does not exist yet (a warning then).
-fn read_keylogs(given: &[PathBuf]) -> Result<(Option<Arc<KeyLog>>, Vec<String>), String> {
+fn read_keylogs(given: &[PathBuf]) -> Result<(Option<Arc<KeyLog>>, Vec<String>), ConfigError> {
     let mut keys = KeyLog::new();
     let mut warnings = Vec::new();
     for p in given {
-        keys.load(p).map_err(|e| e.to_string())?;
+        keys.load(p)?;
     }
     if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(env);
         if !given.contains(&p) {
             if let Err(e) = keys.load(&p) {
-                warnings.push(format!("SSLKEYLOGFILE: {e}"));
+                warnings.push(format!("SSLKEYLOGFILE {e}"));
             }
         }
     }
@@ -384,22 +406,34 @@ fn read_keylogs(given: &[PathBuf]) -> Result<(Option<Arc<KeyLog>>, Vec<String>),
     Ok((used.then(|| Arc::new(keys)), warnings))
 }
 
+/// Why the flags do not make a [`Config`]; each names the flag it comes
+/// from. A usage error: the run stops with status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Standard input can be read once.
+    #[error("'{}' (standard input) is given more than once; it can be read only once (a file named - is ./-)", inputs::STDIN)]
+    StdinTwice,
+    /// `--ca-file` cannot be read or holds no usable CA.
+    #[error("--ca-file {0}")]
+    CaFile(#[from] CaFileError),
+    /// A `--keylog` file cannot be read.
+    #[error("--keylog {0}")]
+    KeyLog(#[from] KeyLogError),
+}
+
 /// Standard input can be read once: `-` given twice is a usage error.
-fn check_stdin_once(paths: &[PathBuf]) -> Result<(), String> {
+fn check_stdin_once(paths: &[PathBuf]) -> Result<(), ConfigError> {
     if paths.iter().filter(|p| inputs::is_stdin(p)).count() > 1 {
-        return Err(format!(
-            "'{}' (standard input) is given more than once; it can be read only once (a file named - is ./-)",
-            inputs::STDIN
-        ));
+        return Err(ConfigError::StdinTwice);
     }
     Ok(())
 }
 
 impl TryFrom<Args> for Config {
-    type Error = String;
-    /// Fails, with the message to show, when `-` is given twice or the CA
-    /// file or a key log cannot be read.
-    fn try_from(a: Args) -> Result<Config, String> {
+    type Error = ConfigError;
+    /// Fails when `-` is given twice or the CA file or a key log cannot be
+    /// read.
+    fn try_from(a: Args) -> Result<Config, ConfigError> {
         check_stdin_once(&a.paths)?;
         let limits = a.limits.limits();
         // Ended connections wait for the report on disk, not in memory.
@@ -412,7 +446,7 @@ impl TryFrom<Args> for Config {
             engine.jobs = usize::from(j);
         }
         let trust = match &a.ca_file {
-            Some(p) => TrustStore::with_ca_file(p).map_err(|e| format!("--ca-file {e}"))?,
+            Some(p) => TrustStore::with_ca_file(p)?,
             None => TrustStore::default(),
         };
         let (keylog, keylog_warnings) = read_keylogs(&a.keylog)?;

@@ -1,10 +1,14 @@
-//! A progress bar on stderr for runs that take more than a moment: bytes
-//! read out of all input bytes, throughput, ETA, files done and
-//! connections found. With standard input among the inputs the total is
-//! not known, and the bar is a spinner with bytes read and throughput. Drawn only when stderr is a terminal and `--quiet`
-//! is not given; it appears after [`DEFAULT_AFTER`] (or
-//! `WSF_PROGRESS_AFTER_MS`) so quick runs never show it.
+//! Command line, beside the batch: a progress bar on stderr for runs that
+//! take more than a moment. In: the inputs' total size, and the counters
+//! the batch and the capture reader bump as they go; out: bytes read out
+//! of all input bytes, throughput, ETA, files done and connections found,
+//! drawn on stderr. With standard input among the inputs the total is not
+//! known, and the bar is a spinner with bytes read and throughput. Drawn
+//! only when stderr is a terminal and `--quiet` is not given; it appears
+//! after [`DEFAULT_AFTER`] (or `WSF_PROGRESS_AFTER_MS`) so quick runs
+//! never show it.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -12,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::capture::inputs::{self, Item};
 use crate::capture::BYTES_READ;
 
 /// Inputs finished so far.
@@ -43,6 +48,12 @@ impl Progress {
             .spawn(move || draw(bytes, files, after, &flag))
             .ok();
         Progress { stop, thread }
+    }
+
+    /// [`Progress::start`] for these inputs, their size found first.
+    pub fn for_inputs(paths: &[PathBuf]) -> Progress {
+        let (bytes, files) = input_size(paths);
+        Progress::start(bytes, files)
     }
 
     /// Stop and clear the bar.
@@ -92,4 +103,21 @@ fn draw(bytes: Option<u64>, files: u64, after: Duration, stop: &AtomicBool) {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+}
+
+/// Bytes and files of the inputs, for the progress bar (directories
+/// walked; every file counted, captures or not). No byte total when
+/// standard input is among them: a pipe's length is not known until it
+/// ends.
+fn input_size(paths: &[PathBuf]) -> (Option<u64>, u64) {
+    let items = inputs::expand(paths).items;
+    let bytes = items
+        .iter()
+        .map(|it| match it {
+            Item::File(p) | Item::Tar(p) => Some(std::fs::metadata(p).map_or(0, |m| m.len())),
+            Item::Unreadable(..) => Some(0),
+            Item::Stdin => None,
+        })
+        .sum();
+    (bytes, items.len() as u64)
 }

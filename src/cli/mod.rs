@@ -288,3 +288,45 @@ fn color(cfg: &Config) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipe() -> io::Error {
+        io::Error::from(io::ErrorKind::BrokenPipe)
+    }
+
+    /// A reader that went away (`| head`) is told nothing and changes no
+    /// status: 0 when every input was read, 1 when one was not.
+    #[test]
+    fn broken_pipe_is_quiet_and_keeps_the_status_of_what_was_read() {
+        let f = Failure::Report {
+            source: pipe(),
+            all_read: true,
+        };
+        assert!(f.broken_pipe());
+        assert_eq!(f.outcome(), Outcome::Done);
+        let f = Failure::Report {
+            source: pipe(),
+            all_read: false,
+        };
+        assert_eq!(f.outcome().code(), 1);
+        assert_eq!(Failure::Print(pipe()).outcome(), Outcome::Done);
+        assert_eq!(
+            Failure::Merge(MergeError::Write(pipe())).outcome(),
+            Outcome::Done
+        );
+        let f = Failure::Report {
+            source: io::Error::other("no space left"),
+            all_read: true,
+        };
+        assert!(!f.broken_pipe());
+        assert_eq!(f.outcome().code(), 1);
+        assert_eq!(
+            f.to_string(),
+            "wsforensics: cannot write the report: no space left"
+        );
+        assert_eq!(Failure::StdinIsTerminal.outcome().code(), 2);
+    }
+}

@@ -234,6 +234,22 @@ fn data_flows_one_way_through_the_layers() {
 }
 
 #[test]
+fn verdicts_and_reports_do_not_drive_the_engine() {
+    // The engine runs the pipeline; diagnose and the report read what it
+    // produced (the flow layer's `CaptureResult`), not the engine itself.
+    let mods = modules();
+    let wrong: Vec<String> = edges(&mods)
+        .into_iter()
+        .filter(|(a, b)| {
+            b.first().is_some_and(|f| f == "engine")
+                && a.first().is_some_and(|f| f == "report" || f == "diagnose")
+        })
+        .map(|(a, b)| format!("{} imports {}", name(&a), name(&b)))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
 fn knowledge_is_read_only_where_text_is_written() {
     let mods = modules();
     let readers = ["diagnose", "report", "cli", "knowledge"];

@@ -6,6 +6,7 @@
 //! ends (FIN both ways, RST, or the end of the capture).
 
 pub mod reassembly;
+mod result;
 pub mod spill;
 
 use rustc_hash::FxHashMap;
@@ -16,6 +17,7 @@ use crate::limits::{Limit, LimitHits, Limits};
 use crate::vocab::{Dir, Endpoint, PerDir};
 
 pub use reassembly::{Budget, HalfStats, HalfStream, Origin, MAX_OOO_PER_CONNECTION};
+pub use result::{CaptureResult, Spilled};
 pub use spill::{Codec, SpillFile, Stub};
 
 use spill::SpillWriter;

@@ -20,8 +20,7 @@ use crate::analyzers::session::{Analysis, Facts};
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
 use crate::capture::ring::FrameNames;
 use crate::diagnose::{CapturePass, CaptureView, Category, Disconnect};
-use crate::engine::CaptureResult;
-use crate::flow::{ConnRecord, EndedBy, HalfStats};
+use crate::flow::{CaptureResult, ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
 use crate::vocab::{Dir, PerDir};
 

@@ -225,25 +225,19 @@ fn violation(
     ));
     end_lines(rec, ctx, &mut ev);
     let info = lookup(v.code);
-    Disconnect {
-        code: Some(v.code),
-        name: info.name.to_string(),
-        category: Category::ProtocolViolation,
-        initiator: Initiator::of(v.dir),
-        observed: false,
-        reason: None,
-        http_status: None,
-        cause: None,
-        confidence: None,
-        summary: format!(
+    Disconnect::inferred(
+        Some(v.code),
+        Category::ProtocolViolation,
+        Initiator::of(v.dir),
+        format!(
             "The {} broke RFC 6455 and no Close frame followed: {}. A compliant peer closes with {}.",
             v.dir.sender(),
             v.what,
             v.code
         ),
-        evidence: ev,
-        fix: format!("Fix the {} that sent frame {}: {}", v.dir.sender(), v.at.frame, info.fix),
-    }
+        ev,
+        format!("Fix the {} that sent frame {}: {}", v.dir.sender(), v.at.frame, info.fix),
+    )
 }
 
 fn end_lines(rec: &ConnRecord<Analysis>, ctx: &Ctx, ev: &mut Vec<Evidence>) {

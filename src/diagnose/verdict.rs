@@ -54,12 +54,6 @@ impl Initiator {
     }
 }
 
-impl From<Dir> for Initiator {
-    fn from(dir: Dir) -> Initiator {
-        Initiator::of(dir)
-    }
-}
-
 words! {
     /// How sure a verdict's cause is.
     Confidence {

@@ -325,7 +325,6 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
         ev.push(ctx.line(l, "last data on the connection"));
     }
     end_lines(rec, ctx, &mut ev);
-    let info = lookup(1006);
     match (rec.ended_by, f.ends.first()) {
         (EndedBy::Evicted, _) => Disconnect::inferred(
             Some(1006),
@@ -390,25 +389,19 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
                     dir.sender()
                 ));
             }
-            Disconnect {
-                code: Some(1006),
-                name: info.name.to_string(),
-                category: Category::TcpAbort,
-                initiator: Initiator::of(dir),
-                observed: false,
-                reason: None,
-                http_status: None,
-                cause: None,
-                confidence: None,
-                summary: format!(
+            Disconnect::inferred(
+                Some(1006),
+                Category::TcpAbort,
+                Initiator::of(dir),
+                format!(
                     "The {}{} {how} the TCP connection {} after the last data, without a Close frame.",
                     dir.sender(),
                     proxy.map(|p| format!(" ({p})")).unwrap_or_default(),
                     secs(idle)
                 ),
-                evidence: ev,
+                ev,
                 fix,
-            }
+            )
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum Limit {
     TlsHandshake,
 }
 
+crate::vocab::word_serde!(Limit, name, from_name);
+
 impl Limit {
     /// Every cap, in report order.
     pub const ALL: [Limit; 8] = [
@@ -57,6 +59,11 @@ impl Limit {
             Limit::HttpHead => "http_head",
             Limit::TlsHandshake => "tls_handshake",
         }
+    }
+
+    /// The cap whose JSON name is `name`.
+    pub fn from_name(name: &str) -> Option<Limit> {
+        Limit::ALL.into_iter().find(|l| l.name() == name)
     }
 
     /// The command-line flag that sets it.

@@ -592,6 +592,42 @@ fn merge_of_shards_equals_one_run() {
     assert_eq!(wsf(&["merge", bad.to_str().unwrap()]).0, 1);
 }
 
+/// `merge` reads each line back into the report model and writes it with
+/// a run's own writers: one run's NDJSON merged alone comes back byte for
+/// byte (every field read back, none lost), and as one document it is the
+/// run's JSON but for the captures, which NDJSON does not carry.
+#[test]
+fn merge_reads_back_what_a_run_wrote() {
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    // One key log: the other TLS sessions are counted as having no keys.
+    let keys = format!("{samples}/decrypt-13-aes128-py.keys");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("all.ndjson");
+    let p = p.to_str().unwrap();
+    let run = ["--keylog", &keys, &samples];
+    let mut args = vec!["--format", "ndjson", "-o", p];
+    args.extend(run);
+    assert_eq!(wsf(&args).0, 0);
+    let (code, out, err) = wsf(&["merge", "--format", "ndjson", p]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, std::fs::read_to_string(p).unwrap());
+    let (_, merged, _) = {
+        let (code, out, err) = wsf(&["merge", p]);
+        (
+            code,
+            serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+            err,
+        )
+    };
+    let (_, mut whole, _) = json(&run);
+    assert!(whole["summary"]["no_keys"].as_u64().unwrap() > 0);
+    whole["captures"] = serde_json::json!([]);
+    for k in ["captures", "unreadable_captures", "skipped_files"] {
+        whole["summary"][k] = merged["summary"][k].clone();
+    }
+    assert_eq!(merged, whole);
+}
+
 #[test]
 fn completions_and_man_page() {
     for shell in ["bash", "zsh", "fish"] {

@@ -3,7 +3,7 @@
 //! evidence in frame order) before any report renders it. Each enum
 //! serializes as the snake_case word of DESIGN.md's JSON contract.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::knowledge::tls::Cause;
 use crate::vocab::words;
@@ -93,6 +93,14 @@ impl Serialize for Evidence {
     }
 }
 
+/// A line read back from a report: its text; the frame it cited is in
+/// the words only.
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+        String::deserialize(d).map(Evidence::note)
+    }
+}
+
 /// Evidence in frame order (stable); lines that cite no frame last.
 pub fn in_frame_order(evidence: &mut [Evidence]) {
     evidence.sort_by_key(|e| e.at.map_or(u64::MAX, |at| at.frame));
@@ -105,7 +113,7 @@ pub fn is_abnormal(category: Category, code: Option<u16>) -> bool {
 }
 
 /// The verdict on how a connection ended.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Disconnect {
     /// Close code (observed or inferred); null when unknown.
     pub code: Option<u16>,

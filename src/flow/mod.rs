@@ -73,32 +73,23 @@ pub enum TcpEvent<'a> {
     },
 }
 
-/// How a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum EndedBy {
-    /// A FIN was seen (and no RST).
-    Fin,
-    /// A RST was seen.
-    Rst,
-    /// Neither: the capture stopped while the connection was open.
-    CaptureEnd,
-    /// Neither: the connection was idle when more connections were open
-    /// at once than `--max-open-connections` allows, and was closed early
-    /// to make room.
-    Evicted,
+crate::vocab::words! {
+    /// How a connection ended.
+    EndedBy {
+        /// A FIN was seen (and no RST).
+        Fin => "fin",
+        /// A RST was seen.
+        Rst => "rst",
+        /// Neither: the capture stopped while the connection was open.
+        CaptureEnd => "capture_end",
+        /// Neither: the connection was idle when more connections were open
+        /// at once than `--max-open-connections` allows, and was closed early
+        /// to make room.
+        Evicted => "evicted",
+    }
 }
 
 impl EndedBy {
-    /// The name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndedBy::Fin => "fin",
-            EndedBy::Rst => "rst",
-            EndedBy::CaptureEnd => "capture_end",
-            EndedBy::Evicted => "evicted",
-        }
-    }
-
     /// Whether the connection was still open when it stopped being
     /// followed (the capture ended, or it was evicted).
     pub fn unfinished(self) -> bool {

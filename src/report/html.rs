@@ -425,13 +425,13 @@ pub(super) fn capture_section(c: &CaptureReport, conns: &[Row]) -> String {
                 esc(&k.id),
                 esc(&k.client),
                 esc(&k.server),
-                esc(k.transport),
+                esc(k.transport.as_str()),
                 k.first_frame,
                 k.last_frame,
                 k.bytes.client_to_server,
                 k.bytes.server_to_client,
                 k.gaps,
-                esc(k.ended_by)
+                esc(k.ended_by.as_str())
             );
         }
         s.push_str("</tbody>\n</table>\n");

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyzers::http::{Request, Response};
 use crate::analyzers::session::{Analysis, Facts};
@@ -22,7 +22,7 @@ use crate::capture::ring::FrameNames;
 use crate::diagnose::{CapturePass, CaptureView, Category, Disconnect};
 use crate::flow::{CaptureResult, ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
-use crate::vocab::{Dir, PerDir};
+use crate::vocab::{words, Dir, PerDir};
 
 /// What a capture's table of connections shows of one connection: kept
 /// until the capture is complete, instead of its whole entry.
@@ -30,13 +30,13 @@ pub(crate) struct Row {
     pub id: String,
     pub client: String,
     pub server: String,
-    pub transport: &'static str,
+    pub transport: Transport,
     pub first_frame: u64,
     pub last_frame: u64,
     pub bytes: PerDirection,
     /// Both directions.
     pub gaps: u64,
-    pub ended_by: &'static str,
+    pub ended_by: EndedBy,
     /// Both directions.
     pub retransmissions: u64,
     /// Both directions.
@@ -224,7 +224,7 @@ impl LimitHitReport {
 }
 
 /// Bytes per direction.
-#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PerDirection {
     /// Client to server.
     pub client_to_server: u64,
@@ -242,12 +242,38 @@ impl PerDirection {
     }
 }
 
+words! {
+    /// What a connection carried, as far as the capture shows.
+    Transport {
+        /// A WebSocket in the clear.
+        Ws => "ws",
+        /// A WebSocket inside TLS (seen with a key log).
+        Wss => "wss",
+        /// TLS whose content is not known to be a WebSocket.
+        Tls => "tls",
+        /// HTTP without an upgrade.
+        Http => "http",
+        /// None of these.
+        Tcp => "tcp",
+    }
+}
+
+words! {
+    /// How a connection's client was told from its server.
+    Roles {
+        /// A SYN or SYN-ACK showed who is client.
+        Handshake => "handshake",
+        /// Guessed (the connection was already open when the capture
+        /// began).
+        Inferred => "inferred",
+    }
+}
+
 /// TCP-level details of a connection.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TcpReport {
-    /// "handshake" when a SYN or SYN-ACK showed who is client; "inferred"
-    /// for connections already open when the capture began.
-    pub roles: &'static str,
+    /// How the client was told from the server.
+    pub roles: Roles,
     /// Segments whose data had all been seen before.
     pub retransmissions: PerDirection,
     /// Segments that arrived ahead of a hole.
@@ -261,7 +287,7 @@ pub struct TcpReport {
 }
 
 /// One connection.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ConnectionReport {
     /// Stable within one report.
     pub id: String,
@@ -281,14 +307,14 @@ pub struct ConnectionReport {
     pub last_frame: u64,
     /// Frames of this connection.
     pub packets: u64,
-    /// ws, wss, tls, http or tcp.
-    pub transport: &'static str,
+    /// What it carried, as far as seen.
+    pub transport: Transport,
     /// Reassembled payload, each byte once.
     pub bytes: PerDirection,
     /// Bytes known to be missing.
     pub gaps: PerDirection,
-    /// fin, rst or capture_end.
-    pub ended_by: &'static str,
+    /// How it ended.
+    pub ended_by: EndedBy,
     /// TCP details.
     pub tcp: TcpReport,
     /// TLS facts, for connections whose client spoke TLS.
@@ -301,12 +327,12 @@ pub struct ConnectionReport {
     pub disconnect: Option<Box<Disconnect>>,
     /// Caps this connection hit (names as in the capture's `limits_hit`);
     /// left out when none was.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub limits_hit: Vec<&'static str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<Limit>,
 }
 
 /// The WebSocket part of a connection.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct WebSocketReport {
     /// The upgrade request; null when the capture began after the upgrade.
     pub request: Option<RequestReport>,
@@ -331,7 +357,7 @@ pub struct WebSocketReport {
 }
 
 /// The upgrade request, as the report shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RequestReport {
     /// Method.
     pub method: String,
@@ -373,7 +399,7 @@ impl RequestReport {
 }
 
 /// The server's answer to the upgrade, as the report shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ResponseReport {
     /// Status code.
     pub status: u16,
@@ -416,7 +442,7 @@ impl ResponseReport {
 }
 
 /// How a connection seen without its upgrade was recognised.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PickedUpReport {
     /// First frame of each direction's recognised WebSocket bytes.
     pub from_frame: PerDirectionOpt,
@@ -427,7 +453,7 @@ pub struct PickedUpReport {
 }
 
 /// An optional value per direction.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PerDirectionOpt {
     /// Client to server.
     pub client_to_server: Option<u64>,
@@ -436,7 +462,7 @@ pub struct PerDirectionOpt {
 }
 
 /// Frame counts of one direction.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DirFramesReport {
     /// Frames.
     pub frames: u64,
@@ -458,7 +484,7 @@ pub struct DirFramesReport {
 }
 
 /// Frame counts each way.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FramesReport {
     /// Client to server.
     pub client_to_server: DirFramesReport,
@@ -467,10 +493,11 @@ pub struct FramesReport {
 }
 
 /// A Close frame.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CloseReport {
     /// client or server.
-    pub sender: &'static str,
+    #[serde(with = "crate::vocab::sender")]
+    pub sender: Dir,
     /// Status code, if any.
     pub code: Option<u16>,
     /// Reason text.
@@ -482,10 +509,11 @@ pub struct CloseReport {
 }
 
 /// A violation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ViolationReport {
     /// client or server.
-    pub sender: &'static str,
+    #[serde(with = "crate::vocab::sender")]
+    pub sender: Dir,
     /// Frame number.
     pub frame: u64,
     /// What rule.
@@ -541,13 +569,30 @@ pub struct Counted {
     pub capture: String,
     /// RFC 3339 time of its last frame.
     pub last_seen: String,
-    /// fin, rst or capture_end.
-    pub ended_by: &'static str,
+    /// How it ended.
+    pub ended_by: EndedBy,
     /// The verdict's code and whether it is abnormal, if it has one.
     pub verdict: Option<(Option<u16>, bool)>,
     /// The client random of a TLS connection the key logs had no keys
     /// for.
     pub no_keys: Option<String>,
+}
+
+impl Counted {
+    /// What the summary needs of `conn`.
+    pub fn of(conn: &ConnectionReport) -> Counted {
+        Counted {
+            server: conn.server.clone(),
+            capture: conn.capture.clone(),
+            last_seen: conn.last_seen.clone(),
+            ended_by: conn.ended_by,
+            verdict: conn.disconnect.as_ref().map(|d| (d.code, d.abnormal())),
+            no_keys: conn.tls.as_ref().and_then(|t| {
+                let missing = t.keys_missing;
+                missing.then(|| t.client_hello.as_ref().map(|h| h.client_random.clone()))?
+            }),
+        }
+    }
 }
 
 /// Servers listed in `top_abnormal_servers`.
@@ -766,21 +811,16 @@ impl Report {
             self.summary.filtered_out += (before - tail.len()) as u64;
             self.connections.append(&mut tail);
         }
+        self.count_from(start);
+    }
+
+    /// Count the connections from `start` on in the summary.
+    fn count_from(&mut self, start: usize) {
         for k in start..self.connections.len() {
             let Some(conn) = self.connections.get(k) else {
                 break;
             };
-            let counted = Counted {
-                server: conn.server.clone(),
-                capture: conn.capture.clone(),
-                last_seen: conn.last_seen.clone(),
-                ended_by: conn.ended_by,
-                verdict: conn.disconnect.as_ref().map(|d| (d.code, d.abnormal())),
-                no_keys: conn.tls.as_ref().and_then(|t| {
-                    let missing = t.keys_missing;
-                    missing.then(|| t.client_hello.as_ref().map(|h| h.client_random.clone()))?
-                }),
-            };
+            let counted = Counted::of(conn);
             self.count(counted);
         }
     }
@@ -795,7 +835,11 @@ impl Report {
                 self.summary.no_keys_client_randoms.push(random);
             }
         }
-        *self.summary.by_ended_by.entry(c.ended_by).or_insert(0) += 1;
+        *self
+            .summary
+            .by_ended_by
+            .entry(c.ended_by.as_str())
+            .or_insert(0) += 1;
         let Some((code, abnormal)) = c.verdict else {
             return;
         };
@@ -1127,7 +1171,7 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             .closes
             .iter()
             .map(|c| CloseReport {
-                sender: c.dir.sender(),
+                sender: c.dir,
                 code: c.code,
                 reason: c.reason.clone(),
                 frame: c.at.frame,
@@ -1138,7 +1182,7 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             .findings
             .iter()
             .map(|v| ViolationReport {
-                sender: v.dir.sender(),
+                sender: v.dir,
                 frame: v.at.frame,
                 what: v.what.clone(),
                 code: v.code,
@@ -1175,19 +1219,18 @@ fn analyzed_entry(
 ) -> ConnectionReport {
     let mut conn = connection(id.to_string(), capture, rec);
     let f = &rec.analysis;
-    conn.limits_hit
-        .extend(f.limits_hit.iter().map(|l| l.name()));
+    conn.limits_hit.extend(f.limits_hit.iter());
     let inside_tls = f.tls.is_some();
     conn.transport = if f.upgraded() && inside_tls {
-        "wss"
+        Transport::Wss
     } else if f.upgraded() {
-        "ws"
+        Transport::Ws
     } else if f.request.is_some() && !inside_tls {
-        "http"
+        Transport::Http
     } else if inside_tls {
-        "tls"
+        Transport::Tls
     } else {
-        "tcp"
+        Transport::Tcp
     };
     conn.websocket = websocket(f).map(Box::new);
     conn.disconnect = verdict;
@@ -1213,15 +1256,15 @@ fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionRepo
         first_frame: c.first_frame,
         last_frame: c.last_frame,
         packets: c.packets,
-        transport: "tcp",
+        transport: Transport::Tcp,
         bytes: PerDirection::of(s, |h| h.bytes),
         gaps: PerDirection::of(s, |h| h.gap_bytes),
-        ended_by: c.ended_by.as_str(),
+        ended_by: c.ended_by,
         tcp: TcpReport {
             roles: if c.meta.roles_from_handshake {
-                "handshake"
+                Roles::Handshake
             } else {
-                "inferred"
+                Roles::Inferred
             },
             retransmissions: PerDirection::of(s, |h| h.retransmitted_segments),
             out_of_order: PerDirection::of(s, |h| h.out_of_order_segments),
@@ -1233,7 +1276,7 @@ fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionRepo
         websocket: None,
         disconnect: None,
         limits_hit: if c.ended_by == EndedBy::Evicted {
-            vec![Limit::OpenConnections.name()]
+            vec![Limit::OpenConnections]
         } else {
             Vec::new()
         },

@@ -2,25 +2,27 @@
 //! with what they say and whether they were valid at the capture's time,
 //! the chain's judgement, the alerts and the encrypted traffic.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use crate::analyzers::tls::cert::Judgement;
 use crate::analyzers::tls::DecryptProblem;
 use crate::analyzers::tls::{is_grease, Alert, TlsFacts};
 use crate::capture::Timestamp;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, version_name};
-use crate::vocab::Dir;
+use crate::vocab::{words, Dir};
 
 use super::PerDirection;
 
 /// TLS facts of one connection.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TlsReport {
     /// Negotiated version ("TLS 1.3"), once the ServerHello was seen.
     pub version: Option<String>,
     /// complete, failed (an alert or a close before completion), or
     /// incomplete (the capture ended first, or never showed it).
-    pub handshake: &'static str,
+    pub handshake: Handshake,
     /// Frame where the handshake completed.
     pub handshake_complete_frame: Option<u64>,
     /// What the client offered.
@@ -61,8 +63,32 @@ pub struct TlsReport {
     pub keys_missing: bool,
 }
 
+words! {
+    /// How far a TLS handshake got.
+    Handshake {
+        /// Both Finished messages (or their TLS 1.3 equivalent) went by.
+        Complete => "complete",
+        /// An alert or a close ended it before completion.
+        Failed => "failed",
+        /// The capture ended first, or never showed it.
+        Incomplete => "incomplete",
+    }
+}
+
+words! {
+    /// An alert's level.
+    AlertLevel {
+        /// 1.
+        Warning => "warning",
+        /// 2.
+        Fatal => "fatal",
+        /// Any other value.
+        Unknown => "unknown",
+    }
+}
+
 /// A ClientHello.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ClientHelloReport {
     /// Frame.
     pub frame: u64,
@@ -95,7 +121,7 @@ pub struct ClientHelloReport {
 }
 
 /// A HelloRetryRequest.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HelloRetryReport {
     /// Frame.
     pub frame: u64,
@@ -104,7 +130,7 @@ pub struct HelloRetryReport {
 }
 
 /// A ServerHello.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ServerHelloReport {
     /// Frame.
     pub frame: u64,
@@ -121,7 +147,7 @@ pub struct ServerHelloReport {
 }
 
 /// One certificate.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CertReport {
     /// Subject DN.
     pub subject: String,
@@ -154,7 +180,7 @@ pub struct CertReport {
 }
 
 /// The judgement of a chain.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ChainReport {
     /// It leads to a trusted root (Mozilla's, or --ca-file's), time
     /// aside; null when no moment lies inside every certificate's validity
@@ -169,16 +195,17 @@ pub struct ChainReport {
 }
 
 /// An alert.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct AlertReport {
     /// client or server.
-    pub sender: &'static str,
+    #[serde(with = "crate::vocab::sender")]
+    pub sender: Dir,
     /// warning or fatal; null when encrypted.
-    pub level: Option<&'static str>,
+    pub level: Option<AlertLevel>,
     /// Description code; null when encrypted.
     pub code: Option<u8>,
     /// Its IANA name; null when encrypted.
-    pub name: Option<&'static str>,
+    pub name: Option<Cow<'static, str>>,
     /// Frame.
     pub frame: u64,
     /// Encrypted (only its record was seen).
@@ -187,14 +214,16 @@ pub struct AlertReport {
 
 fn alert(a: &Alert) -> AlertReport {
     AlertReport {
-        sender: a.dir.sender(),
+        sender: a.dir,
         level: a.level.map(|l| match l {
-            1 => "warning",
-            2 => "fatal",
-            _ => "unknown",
+            1 => AlertLevel::Warning,
+            2 => AlertLevel::Fatal,
+            _ => AlertLevel::Unknown,
         }),
         code: a.code,
-        name: a.code.map(|c| alert_info(c).map_or("unknown", |i| i.name)),
+        name: a
+            .code
+            .map(|c| Cow::Borrowed(alert_info(c).map_or("unknown", |i| i.name))),
         frame: a.at.frame,
         encrypted: a.encrypted,
     }
@@ -206,11 +235,11 @@ pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsRe
     TlsReport {
         version: t.version().map(version_name),
         handshake: if t.complete.is_some() && !failed {
-            "complete"
+            Handshake::Complete
         } else if failed {
-            "failed"
+            Handshake::Failed
         } else {
-            "incomplete"
+            Handshake::Incomplete
         },
         handshake_complete_frame: t.complete.map(|a| a.frame),
         client_hello: t.client_hello.as_ref().map(|c| ClientHelloReport {

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use time::Timestamp;
 
 /// An enum of the JSON contract's words: each variant with its word, and
-/// `as_str`, `from_word`, `ALL`, `Display` and `Serialize` from that one
-/// table.
+/// `as_str`, `from_word`, `ALL`, `Display`, `Serialize` and `Deserialize`
+/// from that one table.
 macro_rules! words {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal,)+ }) => {
         $(#[$doc])*
@@ -43,18 +43,42 @@ macro_rules! words {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 
+        $crate::vocab::word_serde!($name, as_str, from_word);
+    };
+}
+pub(crate) use words;
+
+/// `Serialize` and `Deserialize` of an enum as its contract word, given
+/// the methods that name a value and find the value of a name. A word this
+/// version does not know is an error that lists the known ones.
+macro_rules! word_serde {
+    ($name:ident, $as_str:ident, $from_word:ident) => {
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
+                s.serialize_str(self.$as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let word = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                $name::$from_word(&word).ok_or_else(|| {
+                    let known: Vec<&'static str> = $name::ALL.iter().map(|v| v.$as_str()).collect();
+                    <D::Error as ::serde::de::Error>::custom(format_args!(
+                        "unknown {} `{word}`, expected one of {}",
+                        stringify!($name),
+                        known.join(", ")
+                    ))
+                })
             }
         }
     };
 }
-pub(crate) use words;
+pub(crate) use word_serde;
 
 /// An IP address and TCP port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -95,6 +119,15 @@ impl Dir {
         match self {
             Dir::ClientToServer => "client",
             Dir::ServerToClient => "server",
+        }
+    }
+
+    /// The direction whose sender is `word` ("client" or "server").
+    pub fn of_sender(word: &str) -> Option<Dir> {
+        match word {
+            "client" => Some(Dir::ClientToServer),
+            "server" => Some(Dir::ServerToClient),
+            _ => None,
         }
     }
 
@@ -185,4 +218,29 @@ pub struct At {
     pub frame: u64,
     /// Capture time.
     pub ts: Timestamp,
+}
+
+/// A [`Dir`] in the report, as its sender's word (`#[serde(with =
+/// "crate::vocab::sender")]`): "client" or "server".
+pub mod sender {
+    use std::borrow::Cow;
+
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    use super::Dir;
+
+    /// `dir` as "client" or "server".
+    pub fn serialize<S: Serializer>(dir: &Dir, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(dir.sender())
+    }
+
+    /// "client" or "server" as the direction that side sends in.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Dir, D::Error> {
+        let word = Cow::<'de, str>::deserialize(d)?;
+        Dir::of_sender(&word).ok_or_else(|| {
+            D::Error::custom(format_args!(
+                "unknown sender `{word}`, expected client or server"
+            ))
+        })
+    }
 }

@@ -162,3 +162,48 @@ fn happy_eyeballs_links_the_refused_family_to_the_other() {
         );
     }
 }
+
+/// On every sample: a retry link joins two attempts that ask for the same
+/// path (where both show one), and never follows a Close that ended its
+/// session on purpose (1000, 1001, no status, or an application's code).
+/// ws-violations.pcap is one client opening a new path after each 1002:
+/// those are tests, not retries.
+#[test]
+fn retries_repeat_a_failed_attempt_of_the_same_request() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+        .args(["--format", "json"])
+        .arg(format!("{}/samples", env!("CARGO_MANIFEST_DIR")))
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conns = r["connections"].as_array().unwrap();
+    let by_id = |id: &str| conns.iter().find(|c| c["id"] == id).unwrap();
+    let path = |c: &Value| {
+        c["websocket"]["request"]["path"]
+            .as_str()
+            .map(|p| p.split('?').next().unwrap().to_string())
+    };
+    let mut links = 0;
+    for c in conns {
+        let d = &c["disconnect"];
+        if d.is_null() {
+            continue;
+        }
+        for line in evidence(d) {
+            if !line.contains("(a retry)") {
+                continue;
+            }
+            let id = line["connection ".len()..].split(':').next().unwrap();
+            let next = by_id(id);
+            if let (Some(a), Some(b)) = (path(c), path(next)) {
+                assert_eq!(a, b, "{line}");
+            }
+            let code = d["code"].as_u64();
+            let on_purpose = matches!(code, Some(1000 | 1001 | 1005 | 3000..=4999));
+            assert!(d["category"] != "close_frame" || !on_purpose, "{d:#}");
+            links += 1;
+        }
+    }
+    assert!(links >= 6, "only {links} retry links");
+}

@@ -8,7 +8,7 @@
 use crate::analyzers::session::{Analysis, Facts};
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
-use crate::knowledge::proxies;
+use crate::knowledge::{close_codes, proxies};
 use crate::vocab::{Dir, Endpoint};
 
 use super::{last_data, proxy_in_response, secs, Category, Disconnect, Evidence, Initiator};
@@ -45,6 +45,18 @@ pub struct Outline {
     pub(super) category: Category,
     pub(super) initiator: Initiator,
     pub(super) abnormal: bool,
+}
+
+impl Outline {
+    /// Whether the attempt failed, so that the next one may retry it: an
+    /// abnormal ending, but not the capture's end, and not a Close whose
+    /// code ends a session on purpose (`4000 "user left"` is abnormal in
+    /// the summary, yet what follows it is a new session).
+    fn failed(&self) -> bool {
+        let on_purpose = self.category == Category::CloseFrame
+            && self.code.is_some_and(|c| close_codes::lookup(c).on_purpose);
+        self.abnormal && self.category != Category::CaptureEnd && !on_purpose
+    }
 }
 
 impl Outline {
@@ -192,6 +204,20 @@ const RETRY_NS: i64 = 1_000_000_000;
 /// named no host is taken for the same client's next try.
 const HAPPY_EYEBALLS_NS: i64 = 300_000_000;
 
+/// Whether two attempts ask for the same thing, as far as both show it:
+/// the same host name (SNI or Host) and the same path (its query left out:
+/// a retry may carry a new token). A refused SYN shows neither, and
+/// matches any.
+fn same_request(a: &Linkable, b: &Linkable) -> bool {
+    fn agree(a: Option<&str>, b: Option<&str>) -> bool {
+        a.zip(b).is_none_or(|(a, b)| a == b)
+    }
+    fn path(c: &Linkable) -> Option<&str> {
+        c.path.as_deref().map(|p| p.split('?').next().unwrap_or(p))
+    }
+    agree(a.asked_name.as_deref(), b.asked_name.as_deref()) && agree(path(a), path(b))
+}
+
 /// The host name a connection asked for: TLS SNI, else the Host header
 /// without its port.
 fn asked_name(f: &Facts) -> Option<&str> {
@@ -210,7 +236,9 @@ fn asked_name(f: &Facts) -> Option<&str> {
 /// starts within [`RETRY_NS`] after a failed one from the same client
 /// address to the same server address and port ends, or one to the same
 /// host name and port over the other address family that starts within
-/// [`RETRY_NS`] of it (happy eyeballs). Both verdicts get a line naming the
+/// [`RETRY_NS`] of it (happy eyeballs), when it asks for the same
+/// ([`same_request`]). A close on purpose is no failure
+/// ([`Outline::failed`]). Both verdicts get a line naming the
 /// other. `conns` holds the connections with a verdict as (index in the
 /// capture, facts), in capture order; `id` names a connection by its
 /// index.
@@ -221,13 +249,7 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
     let mut order: Vec<Attempt<'_>> = conns
         .iter()
         .enumerate()
-        .map(|(k, (_, c))| {
-            (
-                k,
-                c,
-                c.verdict.abnormal && c.verdict.category != Category::CaptureEnd,
-            )
-        })
+        .map(|(k, (_, c))| (k, c, c.verdict.failed()))
         .collect();
     if !order.iter().any(|&(_, _, failed)| failed) {
         return;
@@ -255,15 +277,22 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
         if !failed {
             continue;
         }
-        // The same client to the same server, next in start order.
+        // The same client to the same server asking the same again: the
+        // first such start after this one ended.
         if let Some(same) = by_pair.get(&(ca.client, ca.server)) {
             let pos = same.partition_point(|&(k, c, _)| (c.first_seen, k) <= (ca.first_seen, a));
-            if let Some(&(b, cb, _)) = same.get(pos) {
-                let after_end = cb.first_seen.since(ca.last_seen);
-                if (0..=RETRY_NS).contains(&after_end) {
-                    links.push((a, b, after_end, true));
-                    continue;
-                }
+            let retry = same
+                .iter()
+                .skip(pos)
+                .map(|&(b, cb, _)| (b, cb, cb.first_seen.since(ca.last_seen)))
+                .take_while(|&(_, _, after_end)| after_end <= RETRY_NS)
+                // A busy client has many starts in a second: look at the
+                // first few.
+                .take(64)
+                .find(|&(_, cb, after_end)| after_end >= 0 && same_request(ca, cb));
+            if let Some((b, _, after_end)) = retry {
+                links.push((a, b, after_end, true));
+                continue;
             }
         }
         // The other family, same port, starting soon after.
@@ -282,8 +311,10 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
             // A refused or unanswered SYN names no host: then only a
             // start within one happy-eyeballs delay ties the two.
             let tied = match name_a {
-                Some(n) => Some(n) == cb.asked_name.as_deref(),
-                None => since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS,
+                Some(n) => Some(n) == cb.asked_name.as_deref() && same_request(ca, cb),
+                None => {
+                    since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS && same_request(ca, cb)
+                }
             };
             if tied {
                 links.push((a, b, since_start, false));
@@ -310,5 +341,33 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
         } else {
             format!("connection {ida}: an attempt to the same port over the other address family started {} before this one ({what}; happy eyeballs: probably this client's first try)", secs(gap))
         })));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outline(category: Category, code: Option<u16>) -> Outline {
+        Outline {
+            code,
+            category,
+            initiator: Initiator::Client,
+            abnormal: super::super::verdict::is_abnormal(category, code),
+        }
+    }
+
+    #[test]
+    fn only_failures_are_retried() {
+        // An application's own close is abnormal in the summary, but not
+        // a failure a retry would follow.
+        assert!(!outline(Category::CloseFrame, Some(4000)).failed());
+        assert!(!outline(Category::CloseFrame, Some(1005)).failed());
+        assert!(!outline(Category::CloseFrame, Some(1000)).failed());
+        assert!(outline(Category::CloseFrame, Some(1011)).failed());
+        assert!(outline(Category::CloseFrame, Some(1013)).failed());
+        assert!(outline(Category::TcpAbort, Some(1006)).failed());
+        assert!(outline(Category::TlsHandshake, Some(1015)).failed());
+        assert!(!outline(Category::CaptureEnd, Some(1006)).failed());
     }
 }

@@ -45,7 +45,8 @@ pub(super) fn upgrade_failed(
                 let body = r
                     .body
                     .as_deref()
-                    .map(|b| format!(", body \"{}\"", b.trim()))
+                    .and_then(body_line)
+                    .map(|b| format!(", body \"{b}\""))
                     .unwrap_or_default();
                 ev.push(ctx.line(
                     at,
@@ -403,5 +404,61 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
                 fix,
             )
         }
+    }
+}
+
+/// Characters of a refusal's body that its evidence line quotes.
+const BODY_LINE_CHARS: usize = 120;
+
+/// A refusal's body as one line of evidence: an HTML page's `<title>`,
+/// else its first non-empty line, with runs of white space made one space
+/// and cut to [`BODY_LINE_CHARS`]; `None` when nothing is left.
+fn body_line(body: &str) -> Option<String> {
+    let lower = body.to_ascii_lowercase();
+    let title = lower.find("<title>").and_then(|start| {
+        let start = start + "<title>".len();
+        let len = lower.get(start..)?.find("</title>")?;
+        body.get(start..start + len)
+    });
+    let line = title.or_else(|| body.lines().map(str::trim).find(|l| !l.is_empty()))?;
+    let mut out = String::with_capacity(BODY_LINE_CHARS + 3);
+    for (n, word) in line.split_whitespace().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > BODY_LINE_CHARS {
+            break;
+        }
+    }
+    if out.chars().count() > BODY_LINE_CHARS {
+        out = out.chars().take(BODY_LINE_CHARS).collect::<String>() + "...";
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_line;
+
+    #[test]
+    fn a_body_is_quoted_as_one_short_line() {
+        let nginx = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+        assert_eq!(body_line(nginx).as_deref(), Some("502 Bad Gateway"));
+        assert_eq!(
+            body_line("<TITLE>\n  Forbidden \n</TITLE>").as_deref(),
+            Some("Forbidden")
+        );
+        assert_eq!(
+            body_line("\r\n\r\n  Upgrade   Required\nsecond line").as_deref(),
+            Some("Upgrade Required")
+        );
+        assert_eq!(body_line(" \r\n\t\n"), None);
+        let long = "é".repeat(300);
+        let cut = body_line(&long).unwrap();
+        assert_eq!(cut.chars().count(), 123);
+        assert!(cut.ends_with("..."));
+        // A title that never closes: the first line instead.
+        assert_eq!(body_line("<title>x").as_deref(), Some("<title>x"));
     }
 }

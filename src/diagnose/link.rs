@@ -11,6 +11,7 @@ use crate::flow::ConnRecord;
 use crate::knowledge::{close_codes, proxies};
 use crate::vocab::{Dir, Endpoint};
 
+use super::timeouts::limits_matched;
 use super::{last_data, proxy_in_response, secs, Category, Disconnect, Evidence, Initiator};
 
 /// Closes of two legs this close together are one proxy's doing.
@@ -175,7 +176,8 @@ pub fn link_proxy_legs(
         else {
             continue;
         };
-        let idle = secs(c.last_data.map_or(0, |l| at.since(l)));
+        let idle_ns = c.last_data.map_or(0, |l| at.since(l));
+        let idle = secs(idle_ns);
         let (id, proxy) = (id(front.index), front.proxy);
         edits.push((
             *i,
@@ -189,7 +191,8 @@ pub fn link_proxy_legs(
                 "The client, the proxy's upstream side of connection {id} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
             ),
             fix: format!(
-                "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {}", proxies::idle_timeout_advice()
+                "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {}",
+                limits_matched(idle_ns, None, Some(proxy)).unwrap_or_else(proxies::idle_timeout_advice)
             ),
         }));
     }

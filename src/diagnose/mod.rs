@@ -6,6 +6,7 @@
 mod capture;
 mod link;
 mod refusal;
+mod timeouts;
 mod tls;
 mod verdict;
 mod websocket;

@@ -9,6 +9,7 @@ use crate::knowledge::{http, lookup, proxies};
 use crate::limits::Limit;
 use crate::vocab::{At, Dir};
 
+use super::timeouts::limits_matched;
 use super::{
     end_lines, last_data, proxy_in_request, proxy_in_response, secs, Category, Ctx, Disconnect,
     Evidence, Initiator,
@@ -361,21 +362,27 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
                 Dir::ServerToClient => f.response.as_ref().and_then(proxy_in_response),
                 Dir::ClientToServer => f.request.as_ref().and_then(proxy_in_request),
             };
+            let open = f.response_at.map(|r| at.ts.since(r.ts));
+            let matched = limits_matched(idle, open, proxy.as_deref());
             if let (true, Some(p)) = (idle >= 1_000_000_000, &proxy) {
                 fix.push_str(&format!(
-                    "The {} side of this connection is {p}, and it gave up after {} without traffic: {}",
+                    "The {} side of this connection is {p}, and it gave up after {} without traffic: ",
                     dir.sender(),
                     secs(idle),
-                    proxies::idle_timeout_advice()
+                ));
+                match &matched {
+                    Some(m) => fix.push_str(m),
+                    None => fix.push_str(&proxies::idle_timeout_advice()),
+                }
+            } else if let Some(m) = matched {
+                fix.push_str(&format!(
+                    "The {} closed after {} without traffic. {m}",
+                    dir.sender(),
+                    secs(idle)
                 ));
             } else if idle >= 5_000_000_000 {
-                let sixty = if (59_000_000_000..=61_000_000_000).contains(&idle) {
-                    proxies::SIXTY_SECONDS
-                } else {
-                    ""
-                };
                 fix.push_str(&format!(
-                    "The {} gave up after {} without traffic: an idle timeout is the likely cause (a proxy's read timeout, a load balancer's idle timeout, a NAT mapping, or the peer's own).{sixty} Send WebSocket pings more often than the shortest idle timeout on the path, or raise that timeout.",
+                    "The {} gave up after {} without traffic, a silence that is no documented default: an idle timeout set to that is the likely cause (a proxy's read timeout, a load balancer's idle timeout, a NAT mapping, or the peer's own). Send WebSocket pings more often than the shortest idle timeout on the path, or raise that timeout.",
                     dir.sender(),
                     secs(idle)
                 ));

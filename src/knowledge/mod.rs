@@ -5,6 +5,7 @@
 pub mod close_codes;
 pub mod http;
 pub mod proxies;
+pub mod timeouts;
 pub mod tls;
 
 pub use close_codes::{lookup, CloseCodeInfo, CodeClass, CLOSE_CODES};

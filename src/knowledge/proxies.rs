@@ -147,10 +147,6 @@ pub fn idle_timeout_advice() -> String {
     )
 }
 
-/// Said of a connection that went silent for 60 s before it was closed.
-pub const SIXTY_SECONDS: &str =
-    " 60 s is the default of nginx's proxy_read_timeout and of AWS load balancers' idle timeout.";
-
 #[cfg(test)]
 mod tests {
     use super::*;

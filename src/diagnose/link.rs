@@ -32,6 +32,9 @@ pub struct Linkable {
     first_end: Option<(Dir, Timestamp)>,
     /// The upgrade request's path.
     path: Option<Box<str>>,
+    /// The upgrade request's first forwarding header, as written: the
+    /// client is a proxy.
+    forwarded: Option<Box<str>>,
     /// The proxy the server's answer names ([`proxy_in_response`]).
     proxy: Option<Box<str>>,
     /// The last payload either way.
@@ -84,6 +87,11 @@ impl Linkable {
             asked_name: asked_name(f).map(Box::from),
             first_end: f.ends.first().map(|e| (e.dir, e.at.ts)),
             path: f.request.as_ref().map(|r| Box::from(r.path.as_str())),
+            forwarded: f
+                .request
+                .as_ref()
+                .and_then(|r| r.forwarded.as_deref())
+                .map(Box::from),
             proxy: f
                 .response
                 .as_ref()
@@ -127,11 +135,18 @@ impl Edit {
 pub type Edits = Vec<(usize, Edit)>;
 
 /// A reverse proxy that drops an idle WebSocket closes both of its legs at
-/// once: the client's (where its `Server` header names it) and its own
-/// upstream connection, where it is the client and names itself nowhere.
-/// Find such upstream legs among one capture's connections (same path,
-/// closed by the client within [`SAME_MOMENT_NS`] of the proxy closing a
-/// client's leg) and say so in their verdicts. `conns` holds the
+/// once: the client's, where it is the server, and its own upstream
+/// connection, where it is the client and names itself nowhere. Find such
+/// upstream legs among one capture's connections and say so in their
+/// verdicts. A front leg is one the server (the proxy) ended without a
+/// Close frame; its upstream leg is one the proxy's address opened after
+/// the front leg began, to another server, and ended as client within
+/// [`SAME_MOMENT_NS`] of the front leg's end. Timing and addresses decide,
+/// since a proxy may rewrite the path (`location /ws/ { proxy_pass
+/// http://backend/; }` sends `/ws/echo` on as `/echo`); the same or a
+/// rewritten path, and forwarding headers, are told as extra evidence.
+/// When several front legs fit, the one that ended closest in time wins,
+/// and a front leg is given one upstream leg at most. `conns` holds the
 /// connections with a verdict as (index in the capture, facts); `id`
 /// names a connection by its index.
 pub fn link_proxy_legs(
@@ -140,62 +155,104 @@ pub fn link_proxy_legs(
     edits: &mut Edits,
 ) {
     struct Front<'a> {
-        ts: Timestamp,
-        path: &'a str,
-        proxy: &'a str,
+        c: &'a Linkable,
+        ended: Timestamp,
         index: usize,
+        taken: bool,
     }
-    let fronts: Vec<Front> = conns
+    let aborted = |c: &Linkable, by: Initiator| {
+        c.verdict.category == Category::TcpAbort && c.verdict.initiator == by
+    };
+    let mut fronts: Vec<Front> = conns
         .iter()
+        .filter(|(_, c)| aborted(c, Initiator::Server))
         .filter_map(|(i, c)| {
-            if c.verdict.category != Category::TcpAbort || c.verdict.initiator != Initiator::Server
-            {
+            let (Dir::ServerToClient, ended) = c.first_end? else {
                 return None;
-            }
+            };
             Some(Front {
-                ts: c.first_end?.1,
-                path: c.path.as_deref()?,
-                proxy: c.proxy.as_deref()?,
+                c,
+                ended,
                 index: *i,
+                taken: false,
             })
         })
         .collect();
     if fronts.is_empty() {
         return;
     }
-    for (i, c) in conns {
-        let (Some((Dir::ClientToServer, at)), Some(path)) = (c.first_end, c.path.as_deref()) else {
+    for (i, up) in conns {
+        let Some((Dir::ClientToServer, at)) = up.first_end else {
             continue;
         };
-        if c.verdict.category != Category::TcpAbort {
+        if !aborted(up, Initiator::Client) {
             continue;
         }
-        let Some(front) = fronts
-            .iter()
-            .find(|fr| fr.path == path && at.since(fr.ts).abs() <= SAME_MOMENT_NS)
-        else {
+        let front = fronts
+            .iter_mut()
+            .filter(|fr| {
+                !fr.taken
+                    && fr.c.server.ip == up.client
+                    && fr.c.server != up.server
+                    && fr.c.first_seen <= up.first_seen
+                    && at.since(fr.ended).abs() <= SAME_MOMENT_NS
+            })
+            .min_by_key(|fr| at.since(fr.ended).abs());
+        let Some(front) = front else {
             continue;
         };
-        let idle_ns = c.last_data.map_or(0, |l| at.since(l));
+        front.taken = true;
+        let idle_ns = up.last_data.map_or(0, |l| at.since(l));
         let idle = secs(idle_ns);
-        let (id, proxy) = (id(front.index), front.proxy);
+        let fid = id(front.index);
+        let proxy = front.c.proxy.as_deref().map_or_else(
+            || format!("the proxy at {}", front.c.server),
+            str::to_string,
+        );
         edits.push((
             *i,
             Edit::Evidence(format!(
-                "connection {id}: {proxy} closed the client's leg of {path} at the same moment ({} apart)",
-                secs(at.since(front.ts).abs())
+                "connection {fid}: {proxy} closed the client's leg{} at the same moment ({} apart); this connection comes from the proxy's address{}",
+                front.c.path.as_deref().map(|p| format!(" of {p}")).unwrap_or_default(),
+                secs(at.since(front.ended).abs()),
+                leg_clues(front.c, up),
+            )),
+        ));
+        edits.push((
+            front.index,
+            Edit::Evidence(format!(
+                "connection {}: the proxy's own leg to the backend {} ended at the same moment, the proxy its client",
+                id(*i),
+                up.server
             )),
         ));
         edits.push((*i, Edit::Retell {
             summary: format!(
-                "The client, the proxy's upstream side of connection {id} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
+                "The client, the proxy's upstream side of connection {fid} ({proxy}), closed (FIN or RST) the TCP connection {idle} after the last data, without a Close frame."
             ),
             fix: format!(
-                "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {id} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {}",
-                limits_matched(idle_ns, None, Some(proxy)).unwrap_or_else(proxies::idle_timeout_advice)
+                "This is the upstream leg of a reverse proxy: its client is {proxy} (connection {fid} is the same session's leg to the real client), which closed both legs together after {idle} without traffic: {}",
+                limits_matched(idle_ns, None, Some(&proxy)).unwrap_or_else(proxies::idle_timeout_advice)
             ),
         }));
     }
+}
+
+/// What else ties an upstream leg to its front leg: the path, as it was or
+/// rewritten, and the forwarding headers the proxy added.
+fn leg_clues(front: &Linkable, up: &Linkable) -> String {
+    let mut clues = String::new();
+    match (front.path.as_deref(), up.path.as_deref()) {
+        (Some(f), Some(u)) if f == u => clues.push_str(&format!(", asks for the same path {u}")),
+        (Some(f), Some(u)) if f.ends_with(u) || u.ends_with(f) => {
+            clues.push_str(&format!(", asks for {u} (the proxy rewrote {f})"))
+        }
+        _ => {}
+    }
+    if let Some(h) = up.forwarded.as_deref() {
+        clues.push_str(&format!(" and carries {h}"));
+    }
+    clues
 }
 
 /// Retries this soon after a failed attempt are linked to it (DESIGN.md:

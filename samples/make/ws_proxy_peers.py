@@ -10,7 +10,8 @@ server: ws_proxy_peers.py server PORT [--connections N]
 
 client: ws_proxy_peers.py client URL MODE
   idle        send "hello", read the echo, then stay silent and wait (up to
-              20 s) for the connection to end; print how it ended.
+              --wait seconds, default 20) for the connection to end; print
+              how it ended.
   bad-accept  try to open the connection; print why websockets refused it.
 """
 import argparse
@@ -53,7 +54,7 @@ async def server(port, connections):
         await asyncio.sleep(0.3)
 
 
-async def client(url, mode):
+async def client(url, mode, wait):
     try:
         async with connect(url, compression=None, ping_interval=None, proxy=None,
                            open_timeout=5, close_timeout=2) as ws:
@@ -62,7 +63,7 @@ async def client(url, mode):
             log("client", f"echo {await ws.recv()!r}; now idle")
             start = time.monotonic()
             try:
-                await asyncio.wait_for(ws.recv(), 20)
+                await asyncio.wait_for(ws.recv(), wait)
             except ConnectionClosed as e:
                 log("client", f"after {time.monotonic() - start:.3f} s idle: {type(e).__name__}: {e}")
     except Exception as e:  # the ending is the point of the sample
@@ -75,11 +76,12 @@ if __name__ == "__main__":
     p.add_argument("target")
     p.add_argument("mode", nargs="?", default="idle")
     p.add_argument("--connections", type=int, default=1)
+    p.add_argument("--wait", type=float, default=20)
     a = p.parse_args()
     logging.basicConfig(format="%(created)f %(name)s %(levelname)s %(message)s",
                         level=logging.INFO, stream=sys.stdout)
-    coro = server(int(a.target), a.connections) if a.role == "server" else client(a.target, a.mode)
+    coro = server(int(a.target), a.connections) if a.role == "server" else client(a.target, a.mode, a.wait)
     try:
-        asyncio.run(asyncio.wait_for(coro, 30))
+        asyncio.run(asyncio.wait_for(coro, a.wait + 10))
     except Exception as e:
         log(a.role, f"{type(e).__name__}: {e}")

@@ -5,7 +5,8 @@
 
 use crate::analyzers::session::{Analysis, CloseFrame, Finding, Message, TcpEnd};
 use crate::flow::{ConnRecord, EndedBy};
-use crate::knowledge::{http, lookup, proxies};
+use crate::knowledge::close_codes::CodeClass;
+use crate::knowledge::{http, lookup, proxies, subprotocols};
 use crate::limits::Limit;
 use crate::vocab::{At, Dir};
 
@@ -139,9 +140,41 @@ pub(super) fn close_frame(
         .find(|v| v.dir == first.dir && v.at.frame == first.at.frame);
     close_lines(rec, ctx, &mut ev, first, big, own);
     end_lines(rec, ctx, &mut ev);
-    let fix = close_fix(info.fix, first, big, own);
+    // What the code means in the subprotocol the server chose, when that
+    // one publishes its codes.
+    let chosen = f.response.as_ref().and_then(|r| r.protocol.as_deref());
+    let sub = chosen.and_then(subprotocols::named);
+    let meant = sub.zip(first.code).and_then(|(p, c)| Some((p, p.code(c)?)));
+    if let (Some(p), Some(at)) = (sub, f.response_at) {
+        ev.push(ctx.line(
+            at,
+            format!(
+                "the server's 101 chose the subprotocol {} ({})",
+                chosen.unwrap_or_default(),
+                p.name
+            ),
+        ));
+    }
+    // The subprotocol's meaning replaces the registry's advice, which can
+    // only say "look it up" for an application's code.
+    let advice = match meant {
+        Some((p, m)) => {
+            let mut said = format!("In {}, {} means {}.", p.name, m.code, m.meaning);
+            if !m.fix.is_empty() {
+                said.push(' ');
+                said.push_str(m.fix);
+            }
+            if info.class == CodeClass::Standard {
+                said.push(' ');
+                said.push_str(info.fix);
+            }
+            said
+        }
+        None => info.fix.to_string(),
+    };
+    let fix = close_fix(&advice, first, big, own);
     let summary = format!(
-        "The {sender} closed the WebSocket with {} ({}){}.",
+        "The {sender} closed the WebSocket with {} ({}){}{}.",
         first
             .code
             .map_or("no status code".to_string(), |c| c.to_string()),
@@ -149,6 +182,9 @@ pub(super) fn close_frame(
         reason
             .as_deref()
             .map(|r| format!(": \"{r}\""))
+            .unwrap_or_default(),
+        meant
+            .map(|(p, m)| format!("; in {}: {}", p.name, m.meaning))
             .unwrap_or_default()
     );
     Disconnect {

@@ -5,6 +5,7 @@
 pub mod close_codes;
 pub mod http;
 pub mod proxies;
+pub mod subprotocols;
 pub mod timeouts;
 pub mod tls;
 

@@ -61,9 +61,7 @@ impl Outline {
             && self.code.is_some_and(|c| close_codes::lookup(c).on_purpose);
         self.abnormal && self.category != Category::CaptureEnd && !on_purpose
     }
-}
 
-impl Outline {
     /// The outline of `d`.
     pub fn of(d: &Disconnect) -> Outline {
         Outline {
@@ -370,12 +368,11 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
             let after_end = cb.first_seen.since(ca.last_seen);
             // A refused or unanswered SYN names no host: then only a
             // start within one happy-eyeballs delay ties the two.
-            let tied = match name_a {
-                Some(n) => Some(n) == cb.asked_name.as_deref() && same_request(ca, cb),
-                None => {
-                    since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS && same_request(ca, cb)
-                }
-            };
+            let tied = same_request(ca, cb)
+                && match name_a {
+                    Some(n) => Some(n) == cb.asked_name.as_deref(),
+                    None => since_start.min(after_end.max(0)) <= HAPPY_EYEBALLS_NS,
+                };
             if tied {
                 links.push((a, b, since_start, false));
                 break;

@@ -464,18 +464,11 @@ fn body_line(body: &str) -> Option<String> {
         body.get(start..start + len)
     });
     let line = title.or_else(|| body.lines().map(str::trim).find(|l| !l.is_empty()))?;
-    let mut out = String::with_capacity(BODY_LINE_CHARS + 3);
-    for (n, word) in line.split_whitespace().enumerate() {
-        if n > 0 {
-            out.push(' ');
-        }
-        out.push_str(word);
-        if out.chars().count() > BODY_LINE_CHARS {
-            break;
-        }
-    }
-    if out.chars().count() > BODY_LINE_CHARS {
-        out = out.chars().take(BODY_LINE_CHARS).collect::<String>() + "...";
+    // The body is the start the HTTP analyzer kept, so this is short.
+    let mut out = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some((cut, _)) = out.char_indices().nth(BODY_LINE_CHARS) {
+        out.truncate(cut);
+        out.push_str("...");
     }
     (!out.is_empty()).then_some(out)
 }

@@ -204,6 +204,17 @@ impl std::error::Error for CaptureError {}
 /// A frame and the shared buffer chunk its bytes live in.
 pub type FrameInChunk<'a> = (Frame<'a>, &'a Arc<Vec<u8>>);
 
+/// How a pcap file's packet records read, from its file header.
+#[derive(Clone, Copy)]
+struct PcapLayout {
+    big_endian: bool,
+    /// Kuznetzov's modified format: 24-byte record headers.
+    modified: bool,
+    /// Fractions of a second are nanoseconds, not microseconds.
+    nanos: bool,
+    linktype: LinkType,
+}
+
 /// Where the current record's packet bytes are in the buffer.
 struct Record {
     at: usize,
@@ -533,6 +544,8 @@ impl CaptureReader {
         r
     }
 
+    /// Step over the record before and read the next one that carries a
+    /// packet, as the container's format says; `Ok(None)` at the end.
     fn next_record_inner(&mut self) -> Result<Option<Record>, CaptureError> {
         loop {
             if self.done {
@@ -549,148 +562,185 @@ impl CaptureReader {
                     linktype,
                     ..
                 } => {
-                    let hdr = if modified { 24 } else { 16 };
-                    self.fill(hdr)?;
-                    let avail = self.end - self.start;
-                    if avail == 0 {
-                        self.done = true;
-                        return Ok(None);
-                    }
-                    if avail < hdr {
-                        self.truncated("a record header");
-                        return Ok(None);
-                    }
-                    // The record header's third field, incl_len.
-                    let Some(&field) = self
-                        .buf
-                        .get(self.start + 8..self.end)
-                        .and_then(<[u8]>::first_chunk::<4>)
-                    else {
-                        self.truncated("a record header");
-                        return Ok(None);
-                    };
-                    let caplen = if big_endian {
-                        u32::from_be_bytes(field)
-                    } else {
-                        u32::from_le_bytes(field)
-                    } as usize;
-                    if caplen > MAX_RECORD {
-                        self.done = true;
-                        return Err(self.error(
-                            Some(self.offset),
-                            CaptureErrorKind::RecordTooLarge {
-                                claimed: caplen as u64,
-                            },
-                        ));
-                    }
-                    self.fill(hdr + caplen)?;
-                    if self.end - self.start < hdr + caplen {
-                        self.truncated("a packet record");
-                        return Ok(None);
-                    }
-                    let input = self.buf.get(self.start..self.end).unwrap_or_default();
-                    let parsed = if modified {
-                        parse_pcap_frame_modified(input)
-                    } else if big_endian {
-                        parse_pcap_frame_be(input)
-                    } else {
-                        parse_pcap_frame(input)
-                    };
-                    let block = match parsed {
-                        Ok((_, b)) => b,
-                        Err(_) => {
-                            self.done = true;
-                            return Err(self.error(
-                                Some(self.offset),
-                                CaptureErrorKind::Malformed("unreadable packet record".into()),
-                            ));
-                        }
-                    };
-                    self.consume = hdr + caplen;
-                    self.frames += 1;
-                    let frac = if nanos {
-                        block.ts_usec as u64
-                    } else {
-                        block.ts_usec as u64 * 1000
-                    };
-                    let ts = Timestamp::from_parts(block.ts_sec as i64, frac);
-                    return Ok(Some(Record {
-                        at: self.start + hdr,
-                        len: block.data.len(),
-                        ts,
+                    let layout = PcapLayout {
+                        big_endian,
+                        modified,
+                        nanos,
                         linktype,
-                        orig_len: block.origlen,
-                    }));
+                    };
+                    return self.pcap_record(layout);
                 }
                 Container::Pcapng(_) => {
-                    self.fill(12)?;
-                    let avail = self.end - self.start;
-                    if avail == 0 {
-                        self.done = true;
-                        return Ok(None);
-                    }
-                    if avail < 12 {
-                        self.truncated("a block header");
-                        return Ok(None);
-                    }
-                    let Some(head) = self
-                        .buf
-                        .get(self.start..self.end)
-                        .and_then(<[u8]>::first_chunk::<12>)
-                    else {
-                        self.truncated("a block header");
+                    let Some(len) = self.pcapng_block_len()? else {
                         return Ok(None);
                     };
-                    let Container::Pcapng(state) = &mut self.container else {
-                        continue;
-                    };
-                    let len = match state.block_len(head) {
-                        Ok(l) => l,
-                        Err(kind) => {
-                            self.done = true;
-                            return Err(self.error(Some(self.offset), kind));
-                        }
-                    };
-                    self.fill(len)?;
-                    if self.end - self.start < len {
-                        self.truncated("a block");
-                        return Ok(None);
-                    }
-                    self.consume = len;
-                    let block = self
-                        .buf
-                        .get(self.start..self.start + len)
-                        .unwrap_or_default();
-                    let Container::Pcapng(state) = &mut self.container else {
-                        continue;
-                    };
-                    match state.block(block) {
-                        Ok(Some(p)) => {
-                            self.frames += 1;
-                            // Where the packet bytes sit inside the block.
-                            let inside =
-                                (p.data.as_ptr() as usize).saturating_sub(block.as_ptr() as usize);
-                            return Ok(Some(Record {
-                                at: self.start + inside,
-                                len: p.data.len(),
-                                ts: p.ts,
-                                linktype: p.linktype,
-                                orig_len: p.orig_len,
-                            }));
-                        }
-                        Ok(None) => continue,
-                        Err(pcapng::BlockProblem::Skip { msg, packet }) => {
-                            if packet {
-                                // Wireshark still numbers a packet it cannot show.
-                                self.frames += 1;
-                            }
-                            let w =
-                                format!("{}: offset {}: {msg}", self.path.display(), self.offset);
-                            self.warnings.push(w);
-                            continue;
-                        }
+                    if let Some(r) = self.pcapng_block(len) {
+                        return Ok(Some(r));
                     }
                 }
+            }
+        }
+    }
+
+    /// Make the next `len` bytes of the stream available: `Ok(true)` when
+    /// they are, `Ok(false)` when the file ends first, which finishes the
+    /// reader (quietly when no byte is left, with a warning that it ends
+    /// inside `what` when some are).
+    #[inline]
+    fn have(&mut self, len: usize, what: &str) -> Result<bool, CaptureError> {
+        self.fill(len)?;
+        let avail = self.end - self.start;
+        if avail == 0 {
+            self.done = true;
+            return Ok(false);
+        }
+        if avail < len {
+            self.truncated(what);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The pcap packet record at `start`, read as the file header's
+    /// `layout` says; `Ok(None)` at the end of the file.
+    #[inline]
+    fn pcap_record(&mut self, layout: PcapLayout) -> Result<Option<Record>, CaptureError> {
+        let hdr = if layout.modified { 24 } else { 16 };
+        if !self.have(hdr, "a record header")? {
+            return Ok(None);
+        }
+        // The record header's third field, incl_len.
+        let Some(&field) = self
+            .buf
+            .get(self.start + 8..self.end)
+            .and_then(<[u8]>::first_chunk::<4>)
+        else {
+            self.truncated("a record header");
+            return Ok(None);
+        };
+        let caplen = if layout.big_endian {
+            u32::from_be_bytes(field)
+        } else {
+            u32::from_le_bytes(field)
+        } as usize;
+        if caplen > MAX_RECORD {
+            self.done = true;
+            return Err(self.error(
+                Some(self.offset),
+                CaptureErrorKind::RecordTooLarge {
+                    claimed: caplen as u64,
+                },
+            ));
+        }
+        if !self.have(hdr + caplen, "a packet record")? {
+            return Ok(None);
+        }
+        let input = self.buf.get(self.start..self.end).unwrap_or_default();
+        let parsed = if layout.modified {
+            parse_pcap_frame_modified(input)
+        } else if layout.big_endian {
+            parse_pcap_frame_be(input)
+        } else {
+            parse_pcap_frame(input)
+        };
+        let block = match parsed {
+            Ok((_, b)) => b,
+            Err(_) => {
+                self.done = true;
+                return Err(self.error(
+                    Some(self.offset),
+                    CaptureErrorKind::Malformed("unreadable packet record".into()),
+                ));
+            }
+        };
+        self.consume = hdr + caplen;
+        self.frames += 1;
+        let frac = if layout.nanos {
+            block.ts_usec as u64
+        } else {
+            block.ts_usec as u64 * 1000
+        };
+        let ts = Timestamp::from_parts(block.ts_sec as i64, frac);
+        Ok(Some(Record {
+            at: self.start + hdr,
+            len: block.data.len(),
+            ts,
+            linktype: layout.linktype,
+            orig_len: block.origlen,
+        }))
+    }
+
+    /// Frame the pcapng block at `start`: read its header, check its
+    /// length and make the whole block available. Its length, or
+    /// `Ok(None)` at the end of the file.
+    #[inline]
+    fn pcapng_block_len(&mut self) -> Result<Option<usize>, CaptureError> {
+        if !self.have(12, "a block header")? {
+            return Ok(None);
+        }
+        let Some(head) = self
+            .buf
+            .get(self.start..self.end)
+            .and_then(<[u8]>::first_chunk::<12>)
+        else {
+            self.truncated("a block header");
+            return Ok(None);
+        };
+        let Container::Pcapng(state) = &mut self.container else {
+            // Not reached: the caller matched a pcapng container. An
+            // empty block sends the loop round to match it again.
+            return Ok(Some(0));
+        };
+        let len = match state.block_len(head) {
+            Ok(l) => l,
+            Err(kind) => {
+                self.done = true;
+                return Err(self.error(Some(self.offset), kind));
+            }
+        };
+        if !self.have(len, "a block")? {
+            return Ok(None);
+        }
+        Ok(Some(len))
+    }
+
+    /// Interpret the framed pcapng block of `len` bytes at `start` and
+    /// step over it: its packet, or `None` for a block that carries none
+    /// (a block that cannot be used is warned of, and still numbered when
+    /// it was a packet block).
+    #[inline]
+    fn pcapng_block(&mut self, len: usize) -> Option<Record> {
+        self.consume = len;
+        let block = self
+            .buf
+            .get(self.start..self.start + len)
+            .unwrap_or_default();
+        let Container::Pcapng(state) = &mut self.container else {
+            // Not reached: the caller matched a pcapng container.
+            return None;
+        };
+        match state.block(block) {
+            Ok(Some(p)) => {
+                self.frames += 1;
+                // Where the packet bytes sit inside the block.
+                let inside = (p.data.as_ptr() as usize).saturating_sub(block.as_ptr() as usize);
+                Some(Record {
+                    at: self.start + inside,
+                    len: p.data.len(),
+                    ts: p.ts,
+                    linktype: p.linktype,
+                    orig_len: p.orig_len,
+                })
+            }
+            Ok(None) => None,
+            Err(pcapng::BlockProblem::Skip { msg, packet }) => {
+                if packet {
+                    // Wireshark still numbers a packet it cannot show.
+                    self.frames += 1;
+                }
+                let w = format!("{}: offset {}: {msg}", self.path.display(), self.offset);
+                self.warnings.push(w);
+                None
             }
         }
     }

@@ -1,7 +1,10 @@
 //! pcapng blocks: section endianness, interfaces (link type, `if_tsresol`,
 //! `if_tsoffset`) and packet blocks, parsed with pcap-parser.
 
-use pcap_parser::pcapng::{parse_block_be, parse_block_le, Block};
+use pcap_parser::pcapng::{
+    parse_block_be, parse_block_le, Block, EnhancedPacketBlock, InterfaceDescriptionBlock,
+    SimplePacketBlock,
+};
 
 use super::{CaptureErrorKind, LinkType, Timestamp, MAX_RECORD};
 
@@ -115,24 +118,7 @@ impl State {
         };
         let block = match parsed {
             Ok((_, b)) => b,
-            Err(e) => {
-                let btype = bytes.first_chunk::<4>().map(|&a| {
-                    if be {
-                        u32::from_be_bytes(a)
-                    } else {
-                        u32::from_le_bytes(a)
-                    }
-                });
-                let packet = matches!(btype, Some(3 | 6));
-                return Err(BlockProblem::Skip {
-                    msg: format!(
-                        "unreadable pcapng block of type {:#x}: {}",
-                        btype.unwrap_or(0),
-                        describe(&e)
-                    ),
-                    packet,
-                });
-            }
+            Err(e) => return Err(unreadable(bytes, be, &e)),
         };
         match block {
             Block::SectionHeader(_) => {
@@ -140,77 +126,125 @@ impl State {
                 self.interfaces.clear();
                 Ok(None)
             }
-            Block::InterfaceDescription(idb) => {
-                let units = match units_per_second(idb.if_tsresol) {
-                    Some(u) if u > 0 => u,
-                    _ => {
-                        self.interfaces.push(Interface {
-                            linktype: LinkType(u32::from(idb.linktype.0 as u16)),
-                            units: 1_000_000,
-                            offset: idb.if_tsoffset,
-                            snaplen: idb.snaplen,
-                        });
-                        return Err(BlockProblem::Skip {
-                            msg: format!(
-                                "interface {} has an impossible if_tsresol {:#x}; assuming microseconds",
-                                self.interfaces.len() - 1,
-                                idb.if_tsresol
-                            ),
-                            packet: false,
-                        });
-                    }
-                };
-                self.interfaces.push(Interface {
-                    linktype: LinkType(u32::from(idb.linktype.0 as u16)),
-                    units,
-                    offset: idb.if_tsoffset,
-                    snaplen: idb.snaplen,
-                });
-                Ok(None)
-            }
-            Block::EnhancedPacket(epb) => {
-                let Some(iface) = self.interfaces.get(epb.if_id as usize).copied() else {
-                    return Err(BlockProblem::Skip {
-                        msg: format!("packet on undeclared interface {}", epb.if_id),
-                        packet: true,
-                    });
-                };
-                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                let secs = raw / iface.units;
-                let frac = raw % iface.units;
-                // frac < units <= 2^63, so frac * 1e9 fits in u128.
-                let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units)) as u64;
-                // With if_tsresol 0 (whole seconds) a raw value of 2^63 or
-                // more does not fit: saturate rather than wrap to 1969.
-                let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-                let ts = Timestamp::from_parts(secs.saturating_add(iface.offset), nanos);
-                self.last_ts = ts;
-                // The data is padded to 32 bits; caplen says what is packet.
-                let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
-                Ok(Some(Packet {
-                    ts,
-                    linktype: iface.linktype,
-                    orig_len: epb.origlen,
-                    data,
-                }))
-            }
-            Block::SimplePacket(spb) => {
-                let Some(iface) = self.interfaces.first().copied() else {
-                    return Err(BlockProblem::Skip {
-                        msg: "simple packet block before any interface".into(),
-                        packet: true,
-                    });
-                };
-                // A simple packet block has no timestamp; keep time monotonic.
-                Ok(Some(Packet {
-                    ts: self.last_ts,
-                    linktype: iface.linktype,
-                    orig_len: spb.origlen,
-                    data: spb.data,
-                }))
-            }
+            Block::InterfaceDescription(idb) => self.interface(&idb).map(|()| None),
+            Block::EnhancedPacket(epb) => self.enhanced_packet(&epb),
+            Block::SimplePacket(spb) => self.simple_packet(&spb),
             _ => Ok(None),
         }
+    }
+
+    /// Declare the interface `idb` describes. An impossible `if_tsresol`
+    /// is a problem to warn of, but the interface is still declared (in
+    /// microseconds) so that its packets keep their interface numbers.
+    fn interface(&mut self, idb: &InterfaceDescriptionBlock<'_>) -> Result<(), BlockProblem> {
+        let units = units_per_second(idb.if_tsresol).filter(|&u| u > 0);
+        let index = self.interfaces.len();
+        self.interfaces.push(Interface {
+            linktype: LinkType(u32::from(idb.linktype.0 as u16)),
+            units: units.unwrap_or(1_000_000),
+            offset: idb.if_tsoffset,
+            snaplen: idb.snaplen,
+        });
+        if units.is_none() {
+            return Err(BlockProblem::Skip {
+                msg: format!(
+                    "interface {index} has an impossible if_tsresol {:#x}; assuming microseconds",
+                    idb.if_tsresol
+                ),
+                packet: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// The packet of an enhanced packet block, timed by its interface
+    /// (always `Some`: returned in [`block`](Self::block)'s shape, which
+    /// saves re-wrapping it per packet).
+    #[inline]
+    fn enhanced_packet<'a>(
+        &mut self,
+        epb: &EnhancedPacketBlock<'a>,
+    ) -> Result<Option<Packet<'a>>, BlockProblem> {
+        let Some(iface) = self.interfaces.get(epb.if_id as usize).copied() else {
+            return Err(BlockProblem::Skip {
+                msg: format!("packet on undeclared interface {}", epb.if_id),
+                packet: true,
+            });
+        };
+        let ts = iface.timestamp((u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low));
+        self.last_ts = ts;
+        // The data is padded to 32 bits; caplen says what is packet.
+        let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
+        Ok(Some(Packet {
+            ts,
+            linktype: iface.linktype,
+            orig_len: epb.origlen,
+            data,
+        }))
+    }
+
+    /// The packet of a simple packet block, on the section's first
+    /// interface (always `Some`, as for an enhanced packet block).
+    #[inline]
+    fn simple_packet<'a>(
+        &mut self,
+        spb: &SimplePacketBlock<'a>,
+    ) -> Result<Option<Packet<'a>>, BlockProblem> {
+        let Some(iface) = self.interfaces.first().copied() else {
+            return Err(BlockProblem::Skip {
+                msg: "simple packet block before any interface".into(),
+                packet: true,
+            });
+        };
+        // A simple packet block has no timestamp; keep time monotonic.
+        Ok(Some(Packet {
+            ts: self.last_ts,
+            linktype: iface.linktype,
+            orig_len: spb.origlen,
+            data: spb.data,
+        }))
+    }
+}
+
+impl Interface {
+    /// The time of a packet whose timestamp field reads `raw` (in this
+    /// interface's units since the epoch, before its offset).
+    #[inline]
+    fn timestamp(&self, raw: u64) -> Timestamp {
+        let secs = raw / self.units;
+        let frac = raw % self.units;
+        // frac < units <= 2^63, so frac * 1e9 fits in u128.
+        let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(self.units)) as u64;
+        // With if_tsresol 0 (whole seconds) a raw value of 2^63 or
+        // more does not fit: saturate rather than wrap to 1969.
+        let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        Timestamp::from_parts(secs.saturating_add(self.offset), nanos)
+    }
+}
+
+/// Why the block `bytes` (in a section of byte order `be`) could not be
+/// parsed, as pcap-parser's error `e` says: the problem to warn of, which
+/// names the block's type and says whether it was a packet block.
+fn unreadable(
+    bytes: &[u8],
+    be: bool,
+    e: &pcap_parser::nom::Err<pcap_parser::PcapError<&[u8]>>,
+) -> BlockProblem {
+    let btype = bytes.first_chunk::<4>().map(|&a| {
+        if be {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
+    });
+    let packet = matches!(btype, Some(3 | 6));
+    BlockProblem::Skip {
+        msg: format!(
+            "unreadable pcapng block of type {:#x}: {}",
+            btype.unwrap_or(0),
+            describe(e)
+        ),
+        packet,
     }
 }
 

@@ -358,52 +358,49 @@ fn shared(a: &Piece, b: &Piece) -> bool {
 /// (`None` for the others, archives and standard input, read on their
 /// own).
 pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
-    let pieces: Vec<(usize, Piece)> = if paths.iter().flatten().count() < 2 {
-        Vec::new()
-    } else {
-        use rayon::prelude::*;
-        paths
-            .par_iter()
-            .enumerate()
-            .filter_map(|(i, p)| Some((i, probe((*p)?, flow_of)?)))
-            .collect()
-    };
+    let pieces = probe_all(paths, flow_of);
     // Files without packets join a ring of their name family at its end
     // (they add nothing but would be listed on their own).
     let (empty, mut pieces): (Vec<_>, Vec<_>) = pieces.into_iter().partition(|(_, p)| p.empty);
     pieces.sort_by(|(i, a), (j, b)| a.first.cmp(&b.first).then(i.cmp(j)));
-    // Chains of indices into `pieces`; each piece joins the chain it
-    // continues best (one crossing connections first, then one of its own
-    // name family, then the shortest silence), or starts one.
+    let mut chains = chain(&mut pieces);
+    for e in empty {
+        join_empty(&mut chains, &mut pieces, e);
+    }
+    units(paths.len(), &chains, &pieces)
+}
+
+/// Each input that is a capture file, probed (in parallel), with its
+/// index in `paths`; nothing when fewer than two are given, as one file
+/// is no ring.
+fn probe_all(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<(usize, Piece)> {
+    if paths.iter().flatten().count() < 2 {
+        return Vec::new();
+    }
+    use rayon::prelude::*;
+    paths
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((i, probe((*p)?, flow_of)?)))
+        .collect()
+}
+
+/// Chain `pieces` (input index and piece, in time order): each piece
+/// joins the chain it continues best, or starts one. Returns the chains
+/// as indices into `pieces`, and marks each piece that a connection
+/// crosses into ([`Piece::shares_with_previous`]).
+fn chain(pieces: &mut [(usize, Piece)]) -> Vec<Vec<usize>> {
     let mut chains: Vec<Vec<usize>> = Vec::new();
     for k in 0..pieces.len() {
         let Some((_, p)) = pieces.get(k) else {
             break;
         };
-        let best = chains
-            .iter()
-            .enumerate()
-            .filter_map(|(c, chain)| {
-                let (_, tail) = pieces.get(*chain.last()?)?;
-                let crossing = shared(tail, p);
-                let (fits, last) = match tail.last {
-                    Some(last) => (continues(last, p, crossing), last),
-                    // A file whose end is unknown (a compressed one): its
-                    // name family says it may go on, and reading checks
-                    // the times.
-                    None => (tail.family == p.family, tail.first),
-                };
-                let fits = fits && same_kind(tail, p);
-                let rank = (!crossing, tail.family != p.family, p.first.since(last));
-                fits.then_some((rank, c))
-            })
-            .min();
-        let crossing = match best {
-            Some(((not_crossing, ..), c)) => {
+        let crossing = match best_chain(&chains, pieces, p) {
+            Some((c, crossing)) => {
                 if let Some(chain) = chains.get_mut(c) {
                     chain.push(k);
                 }
-                !not_crossing
+                crossing
             }
             None => {
                 chains.push(vec![k]);
@@ -414,39 +411,81 @@ pub fn plan(paths: &[Option<&Path>], flow_of: FlowOf<'_>) -> Vec<Unit> {
             p.shares_with_previous = crossing;
         }
     }
-    for e in empty {
-        let ring = chains.iter_mut().find(|chain| {
-            chain.len() > 1
-                && chain.iter().all(|&k| {
-                    pieces
-                        .get(k)
-                        .is_some_and(|(_, p)| same_kind(p, &e.1) && p.family == e.1.family)
-                })
-        });
-        if let Some(chain) = ring {
-            chain.push(pieces.len());
-            pieces.push(e);
-        }
+    chains
+}
+
+/// Of `chains` (indices into `pieces`), the one that `p` continues best:
+/// one a connection crosses from first, then one of its own name family,
+/// then the one with the shortest silence. Its index, and whether a
+/// connection crosses; `None` when `p` continues none of them.
+fn best_chain(
+    chains: &[Vec<usize>],
+    pieces: &[(usize, Piece)],
+    p: &Piece,
+) -> Option<(usize, bool)> {
+    let ((not_crossing, ..), c) = chains
+        .iter()
+        .enumerate()
+        .filter_map(|(c, chain)| {
+            let (_, tail) = pieces.get(*chain.last()?)?;
+            let crossing = shared(tail, p);
+            let (fits, last) = match tail.last {
+                Some(last) => (continues(last, p, crossing), last),
+                // A file whose end is unknown (a compressed one): its
+                // name family says it may go on, and reading checks
+                // the times.
+                None => (tail.family == p.family, tail.first),
+            };
+            let fits = fits && same_kind(tail, p);
+            let rank = (!crossing, tail.family != p.family, p.first.since(last));
+            fits.then_some((rank, c))
+        })
+        .min()?;
+    Some((c, !not_crossing))
+}
+
+/// Put the packetless piece `e` at the end of the first ring (a chain of
+/// two or more in `chains`) whose pieces are all of its kind and name
+/// family, adding it to `pieces`; leave it out when there is none.
+fn join_empty(chains: &mut [Vec<usize>], pieces: &mut Vec<(usize, Piece)>, e: (usize, Piece)) {
+    let ring = chains.iter_mut().find(|chain| {
+        chain.len() > 1
+            && chain.iter().all(|&k| {
+                pieces
+                    .get(k)
+                    .is_some_and(|(_, p)| same_kind(p, &e.1) && p.family == e.1.family)
+            })
+    });
+    if let Some(chain) = ring {
+        chain.push(pieces.len());
+        pieces.push(e);
     }
+}
+
+/// The units to read for `inputs` inputs, in input order: a chain of two
+/// or more pieces is one [`Unit::Ring`] in the place of its first input,
+/// and its other inputs are left out; every other input is a
+/// [`Unit::One`].
+fn units(inputs: usize, chains: &[Vec<usize>], pieces: &[(usize, Piece)]) -> Vec<Unit> {
     // Where each input goes: the first input of a chain stands for it.
-    let mut ring_at: Vec<Option<usize>> = vec![None; paths.len()];
-    let mut taken = vec![false; paths.len()];
+    let mut ring_at: Vec<Option<usize>> = vec![None; inputs];
+    let mut taken = vec![false; inputs];
     for (c, chain) in chains.iter().enumerate() {
         if chain.len() < 2 {
             continue;
         }
-        let inputs = chain.iter().filter_map(|&k| pieces.get(k).map(|(i, _)| *i));
-        if let Some(slot) = inputs.clone().min().and_then(|i| ring_at.get_mut(i)) {
+        let members = chain.iter().filter_map(|&k| pieces.get(k).map(|(i, _)| *i));
+        if let Some(slot) = members.clone().min().and_then(|i| ring_at.get_mut(i)) {
             *slot = Some(c);
         }
-        for i in inputs {
+        for i in members {
             if let Some(t) = taken.get_mut(i) {
                 *t = true;
             }
         }
     }
-    let mut units = Vec::with_capacity(paths.len());
-    for i in 0..paths.len() {
+    let mut units = Vec::with_capacity(inputs);
+    for i in 0..inputs {
         match ring_at.get(i).copied().flatten() {
             Some(c) => {
                 let members = chains.get(c).map_or(&[][..], |v| v.as_slice());

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::filter::parse_time;
 use super::spool::Document;
 use super::Row;
-use super::{CaptureReport, ConnectionReport, Report};
+use super::{CaptureReport, ConnectionReport, Report, Summary, Tally, TopServer};
 use crate::capture::Timestamp;
 use crate::diagnose::{is_abnormal, Category, Disconnect};
 use crate::knowledge::lookup;
@@ -126,6 +126,28 @@ svg text{font:11px system-ui,'DejaVu Sans',sans-serif;fill:#37414b}
 pub(super) fn page_head(r: &Report) -> String {
     let s = &r.summary;
     let mut h = String::with_capacity(8192);
+    header(&mut h, r);
+    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n");
+    for (class, n, what) in cards(s) {
+        let _ = writeln!(h, "<div class=\"card {class}\"><b>{n}</b>{what}</div>");
+    }
+    h.push_str("</div>\n");
+    if !s.by_code.is_empty() {
+        codes_table(&mut h, &s.by_code);
+    }
+    if !s.top_abnormal_servers.is_empty() {
+        servers_table(&mut h, &s.top_abnormal_servers);
+    }
+    if s.by_hour.len() > 1 {
+        hours_table(&mut h, &s.by_hour);
+    }
+    h.push_str("</section>\n");
+    h
+}
+
+/// Write the document's head (with the styles) and the page header to
+/// `h`: the tool, what was read, and the time the captures span.
+fn header(h: &mut String, r: &Report) {
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(
@@ -154,95 +176,92 @@ pub(super) fn page_head(r: &Report) -> String {
         h,
         "<p class=\"meta\">wsforensics {} &middot; {} capture(s) &middot; {} connection(s){span}</p>\n</header>",
         esc(r.tool.version),
-        s.captures,
-        s.connections
+        r.summary.captures,
+        r.summary.connections
     );
-    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n");
+}
+
+/// The summary's cards, in order, as (class, count, what is counted):
+/// the four counts every report has, then those that are shown only
+/// when something was left out or could not be read.
+fn cards(s: &Summary) -> Vec<(&'static str, u64, &'static str)> {
     let disconnects: u64 = s.by_code.values().sum();
-    let card = |h: &mut String, class: &str, n: u64, what: &str| {
-        let _ = writeln!(h, "<div class=\"card {class}\"><b>{n}</b>{what}</div>");
-    };
-    card(&mut h, "", s.connections, "connections");
-    card(&mut h, "", disconnects, "disconnects");
-    card(
-        &mut h,
-        if s.abnormal > 0 { "bad" } else { "ok" },
-        s.abnormal,
-        "abnormal",
-    );
-    card(&mut h, "", s.captures, "captures");
-    if s.unreadable_captures > 0 {
-        card(
-            &mut h,
-            "bad",
-            s.unreadable_captures,
-            "captures not fully read",
-        );
-    }
-    if s.skipped_files > 0 {
-        card(&mut h, "", s.skipped_files, "files skipped (not captures)");
-    }
-    if s.filtered_out > 0 {
-        card(&mut h, "", s.filtered_out, "connections filtered out");
-    }
-    if s.no_keys > 0 {
-        card(
-            &mut h,
+    let mut cards = vec![
+        ("", s.connections, "connections"),
+        ("", disconnects, "disconnects"),
+        (
+            if s.abnormal > 0 { "bad" } else { "ok" },
+            s.abnormal,
+            "abnormal",
+        ),
+        ("", s.captures, "captures"),
+    ];
+    let when_any = [
+        ("bad", s.unreadable_captures, "captures not fully read"),
+        ("", s.skipped_files, "files skipped (not captures)"),
+        ("", s.filtered_out, "connections filtered out"),
+        (
             "bad",
             s.no_keys,
             "TLS connections without keys in the key log",
+        ),
+    ];
+    cards.extend(when_any.into_iter().filter(|&(_, n, _)| n > 0));
+    cards
+}
+
+/// Write the table of disconnects per code to `h`, the most frequent
+/// code first (ties by code, "null" first).
+fn codes_table(h: &mut String, by_code: &BTreeMap<String, u64>) {
+    h.push_str("<h3>Disconnects by code</h3>\n<table class=\"codes\">\n<thead><tr><th>code</th><th>name</th><th>disconnects</th></tr></thead>\n<tbody>\n");
+    let mut codes: Vec<(Option<u16>, u64)> = by_code
+        .iter()
+        .map(|(k, v)| (k.parse::<u16>().ok(), *v))
+        .collect();
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (code, n) in codes {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>",
+            swatch(code),
+            esc(code_name(code))
         );
     }
-    h.push_str("</div>\n");
-    if !s.by_code.is_empty() {
-        h.push_str("<h3>Disconnects by code</h3>\n<table class=\"codes\">\n<thead><tr><th>code</th><th>name</th><th>disconnects</th></tr></thead>\n<tbody>\n");
-        let mut codes: Vec<(Option<u16>, u64)> = s
-            .by_code
-            .iter()
-            .map(|(k, v)| (k.parse::<u16>().ok(), *v))
-            .collect();
-        codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (code, n) in codes {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{n}</td></tr>",
-                swatch(code),
-                esc(code_name(code))
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table>\n");
+}
+
+/// Write the table of the servers with the most abnormal disconnects
+/// (`top`, in its order) to `h`.
+fn servers_table(h: &mut String, top: &[TopServer]) {
+    h.push_str("<h3>Servers with the most abnormal disconnects</h3>\n<table>\n<thead><tr><th>server</th><th>abnormal</th><th>of</th><th>codes</th><th>first</th><th>last</th></tr></thead>\n<tbody>\n");
+    for t in top {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"mono\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            esc(&t.server),
+            t.abnormal,
+            t.disconnects,
+            esc(&t.codes.join(", ")),
+            esc(&t.first),
+            esc(&t.last)
+        );
     }
-    if !s.top_abnormal_servers.is_empty() {
-        h.push_str("<h3>Servers with the most abnormal disconnects</h3>\n<table>\n<thead><tr><th>server</th><th>abnormal</th><th>of</th><th>codes</th><th>first</th><th>last</th></tr></thead>\n<tbody>\n");
-        for t in &s.top_abnormal_servers {
-            let _ = writeln!(
-                h,
-                "<tr><td class=\"mono\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
-                esc(&t.server),
-                t.abnormal,
-                t.disconnects,
-                esc(&t.codes.join(", ")),
-                esc(&t.first),
-                esc(&t.last)
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table>\n");
+}
+
+/// Write the table of disconnects per hour (UTC, in time order) to `h`.
+fn hours_table(h: &mut String, by_hour: &BTreeMap<String, Tally>) {
+    h.push_str("<h3>Disconnects by hour (UTC)</h3>\n<table>\n<thead><tr><th>hour</th><th>disconnects</th><th>abnormal</th></tr></thead>\n<tbody>\n");
+    for (hour, t) in by_hour {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"mono\">{}:00</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(hour),
+            t.disconnects,
+            t.abnormal
+        );
     }
-    if s.by_hour.len() > 1 {
-        h.push_str("<h3>Disconnects by hour (UTC)</h3>\n<table>\n<thead><tr><th>hour</th><th>disconnects</th><th>abnormal</th></tr></thead>\n<tbody>\n");
-        for (hour, t) in &s.by_hour {
-            let _ = writeln!(
-                h,
-                "<tr><td class=\"mono\">{}:00</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                esc(hour),
-                t.disconnects,
-                t.abnormal
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
-    h.push_str("</section>\n");
-    h
+    h.push_str("</tbody>\n</table>\n");
 }
 
 /// Opens the abnormal disconnects' section.

@@ -552,6 +552,45 @@ impl Timeline {
             s.push_str("<p class=\"none\">No disconnects.</p>\n</section>\n");
             return s;
         };
+        let (rows, hidden) = self.rows();
+        let cols = self.columns(&rows, first, last);
+        let height = TOP + ROW * rows.len() as f64 + 34.0;
+        let _ = writeln!(
+            s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" viewBox=\"0 0 {} {height}\" role=\"img\" aria-label=\"disconnects per server over time, coloured by close code\">",
+            LABEL + PLOT + 10.0,
+            LABEL + PLOT + 10.0
+        );
+        self.draw_rows(&mut s, &rows);
+        for (&(y, x), codes) in &cols.cells {
+            let server = rows
+                .get(y)
+                .and_then(|&r| self.servers.get(r as usize))
+                .map_or("", String::as_str);
+            draw_stack(&mut s, &cols, server, (y, x), codes);
+        }
+        draw_axis(&mut s, &cols, rows.len());
+        s.push_str("</svg>\n");
+        self.draw_key(&mut s);
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">UTC, {} to {}; each column {}. Row labels: abnormal/all disconnects.{}</p>\n</section>",
+            Timestamp(first.saturating_mul(1_000_000)),
+            Timestamp(last.saturating_mul(1_000_000)),
+            human_ms(cols.col_ms),
+            if hidden > 0 {
+                format!(" {hidden} more server(s) not drawn; see the tables.")
+            } else {
+                String::new()
+            }
+        );
+        s
+    }
+
+    /// The servers to draw, top row first: the most abnormal disconnects
+    /// first, then the most disconnects, then by name; at most
+    /// [`MAX_ROWS`]. Their indices, and how many servers were left out.
+    fn rows(&self) -> (Vec<u32>, usize) {
         let mut rows: Vec<u32> = (0..self.servers.len() as u32).collect();
         rows.sort_by(|&a, &b| {
             let ta = self.totals.get(a as usize).copied().unwrap_or_default();
@@ -564,38 +603,46 @@ impl Timeline {
         });
         let hidden = rows.len().saturating_sub(MAX_ROWS);
         rows.truncate(MAX_ROWS);
+        (rows, hidden)
+    }
+
+    /// The cells of the servers in `rows` gathered into about
+    /// [`COLUMNS`] columns from `first` to `last` (milliseconds), never
+    /// narrower than a bucket.
+    fn columns(&self, rows: &[u32], first: i64, last: i64) -> Columns {
         let slot: HashMap<u32, usize> = rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
         // Column width: the span over COLUMNS, at least one bucket.
         let span = (last - first).max(1);
         let col_ms = (span / COLUMNS + 1).max(self.unit_ms);
-        let ncols = span / col_ms + 1;
-        let mut grid: BTreeMap<(usize, i64), BTreeMap<Option<u16>, u64>> = BTreeMap::new();
+        let count = span / col_ms + 1;
+        let mut cells: BTreeMap<(usize, i64), BTreeMap<Option<u16>, u64>> = BTreeMap::new();
         for (&(row, bucket, code), &n) in &self.cells {
             let Some(&y) = slot.get(&row) else { continue };
             let ms = bucket.saturating_mul(self.unit_ms);
-            let x = ((ms - first).max(0) / col_ms).min(ncols - 1);
-            *grid.entry((y, x)).or_default().entry(code).or_insert(0) += n;
+            let x = ((ms - first).max(0) / col_ms).min(count - 1);
+            *cells.entry((y, x)).or_default().entry(code).or_insert(0) += n;
         }
-        let most = grid
+        let most = cells
             .values()
             .map(|codes| codes.values().sum::<u64>())
             .max()
             .unwrap_or(1)
             .max(1) as f64;
-        const LABEL: f64 = 230.0;
-        const PLOT: f64 = 860.0;
-        const ROW: f64 = 22.0;
-        let top = 8.0;
-        let height = top + ROW * rows.len() as f64 + 34.0;
-        let cw = PLOT / ncols as f64;
-        let _ = writeln!(
-            s,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" viewBox=\"0 0 {} {height}\" role=\"img\" aria-label=\"disconnects per server over time, coloured by close code\">",
-            LABEL + PLOT + 10.0,
-            LABEL + PLOT + 10.0
-        );
+        Columns {
+            first,
+            span,
+            col_ms,
+            count,
+            cells,
+            most,
+        }
+    }
+
+    /// Write the band and the label (name, abnormal/all disconnects) of
+    /// each server in `rows` to `s`.
+    fn draw_rows(&self, s: &mut String, rows: &[u32]) {
         for (y, &row) in rows.iter().enumerate() {
-            let yy = top + ROW * y as f64;
+            let yy = TOP + ROW * y as f64;
             let name = self.servers.get(row as usize).map_or("", String::as_str);
             let (ab, all) = self.totals.get(row as usize).copied().unwrap_or_default();
             let _ = writeln!(
@@ -608,71 +655,10 @@ impl Timeline {
                 esc(name)
             );
         }
-        for (&(y, x), codes) in &grid {
-            let n: u64 = codes.values().sum();
-            let full = ROW - 4.0;
-            let h = full * (0.35 + 0.65 * (1.0 + n as f64).ln() / (1.0 + most).ln());
-            let x0 = LABEL + cw * x as f64;
-            let from = Timestamp((first + x * col_ms).saturating_mul(1_000_000));
-            let server = rows
-                .get(y)
-                .and_then(|&r| self.servers.get(r as usize))
-                .map_or("", String::as_str);
-            let detail: Vec<String> = codes
-                .iter()
-                .map(|(c, k)| format!("{} {}: {k}", code_text(*c), code_name(*c)))
-                .collect();
-            let _ = write!(
-                s,
-                "<g><title>{} from {} ({}): {}</title>",
-                esc(server),
-                from,
-                human_ms(col_ms),
-                esc(&detail.join(", "))
-            );
-            // Abnormal codes at the bottom of the stack, where they are seen.
-            let mut order: Vec<(&Option<u16>, &u64)> = codes.iter().collect();
-            order.sort_by_key(|(c, _)| !is_abnormal(Category::CloseFrame, **c));
-            let mut yy = top + ROW * y as f64 + ROW - 2.0;
-            for (c, k) in order {
-                let part = h * *k as f64 / n as f64;
-                yy -= part;
-                let _ = write!(
-                    s,
-                    "<rect x=\"{x0:.1}\" y=\"{yy:.1}\" width=\"{:.1}\" height=\"{part:.1}\" fill=\"{}\"/>",
-                    cw.max(2.0) - 0.5,
-                    code_color(*c)
-                );
-            }
-            s.push_str("</g>\n");
-        }
-        let axis = top + ROW * rows.len() as f64 + 4.0;
-        let day = span > 86_400_000;
-        for k in 0..=4 {
-            let ms = first + span * k / 4;
-            let label = Timestamp(ms.saturating_mul(1_000_000)).to_string();
-            // "2026-11-23T10:20:53.157597000Z": the time of day to the
-            // millisecond for a short span, the date and minute otherwise.
-            let shown = if day {
-                label.get(..16).unwrap_or(&label).replace('T', " ")
-            } else {
-                label.get(11..23).unwrap_or(&label).to_string()
-            };
-            let x = LABEL + PLOT * k as f64 / 4.0;
-            let anchor = match k {
-                0 => "start",
-                4 => "end",
-                _ => "middle",
-            };
-            let _ = writeln!(
-                s,
-                "<line x1=\"{x}\" x2=\"{x}\" y1=\"{top}\" y2=\"{}\" stroke=\"#c5ccd3\" stroke-dasharray=\"2 3\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
-                axis,
-                axis + 14.0,
-                esc(&shown)
-            );
-        }
-        s.push_str("</svg>\n");
+    }
+
+    /// Write the key to `s`: every code the timeline counted, in order.
+    fn draw_key(&self, s: &mut String) {
         let mut seen: Vec<Option<u16>> = self.cells.keys().map(|k| k.2).collect();
         seen.sort();
         seen.dedup();
@@ -686,19 +672,113 @@ impl Timeline {
             );
         }
         s.push_str("</p>\n");
+    }
+}
+
+/// Width of the timeline's server labels, in SVG units.
+const LABEL: f64 = 230.0;
+/// Width of the timeline's plot.
+const PLOT: f64 = 860.0;
+/// Height of one server's row.
+const ROW: f64 = 22.0;
+/// Space above the first row.
+const TOP: f64 = 8.0;
+
+/// The timeline laid out in columns of time: what [`Timeline::section`]
+/// draws.
+struct Columns {
+    /// Time of the first disconnect, in milliseconds.
+    first: i64,
+    /// Milliseconds from the first disconnect to the last, at least 1.
+    span: i64,
+    /// Width of one column in milliseconds.
+    col_ms: i64,
+    /// Columns across the span.
+    count: i64,
+    /// Disconnects per (row drawn, column), by code.
+    cells: BTreeMap<(usize, i64), BTreeMap<Option<u16>, u64>>,
+    /// The most disconnects in one cell (at least 1).
+    most: f64,
+}
+
+/// Write the stack of the cell at (row `y`, column `x`) of `cols` to `s`,
+/// with a tooltip naming `server`, the time and the count of each code:
+/// its height grows with the count, abnormal codes at the bottom.
+fn draw_stack(
+    s: &mut String,
+    cols: &Columns,
+    server: &str,
+    (y, x): (usize, i64),
+    codes: &BTreeMap<Option<u16>, u64>,
+) {
+    let n: u64 = codes.values().sum();
+    let full = ROW - 4.0;
+    let h = full * (0.35 + 0.65 * (1.0 + n as f64).ln() / (1.0 + cols.most).ln());
+    let cw = PLOT / cols.count as f64;
+    let x0 = LABEL + cw * x as f64;
+    let from = Timestamp((cols.first + x * cols.col_ms).saturating_mul(1_000_000));
+    let detail: Vec<String> = codes
+        .iter()
+        .map(|(c, k)| format!("{} {}: {k}", code_text(*c), code_name(*c)))
+        .collect();
+    let _ = write!(
+        s,
+        "<g><title>{} from {} ({}): {}</title>",
+        esc(server),
+        from,
+        human_ms(cols.col_ms),
+        esc(&detail.join(", "))
+    );
+    // Abnormal codes at the bottom of the stack, where they are seen.
+    let mut order: Vec<(&Option<u16>, &u64)> = codes.iter().collect();
+    order.sort_by_key(|(c, _)| !is_abnormal(Category::CloseFrame, **c));
+    let mut yy = TOP + ROW * y as f64 + ROW - 2.0;
+    for (c, k) in order {
+        let part = h * *k as f64 / n as f64;
+        yy -= part;
+        let _ = write!(
+            s,
+            "<rect x=\"{x0:.1}\" y=\"{yy:.1}\" width=\"{:.1}\" height=\"{part:.1}\" fill=\"{}\"/>",
+            cw.max(2.0) - 0.5,
+            code_color(*c)
+        );
+    }
+    s.push_str("</g>\n");
+}
+
+/// Write the time axis under `rows` rows of `cols` to `s`: five dashed
+/// lines across the plot, each labelled with its time.
+fn draw_axis(s: &mut String, cols: &Columns, rows: usize) {
+    let axis = TOP + ROW * rows as f64 + 4.0;
+    let day = cols.span > 86_400_000;
+    for k in 0..=4 {
+        let shown = axis_label(cols.first + cols.span * k / 4, day);
+        let x = LABEL + PLOT * k as f64 / 4.0;
+        let anchor = match k {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
         let _ = writeln!(
             s,
-            "<p class=\"meta\">UTC, {} to {}; each column {}. Row labels: abnormal/all disconnects.{}</p>\n</section>",
-            Timestamp(first.saturating_mul(1_000_000)),
-            Timestamp(last.saturating_mul(1_000_000)),
-            human_ms(col_ms),
-            if hidden > 0 {
-                format!(" {hidden} more server(s) not drawn; see the tables.")
-            } else {
-                String::new()
-            }
+            "<line x1=\"{x}\" x2=\"{x}\" y1=\"{TOP}\" y2=\"{}\" stroke=\"#c5ccd3\" stroke-dasharray=\"2 3\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+            axis,
+            axis + 14.0,
+            esc(&shown)
         );
-        s
+    }
+}
+
+/// How the axis names the moment `ms` (milliseconds, UTC): the time of
+/// day to the millisecond, or the date and minute when the timeline
+/// spans more than a `day`.
+fn axis_label(ms: i64, day: bool) -> String {
+    let label = Timestamp(ms.saturating_mul(1_000_000)).to_string();
+    // "2026-11-23T10:20:53.157597000Z".
+    if day {
+        label.get(..16).unwrap_or(&label).replace('T', " ")
+    } else {
+        label.get(11..23).unwrap_or(&label).to_string()
     }
 }
 

@@ -397,11 +397,34 @@ fn judge_timeless(chain: &[Vec<u8>], sni: Option<&str>, store: &TrustStore) -> J
             return j;
         }
     };
+    let verdict = trust(&leaf, inter_der, &j.certs, store.anchors());
+    j.trusted = verdict.as_ref().map(Result::is_ok);
+    if let Some(Err(p)) = verdict {
+        j.problems.push(p);
+    }
+    if let Some(p) = sni.and_then(|name| name_problem(&leaf, name, &j.certs)) {
+        j.problems.push(p);
+    }
+    j.problems.extend(weak_keys(&j.certs));
+    j
+}
+
+/// Whether `leaf`, with the intermediates `inter_der` sent after it,
+/// leads to one of `anchors`, time aside (`certs` describes the whole
+/// chain): `Some(Ok(()))` when it verifies at some moment inside the
+/// validity windows, `Some(Err(problem))` when it does not for a reason
+/// other than time (or, with no moment to verify at, when no root is
+/// named as its issuer), `None` when that cannot be told.
+fn trust(
+    leaf: &EndEntityCert<'_>,
+    inter_der: &[Vec<u8>],
+    certs: &[CertInfo],
+    anchors: &[TrustAnchor<'_>],
+) -> Option<Result<(), Problem>> {
     let inter: Vec<CertificateDer> = inter_der
         .iter()
         .map(|d| CertificateDer::from(d.as_slice()))
         .collect();
-    let anchors = store.anchors();
     let verify = |t: i64| {
         leaf.verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
@@ -414,71 +437,77 @@ fn judge_timeless(chain: &[Vec<u8>], sni: Option<&str>, store: &TrustStore) -> J
         )
         .map(|_| ())
     };
-    // Trust, time aside: the first moment that verifies decides. Tried in
-    // order: a moment inside every certificate's window, then inside each
-    // one's own (a renewed intermediate may not overlap an old leaf).
+    // The first moment that verifies decides; failing that, the first
+    // failure that says something about trust.
+    let mut first_problem = None;
+    for t in trust_moments(certs) {
+        match verify(t) {
+            Ok(()) => return Some(Ok(())),
+            Err(e) => {
+                if first_problem.is_none() {
+                    first_problem = trust_problem(&e, certs);
+                }
+            }
+        }
+    }
+    // No moment to verify at (validity windows that do not overlap): the
+    // names still show a chain no root vouches for.
+    first_problem
+        .or_else(|| untrusted_by_name(certs, anchors))
+        .map(Err)
+}
+
+/// The moments (seconds since the epoch) to check trust at, in order: one
+/// inside every certificate's validity window when they overlap, then
+/// the first and last second of each one's own (a renewed intermediate
+/// may not overlap an old leaf).
+fn trust_moments(certs: &[CertInfo]) -> Vec<i64> {
     let mut times = Vec::new();
-    let from = j.certs.iter().map(|c| c.not_before).max().unwrap_or(0);
-    let to = j.certs.iter().map(|c| c.not_after).min().unwrap_or(0);
+    let from = certs.iter().map(|c| c.not_before).max().unwrap_or(0);
+    let to = certs.iter().map(|c| c.not_after).min().unwrap_or(0);
     if from <= to {
         times.push(from + (to - from) / 2);
     }
-    for c in &j.certs {
+    for c in certs {
         times.extend([
             c.not_before.saturating_add(1),
             c.not_after.saturating_sub(1),
         ]);
     }
-    let mut first_error = None;
-    for t in times {
-        match verify(t) {
-            Ok(()) => {
-                j.trusted = Some(true);
-                break;
+    times
+}
+
+/// The problem when `leaf` is not valid for `name`, the name the client
+/// asked for (SNI), listing the names of the first certificate of
+/// `certs`; `None` when it is valid, or when `name` is no server name.
+fn name_problem(leaf: &EndEntityCert<'_>, name: &str, certs: &[CertInfo]) -> Option<Problem> {
+    let sn = ServerName::try_from(name).ok()?;
+    leaf.verify_is_valid_for_subject_name(&sn)
+        .is_err()
+        .then(|| {
+            let names = certs.first().map(|c| c.sans.clone()).unwrap_or_default();
+            Problem::NameMismatch {
+                name: name.to_string(),
+                names,
             }
-            Err(e) => {
-                if first_error.is_none() && trust_problem(&e, &j.certs).is_some() {
-                    first_error = Some(e);
-                }
-            }
-        }
-    }
-    if j.trusted.is_none() {
-        if let Some(p) = first_error.and_then(|e| trust_problem(&e, &j.certs)) {
-            j.problems.push(p);
-            j.trusted = Some(false);
-        } else if let Some(p) = untrusted_by_name(&j.certs, anchors) {
-            // No moment to verify at (validity windows that do not
-            // overlap): the names still show a chain no root vouches for.
-            j.problems.push(p);
-            j.trusted = Some(false);
-        }
-    }
-    if let Some(name) = sni {
-        if let Ok(sn) = ServerName::try_from(name) {
-            if leaf.verify_is_valid_for_subject_name(&sn).is_err() {
-                let names = j.certs.first().map(|c| c.sans.clone()).unwrap_or_default();
-                j.problems.push(Problem::NameMismatch {
-                    name: name.to_string(),
-                    names,
-                });
-            }
-        }
-    }
-    for (index, c) in j.certs.iter().enumerate() {
+        })
+}
+
+/// A [`Problem::WeakKey`] for each of `certs` whose key is too short:
+/// RSA or DSA under 2048 bits, EC under 224 (a key of unknown size is
+/// not judged).
+fn weak_keys(certs: &[CertInfo]) -> impl Iterator<Item = Problem> + '_ {
+    certs.iter().enumerate().filter_map(|(index, c)| {
         let weak = match c.key_type.as_str() {
             "RSA" | "DSA" => c.key_bits > 0 && c.key_bits < 2048,
             t if t.starts_with("EC") => c.key_bits > 0 && c.key_bits < 224,
             _ => false,
         };
-        if weak {
-            j.problems.push(Problem::WeakKey {
-                index,
-                key: format!("{} {}", c.key_type, c.key_bits),
-            });
-        }
-    }
-    j
+        weak.then(|| Problem::WeakKey {
+            index,
+            key: format!("{} {}", c.key_type, c.key_bits),
+        })
+    })
 }
 
 fn trust_problem(e: &webpki::Error, certs: &[CertInfo]) -> Option<Problem> {

@@ -10,32 +10,94 @@ pub fn is_grease(v: u16) -> bool {
     hi == lo && lo & 0x0f == 0x0a
 }
 
-/// `ContentType` of a TLS record (RFC 8446 §5.1, RFC 6520 for heartbeat).
-pub mod content {
-    /// change_cipher_spec.
-    pub const CHANGE_CIPHER_SPEC: u8 = 20;
-    /// alert.
-    pub const ALERT: u8 = 21;
-    /// handshake.
-    pub const HANDSHAKE: u8 = 22;
-    /// application_data.
-    pub const APPLICATION_DATA: u8 = 23;
-    /// heartbeat (RFC 6520).
-    pub const HEARTBEAT: u8 = 24;
+/// Declares a TLS code point: a newtype over its wire integer, so that a
+/// value no constant names survives and prints as its number, with the
+/// named values as associated constants (each keeping its doc comment).
+/// `Display` and `LowerHex` write the bare number, as the integer did.
+/// Attributes given before the name (docs, serde) go on the type.
+macro_rules! code_point {
+    (
+        $(#[$meta:meta])*
+        $name:ident($int:ty) {
+            $($(#[$cdoc:meta])* $konst:ident = $value:literal,)+
+        }
+    ) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $(#[$meta])*
+        pub struct $name(pub $int);
+
+        impl $name {
+            $($(#[$cdoc])* pub const $konst: $name = $name($value);)+
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl ::std::fmt::LowerHex for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+    };
 }
 
-/// `HandshakeType` of a handshake message (RFC 8446 §4, RFC 5246 §7.4).
-pub mod handshake {
-    /// client_hello.
-    pub const CLIENT_HELLO: u8 = 1;
-    /// server_hello (also a HelloRetryRequest in TLS 1.3).
-    pub const SERVER_HELLO: u8 = 2;
-    /// certificate.
-    pub const CERTIFICATE: u8 = 11;
-    /// certificate_request.
-    pub const CERTIFICATE_REQUEST: u8 = 13;
-    /// server_hello_done (TLS 1.2 and before).
-    pub const SERVER_HELLO_DONE: u8 = 14;
+code_point! {
+    /// `ContentType` of a TLS record (RFC 8446 §5.1, RFC 6520 for heartbeat).
+    ContentType(u8) {
+        /// invalid (RFC 8446 §5.1): no record yet.
+        INVALID = 0,
+        /// change_cipher_spec.
+        CHANGE_CIPHER_SPEC = 20,
+        /// alert.
+        ALERT = 21,
+        /// handshake.
+        HANDSHAKE = 22,
+        /// application_data.
+        APPLICATION_DATA = 23,
+        /// heartbeat (RFC 6520).
+        HEARTBEAT = 24,
+    }
+}
+
+impl Default for ContentType {
+    /// [`ContentType::INVALID`]: no record has started.
+    fn default() -> ContentType {
+        ContentType::INVALID
+    }
+}
+
+impl ContentType {
+    /// Whether a record of this type can be followed: one of the types
+    /// from change_cipher_spec to heartbeat. Anything else means the bytes
+    /// are not TLS records, or their boundaries were lost.
+    pub fn is_known(self) -> bool {
+        (ContentType::CHANGE_CIPHER_SPEC..=ContentType::HEARTBEAT).contains(&self)
+    }
+}
+
+code_point! {
+    /// `HandshakeType` of a handshake message (RFC 8446 §4, RFC 5246 §7.4).
+    HandshakeType(u8) {
+        /// client_hello.
+        CLIENT_HELLO = 1,
+        /// server_hello (also a HelloRetryRequest in TLS 1.3).
+        SERVER_HELLO = 2,
+        /// encrypted_extensions (TLS 1.3; ALPN is chosen here).
+        ENCRYPTED_EXTENSIONS = 8,
+        /// certificate.
+        CERTIFICATE = 11,
+        /// certificate_request.
+        CERTIFICATE_REQUEST = 13,
+        /// server_hello_done (TLS 1.2 and before).
+        SERVER_HELLO_DONE = 14,
+        /// finished.
+        FINISHED = 20,
+        /// key_update (TLS 1.3).
+        KEY_UPDATE = 24,
+    }
 }
 
 /// `ProtocolVersion` values (RFC 8446 §4.2.1 and its predecessors).

@@ -6,6 +6,8 @@
 
 use ring::{aead, hkdf, hmac};
 
+use crate::vocab::tls::ContentType;
+
 /// The AEAD and hash of a cipher suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Suite {
@@ -189,7 +191,7 @@ impl DirKeys {
         &mut self,
         header: [u8; 5],
         body: &mut [u8],
-    ) -> Result<(u8, std::ops::Range<usize>), OpenError> {
+    ) -> Result<(ContentType, std::ops::Range<usize>), OpenError> {
         let tag = self.suite.aead.tag_len();
         let explicit = if self.suite.explicit_nonce { 8 } else { 0 };
         if body.len() < explicit + tag {
@@ -227,13 +229,13 @@ impl DirKeys {
             .map_err(|_| OpenError::Authentication)?;
         self.seq = self.seq.wrapping_add(1);
         if !self.tls13 {
-            return Ok((header[0], explicit..explicit + opened.len()));
+            return Ok((ContentType(header[0]), explicit..explicit + opened.len()));
         }
         // TLSInnerPlaintext: content, the real type, then zero padding.
         let Some((end, &ty)) = opened.iter().enumerate().rfind(|&(_, &b)| b != 0) else {
             return Err(OpenError::Authentication);
         };
-        Ok((ty, explicit..explicit + end))
+        Ok((ContentType(ty), explicit..explicit + end))
     }
 }
 
@@ -293,7 +295,10 @@ mod tests {
         assert_eq!(k.seq, 0);
         k.seq = 1;
         let (ty, range) = k.open(header, &mut body).unwrap();
-        assert_eq!((ty, &body[range]), (23, &b"hello"[..]));
+        assert_eq!(
+            (ty, &body[range]),
+            (ContentType::APPLICATION_DATA, &b"hello"[..])
+        );
         assert_eq!(k.seq, 2);
     }
 

@@ -35,21 +35,20 @@ const MAX_CERTS: usize = 10;
 /// Alerts kept per connection.
 const MAX_ALERTS: usize = 8;
 
-use crate::vocab::tls::content::{
-    ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC as CCS, HANDSHAKE, HEARTBEAT,
-};
-use crate::vocab::tls::handshake::{
-    CERTIFICATE, CERTIFICATE_REQUEST, CLIENT_HELLO, SERVER_HELLO, SERVER_HELLO_DONE,
-};
-use crate::vocab::tls::{alert as alert_code, level, version};
+use crate::vocab::tls::{alert as alert_code, level, version, ContentType, HandshakeType};
 
 /// Whether a client's first bytes look like TLS: the record header of a
 /// ClientHello, or, when the capture started after the handshake, of an
 /// application_data record. SSL 2.0 hellos are not recognised.
 pub fn looks_like_tls(first: &[u8]) -> bool {
-    match first {
-        [HANDSHAKE, 3, 0..=4, ..] => first.get(5).is_none_or(|&t| t == CLIENT_HELLO),
-        [APPLICATION_DATA, 3, 1..=4, hi, lo, ..] => {
+    let Some((&ctype, rest)) = first.split_first() else {
+        return false;
+    };
+    match (ContentType(ctype), rest) {
+        (ContentType::HANDSHAKE, [3, 0..=4, ..]) => rest
+            .get(4)
+            .is_none_or(|&t| HandshakeType(t) == HandshakeType::CLIENT_HELLO),
+        (ContentType::APPLICATION_DATA, [3, 1..=4, hi, lo, ..]) => {
             let len = usize::from(u16::from_be_bytes([*hi, *lo]));
             len > 0 && len <= MAX_RECORD
         }
@@ -61,7 +60,10 @@ pub fn looks_like_tls(first: &[u8]) -> bool {
 /// started after the handshake, so an application_data record header
 /// (a server never speaks first in a handshake).
 pub fn looks_like_tls_from_server(first: &[u8]) -> bool {
-    matches!(first, [APPLICATION_DATA, ..]) && looks_like_tls(first)
+    first
+        .first()
+        .is_some_and(|&t| ContentType(t) == ContentType::APPLICATION_DATA)
+        && looks_like_tls(first)
 }
 
 /// An alert on the wire.
@@ -258,7 +260,7 @@ struct DirState {
     hdr_len: usize,
     /// Body bytes of the current record still to come.
     left: usize,
-    ctype: u8,
+    ctype: ContentType,
     len: usize,
     /// Records after this point are encrypted.
     encrypted: bool,
@@ -323,7 +325,7 @@ impl Default for TlsSession {
 fn starts_record(bytes: &[u8]) -> bool {
     match bytes {
         [ctype, 3, minor, hi, lo, ..] => {
-            (CCS..=HEARTBEAT).contains(ctype)
+            ContentType(*ctype).is_known()
                 && *minor <= 4
                 && usize::from(u16::from_be_bytes([*hi, *lo])) <= MAX_RECORD
         }
@@ -387,8 +389,9 @@ impl TlsSession {
                     return;
                 }
                 let [ctype, major, _, hi, lo] = s.hdr;
+                let ctype = ContentType(ctype);
                 let len = usize::from(u16::from_be_bytes([hi, lo]));
-                if !(CCS..=HEARTBEAT).contains(&ctype) || major != 3 || len > MAX_RECORD {
+                if !ctype.is_known() || major != 3 || len > MAX_RECORD {
                     s.stopped = true;
                     self.facts.lost[dir] = Some(at);
                     return;
@@ -404,8 +407,8 @@ impl TlsSession {
             // changed: no cipher makes an alert that short, and a TLS 1.3
             // client that fails on the server's certificate has not yet
             // switched its own write keys.
-            let clear = !s.encrypted || (s.ctype == ALERT && s.len == 2);
-            if !clear && s.ctype != CCS {
+            let clear = !s.encrypted || (s.ctype == ContentType::ALERT && s.len == 2);
+            if !clear && s.ctype != ContentType::CHANGE_CIPHER_SPEC {
                 if let Some(dec) = self.dec.as_mut().filter(|x| x.keys[dir].is_some()) {
                     dec.rec[dir].extend_from_slice(body);
                 }
@@ -413,13 +416,13 @@ impl TlsSession {
             let s = &mut self.dirs[dir];
             if clear {
                 match s.ctype {
-                    HANDSHAKE if !s.resync => {
+                    ContentType::HANDSHAKE if !s.resync => {
                         let skip = s.hs_skip.min(body.len());
                         s.hs_skip -= skip;
                         s.hs.extend_from_slice(body.get(skip..).unwrap_or_default());
                         self.handshake_messages(dir, at);
                     }
-                    ALERT => self.dirs[dir].alert.extend_from_slice(body),
+                    ContentType::ALERT => self.dirs[dir].alert.extend_from_slice(body),
                     _ => {}
                 }
             }
@@ -576,7 +579,7 @@ impl TlsSession {
             x.records[dir] += 1;
         }
         match ty {
-            APPLICATION_DATA => {
+            ContentType::APPLICATION_DATA => {
                 if let Some(x) = self.facts.decryption.as_mut() {
                     x.plaintext[dir] += plain.len() as u64;
                 }
@@ -587,8 +590,8 @@ impl TlsSession {
                 }
                 out(dir, plain, at);
             }
-            ALERT => self.alerts(dir, at, plain, true),
-            HANDSHAKE if self.dec.as_ref().is_some_and(|x| x.tls13) => {
+            ContentType::ALERT => self.alerts(dir, at, plain, true),
+            ContentType::HANDSHAKE if self.dec.as_ref().is_some_and(|x| x.tls13) => {
                 if let Some(dec) = self.dec.as_mut() {
                     if dec.hs[dir].len() + plain.len() <= self.max_handshake.saturating_add(4) {
                         dec.hs[dir].extend_from_slice(plain);
@@ -599,7 +602,7 @@ impl TlsSession {
                 }
                 self.decrypted_handshake(dir, at);
             }
-            HANDSHAKE => {
+            ContentType::HANDSHAKE => {
                 // TLS 1.2: the Finished, right after ChangeCipherSpec.
                 self.facts.finished[dir].get_or_insert(at);
                 self.check_complete(at);
@@ -635,26 +638,26 @@ impl TlsSession {
             }
             let msg: Vec<u8> = hs.drain(..4 + len).collect();
             let f = &mut self.facts;
-            match (dir, ty) {
-                (Dir::ServerToClient, 8) => {
+            match (dir, HandshakeType(ty)) {
+                (Dir::ServerToClient, HandshakeType::ENCRYPTED_EXTENSIONS) => {
                     // EncryptedExtensions: ALPN lives here in TLS 1.3.
                     if let Some(sh) = f.server_hello.as_mut().filter(|sh| sh.alpn.is_none()) {
                         sh.alpn = hello::alpn_of_extensions(msg.get(4..).unwrap_or_default());
                     }
                 }
-                (Dir::ServerToClient, CERTIFICATE) => {
+                (Dir::ServerToClient, HandshakeType::CERTIFICATE) => {
                     f.certificate_at.get_or_insert(at);
                     if f.certificates.is_empty() {
                         f.certificates = certificate_list_13(&msg);
                     }
                 }
-                (Dir::ClientToServer, CERTIFICATE) => {
+                (Dir::ClientToServer, HandshakeType::CERTIFICATE) => {
                     f.client_certificate = Some((at, certificate_list_13(&msg).len()));
                 }
-                (Dir::ServerToClient, CERTIFICATE_REQUEST) => {
+                (Dir::ServerToClient, HandshakeType::CERTIFICATE_REQUEST) => {
                     f.certificate_request.get_or_insert(at);
                 }
-                (_, 20) => {
+                (_, HandshakeType::FINISHED) => {
                     // Finished: this side now writes with its application
                     // keys.
                     f.finished[dir].get_or_insert(at);
@@ -667,7 +670,7 @@ impl TlsSession {
                         }
                     }
                 }
-                (_, 24) => {
+                (_, HandshakeType::KEY_UPDATE) => {
                     // KeyUpdate: the sender's next records use the next
                     // generation of its traffic secret.
                     if let Some(dec) = self.dec.as_mut() {
@@ -703,8 +706,8 @@ impl TlsSession {
         let keyed = self.dec.as_ref().is_some_and(|x| x.keys[dir].is_some());
         if encrypted
             && keyed
-            && ctype != CCS
-            && !(ctype == ALERT && len == 2)
+            && ctype != ContentType::CHANGE_CIPHER_SPEC
+            && !(ctype == ContentType::ALERT && len == 2)
             && self.decrypted_record(dir, at, out).is_ok()
         {
             return;
@@ -714,30 +717,30 @@ impl TlsSession {
         // compatibility ChangeCipherSpec before the real hellos.
         let compat = tls13 || self.facts.hello_retry.is_some();
         match ctype {
-            CCS if !compat => {
+            ContentType::CHANGE_CIPHER_SPEC if !compat => {
                 self.dirs[dir].encrypted = true;
                 self.facts.change_cipher_spec[dir].get_or_insert(at);
                 if let Some(dec) = self.dec.as_mut() {
                     dec.keys[dir] = dec.next[dir].take();
                 }
             }
-            ALERT if encrypted && len != 2 => self.alert(Alert {
+            ContentType::ALERT if encrypted && len != 2 => self.alert(Alert {
                 dir,
                 at,
                 level: None,
                 code: None,
                 encrypted: true,
             }),
-            ALERT => {
+            ContentType::ALERT => {
                 let bytes = std::mem::take(&mut self.dirs[dir].alert);
                 self.alerts(dir, at, &bytes, false);
             }
-            HANDSHAKE if encrypted => {
+            ContentType::HANDSHAKE if encrypted => {
                 // TLS 1.2: Finished, right after ChangeCipherSpec.
                 self.facts.finished[dir].get_or_insert(at);
                 self.check_complete(at);
             }
-            APPLICATION_DATA if tls13 && self.facts.complete.is_none() => {
+            ContentType::APPLICATION_DATA if tls13 && self.facts.complete.is_none() => {
                 // The encrypted handshake of TLS 1.3.
                 // No handshake message is that short (an empty
                 // EncryptedExtensions is 6 bytes + 17): it is an alert.
@@ -757,7 +760,7 @@ impl TlsSession {
                     }
                 }
             }
-            APPLICATION_DATA => {
+            ContentType::APPLICATION_DATA => {
                 if tls13 && len == self.alert_size() {
                     // After the handshake a record of an alert's size is
                     // close_notify, or an error alert.
@@ -855,14 +858,14 @@ impl TlsSession {
             return;
         };
         let f = &mut self.facts;
-        match (dir, ty) {
-            (Dir::ClientToServer, CLIENT_HELLO) => {
+        match (dir, HandshakeType(ty)) {
+            (Dir::ClientToServer, HandshakeType::CLIENT_HELLO) => {
                 f.client_hellos += 1;
                 if f.client_hello.is_none() {
                     f.client_hello = hello::client_hello(msg, at);
                 }
             }
-            (Dir::ServerToClient, SERVER_HELLO) => {
+            (Dir::ServerToClient, HandshakeType::SERVER_HELLO) => {
                 let Some(sh) = hello::server_hello(msg, at) else {
                     return;
                 };
@@ -885,19 +888,19 @@ impl TlsSession {
                 }
                 self.start_decryption();
             }
-            (Dir::ServerToClient, CERTIFICATE) => {
+            (Dir::ServerToClient, HandshakeType::CERTIFICATE) => {
                 f.certificate_at.get_or_insert(at);
                 if f.certificates.is_empty() {
                     f.certificates = certificate_list(msg);
                 }
             }
-            (Dir::ClientToServer, CERTIFICATE) => {
+            (Dir::ClientToServer, HandshakeType::CERTIFICATE) => {
                 f.client_certificate = Some((at, certificate_list(msg).len()));
             }
-            (Dir::ServerToClient, CERTIFICATE_REQUEST) => {
+            (Dir::ServerToClient, HandshakeType::CERTIFICATE_REQUEST) => {
                 f.certificate_request.get_or_insert(at);
             }
-            (Dir::ServerToClient, SERVER_HELLO_DONE) => {
+            (Dir::ServerToClient, HandshakeType::SERVER_HELLO_DONE) => {
                 f.server_hello_done.get_or_insert(at);
             }
             _ => {}
@@ -962,8 +965,8 @@ mod tests {
         s.data(dir, bytes, at, &mut |_, _, _| {});
     }
 
-    fn record(ctype: u8, body: &[u8]) -> Vec<u8> {
-        let mut r = vec![ctype, 3, 3];
+    fn record(ctype: ContentType, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![ctype.0, 3, 3];
         r.extend_from_slice(&(body.len() as u16).to_be_bytes());
         r.extend_from_slice(body);
         r
@@ -985,7 +988,7 @@ mod tests {
     #[test]
     fn alerts_split_across_segments() {
         let mut s = TlsSession::default();
-        let bytes = record(ALERT, &[2, 45]);
+        let bytes = record(ContentType::ALERT, &[2, 45]);
         for (i, b) in bytes.iter().enumerate() {
             feed(
                 &mut s,
@@ -1016,8 +1019,8 @@ mod tests {
         let mut msg = vec![11];
         msg.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
         msg.extend_from_slice(&body);
-        let mut wire = record(HANDSHAKE, &msg[..5]);
-        wire.extend(record(HANDSHAKE, &msg[5..]));
+        let mut wire = record(ContentType::HANDSHAKE, &msg[..5]);
+        wire.extend(record(ContentType::HANDSHAKE, &msg[5..]));
         let mut s = TlsSession::default();
         feed(&mut s, Dir::ServerToClient, &wire, at(3));
         let f = s.finish();
@@ -1032,8 +1035,18 @@ mod tests {
         let mut s = TlsSession::default();
         s.dirs[Dir::ClientToServer].encrypted = true;
         s.dirs[Dir::ServerToClient].encrypted = true;
-        feed(&mut s, Dir::ClientToServer, &record(ALERT, &[2, 45]), at(8));
-        feed(&mut s, Dir::ServerToClient, &record(ALERT, &[0; 26]), at(9));
+        feed(
+            &mut s,
+            Dir::ClientToServer,
+            &record(ContentType::ALERT, &[2, 45]),
+            at(8),
+        );
+        feed(
+            &mut s,
+            Dir::ServerToClient,
+            &record(ContentType::ALERT, &[0; 26]),
+            at(9),
+        );
         let f = s.finish();
         assert_eq!((f.alerts[0].code, f.alerts[0].encrypted), (Some(45), false));
         assert_eq!((f.alerts[1].code, f.alerts[1].encrypted), (None, true));
@@ -1061,9 +1074,9 @@ mod tests {
         msg.resize(4 + len, 0);
         let mut wire = Vec::new();
         for chunk in msg.chunks(1 << 14) {
-            wire.extend(record(HANDSHAKE, chunk));
+            wire.extend(record(ContentType::HANDSHAKE, chunk));
         }
-        wire.extend(record(ALERT, &[2, 40]));
+        wire.extend(record(ContentType::ALERT, &[2, 40]));
         feed(&mut s, Dir::ServerToClient, &wire, at(1));
         let f = s.finish();
         assert_eq!(f.skipped, 1);
@@ -1074,22 +1087,16 @@ mod tests {
     #[test]
     fn tls12_completion_after_both_finished() {
         let mut s = TlsSession::default();
-        feed(&mut s, Dir::ClientToServer, &record(CCS, &[1]), at(1));
-        feed(
-            &mut s,
-            Dir::ClientToServer,
-            &record(HANDSHAKE, &[0; 40]),
-            at(1),
-        );
+        // Each side's ChangeCipherSpec, then its (encrypted) Finished.
+        let ccs = record(ContentType::CHANGE_CIPHER_SPEC, &[1]);
+        let finished = record(ContentType::HANDSHAKE, &[0; 40]);
+        feed(&mut s, Dir::ClientToServer, &ccs, at(1));
+        feed(&mut s, Dir::ClientToServer, &finished, at(1));
         assert!(s.facts.complete.is_none());
-        feed(&mut s, Dir::ServerToClient, &record(CCS, &[1]), at(2));
-        feed(
-            &mut s,
-            Dir::ServerToClient,
-            &record(HANDSHAKE, &[0; 40]),
-            at(2),
-        );
-        feed(&mut s, Dir::ServerToClient, &record(ALERT, &[0; 26]), at(3));
+        feed(&mut s, Dir::ServerToClient, &ccs, at(2));
+        feed(&mut s, Dir::ServerToClient, &finished, at(2));
+        let alert = record(ContentType::ALERT, &[0; 26]);
+        feed(&mut s, Dir::ServerToClient, &alert, at(3));
         let f = s.finish();
         assert_eq!(f.complete, Some(at(2)));
         assert!(f.alerts[0].encrypted);
@@ -1119,12 +1126,22 @@ mod tests {
             ),
         );
         let mut s = TlsSession::with_keylog(Some(Arc::new(keys)));
-        feed(&mut s, Dir::ClientToServer, &record(HANDSHAKE, &ch), at(1));
-        feed(&mut s, Dir::ServerToClient, &record(HANDSHAKE, &sh), at(2));
+        feed(
+            &mut s,
+            Dir::ClientToServer,
+            &record(ContentType::HANDSHAKE, &ch),
+            at(1),
+        );
         feed(
             &mut s,
             Dir::ServerToClient,
-            &record(APPLICATION_DATA, &[0; 40]),
+            &record(ContentType::HANDSHAKE, &sh),
+            at(2),
+        );
+        feed(
+            &mut s,
+            Dir::ServerToClient,
+            &record(ContentType::APPLICATION_DATA, &[0; 40]),
             at(3),
         );
         let f = s.finish();
@@ -1149,7 +1166,7 @@ mod tests {
         ) {
             let mut s = TlsSession::default();
             // Start as a real connection would: a handshake record header.
-            let mut c = record(HANDSHAKE, &[]);
+            let mut c = record(ContentType::HANDSHAKE, &[]);
             c.truncate(5);
             c[3..5].copy_from_slice(&(c2s.len().min(MAX_RECORD) as u16).to_be_bytes());
             c.extend_from_slice(&c2s);
@@ -1188,7 +1205,7 @@ mod tests {
                 let n = msg.len();
                 msg[i % n] ^= b;
             }
-            let wire = record(HANDSHAKE, &msg);
+            let wire = record(ContentType::HANDSHAKE, &msg);
             let mut s = TlsSession::default();
             for (i, part) in wire.chunks(cut).enumerate() {
                 feed(&mut s, Dir::ClientToServer, part, at(i as u64 + 1));

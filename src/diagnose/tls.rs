@@ -16,7 +16,7 @@ use crate::knowledge::tls::{
     alert as alert_info, alert_cause as alert_cause_word, cert_problem, cipher_name, version_name,
     Blame, CertProblem, EMPTY_RENEGOTIATION_INFO_SCSV, FALLBACK_SCSV,
 };
-use crate::vocab::tls::{alert, level, version};
+use crate::vocab::tls::{alert, level, ProtocolVersion};
 use crate::vocab::Dir;
 
 use super::{end_lines, secs, Category, Cause, Confidence, Ctx, Disconnect, Evidence, Initiator};
@@ -44,7 +44,7 @@ fn days(from: i64, to: i64) -> String {
     }
 }
 
-fn versions(v: &[u16]) -> String {
+fn versions(v: &[ProtocolVersion]) -> String {
     v.iter()
         .map(|v| version_name(*v))
         .collect::<Vec<_>>()
@@ -55,7 +55,7 @@ fn versions(v: &[u16]) -> String {
 /// legacy_version when it sent none (a TLS 1.2-or-older client cannot
 /// say its minimum).
 fn offered(ch: &ClientHello) -> String {
-    if ch.supported_versions.iter().any(|v| !is_grease(*v)) {
+    if ch.supported_versions.iter().any(|v| !v.is_grease()) {
         versions(&ch.offered_versions())
     } else {
         format!("up to {}", version_name(ch.legacy_version))
@@ -647,7 +647,7 @@ fn after_server_hello(
                     "although the certificate chain is valid for the name at that time: check what the client trusts and its TLS settings".to_string(),
                     "Run the client with TLS debugging (Node: NODE_DEBUG=tls; Python: ssl errors in the traceback; curl -v) to see its reason; its trust store may lack the root.".to_string(),
                 ),
-                None if sh.version() == version::TLS13 => (
+                None if sh.version() == ProtocolVersion::TLS13 => (
                     Cause::ClosedWithoutAlert,
                     Confidence::Likely,
                     "without an alert: Node.js clients, and Python asyncio clients (which drop the alert OpenSSL made), close like this when they reject the server's certificate (expired, unknown CA, wrong name); TLS 1.3 encrypts the certificate, so the capture cannot confirm which".to_string(),
@@ -785,12 +785,12 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
         alert::PROTOCOL_VERSION => {
             let list = ch.map(|c| c.offered_versions()).unwrap_or_default();
             let shown = ch.map_or("nothing".to_string(), offered);
-            let max = ch.map(|c| c.max_version()).unwrap_or(0);
-            let min = list.iter().copied().min().unwrap_or(0);
+            let max = ch.map(|c| c.max_version()).unwrap_or_default();
+            let min = list.iter().copied().min().unwrap_or_default();
             if a.dir == Dir::ServerToClient {
-                let server = if min >= version::TLS13 {
+                let server = if min >= ProtocolVersion::TLS13 {
                     "the server does not accept TLS 1.3: it supports TLS 1.2 at most".to_string()
-                } else if max <= version::TLS12 {
+                } else if max <= ProtocolVersion::TLS12 {
                     format!("the server accepts nothing up to {}: it requires a newer version (likely TLS 1.3 only)", version_name(max))
                 } else {
                     "the server accepts none of them".to_string()

@@ -7,7 +7,7 @@
 //! Cipher suite names and properties come from the `tls-parser` crate's copy
 //! of the IANA "TLS Cipher Suites" registry rather than a hand-written list.
 
-use crate::vocab::tls::is_grease;
+use crate::vocab::tls::{is_grease, ProtocolVersion};
 use crate::vocab::words;
 use tls_parser::{
     TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
@@ -636,7 +636,7 @@ pub fn alert(code: u8) -> Option<&'static AlertInfo> {
 #[derive(Clone, Copy, Debug)]
 pub struct VersionInfo {
     /// The two-byte version number.
-    pub id: u16,
+    pub id: ProtocolVersion,
     /// Common name ("TLS 1.3").
     pub name: &'static str,
     /// Standing: "current", or the RFC that deprecated or prohibited it.
@@ -648,55 +648,55 @@ pub struct VersionInfo {
 /// Every TLS, SSL and DTLS version, in id order.
 pub static VERSIONS: &[VersionInfo] = &[
     VersionInfo {
-        id: 0x0002,
+        id: ProtocolVersion::SSL2,
         name: "SSL 2.0",
         status: "prohibited by RFC 6176",
         note: "Broken since the 1990s; no current server accepts it and OpenSSL removed it in 1.1.0. An SSL 2.0-style ClientHello in a capture comes from a very old client or a scanner.",
     },
     VersionInfo {
-        id: 0x0300,
+        id: ProtocolVersion::SSL3,
         name: "SSL 3.0",
         status: "prohibited by RFC 7568",
         note: "Broken by POODLE; browsers dropped it in 2014-2015 and OpenSSL builds have it off by default. A peer that can only do SSL 3.0 must be upgraded, not accommodated.",
     },
     VersionInfo {
-        id: 0x0301,
+        id: ProtocolVersion::TLS10,
         name: "TLS 1.0",
         status: "deprecated by RFC 8996",
         note: "Off by default in browsers since 2020, in Java since 8u291 / 11.0.11 (jdk.tls.disabledAlgorithms), in Node since 12 (minVersion TLSv1.2) and in Go clients since 1.18. Only old clients (Android before 5, Java 7, .NET Framework without updates) still need it; set ssl_protocols TLSv1.2 TLSv1.3 in nginx.",
     },
     VersionInfo {
-        id: 0x0302,
+        id: ProtocolVersion::TLS11,
         name: "TLS 1.1",
         status: "deprecated by RFC 8996",
         note: "Disabled together with TLS 1.0 by the same defaults; it was never widely used on its own. Set the minimum to TLS 1.2 on both sides.",
     },
     VersionInfo {
-        id: 0x0303,
+        id: ProtocolVersion::TLS12,
         name: "TLS 1.2",
         status: "current (RFC 5246)",
         note: "The floor every current stack accepts; safe with ECDHE and AEAD suites (AES-GCM, ChaCha20-Poly1305). A TLS 1.3 ClientHello also carries 0x0303 in its legacy version field; the real offer is in supported_versions.",
     },
     VersionInfo {
-        id: 0x0304,
+        id: ProtocolVersion::TLS13,
         name: "TLS 1.3",
         status: "current (RFC 8446)",
         note: "The first choice of OpenSSL 1.1.1+, Java 11+ (and 8u261+), Go 1.13+, Node 12+, and all current browsers. Negotiated through the supported_versions extension; certificates are encrypted, so a capture shows alerts but not the certificate chain.",
     },
     VersionInfo {
-        id: 0xfefc,
+        id: ProtocolVersion::DTLS13,
         name: "DTLS 1.3",
         status: "current (RFC 9147)",
         note: "TLS 1.3 over UDP; support is still limited (wolfSSL, some embedded stacks). Not used by WebSocket, which runs over TCP.",
     },
     VersionInfo {
-        id: 0xfefd,
+        id: ProtocolVersion::DTLS12,
         name: "DTLS 1.2",
         status: "current (RFC 6347)",
         note: "TLS 1.2 over UDP, used by WebRTC, VPNs and CoAP. Not used by WebSocket, which runs over TCP.",
     },
     VersionInfo {
-        id: 0xfeff,
+        id: ProtocolVersion::DTLS10,
         name: "DTLS 1.0",
         status: "deprecated by RFC 8996",
         note: "TLS 1.1 over UDP; replace with DTLS 1.2. Not used by WebSocket, which runs over TCP.",
@@ -704,23 +704,24 @@ pub static VERSIONS: &[VersionInfo] = &[
 ];
 
 /// The entry for version `id`, if it is a known version.
-pub fn version(id: u16) -> Option<&'static VersionInfo> {
+pub fn version(id: ProtocolVersion) -> Option<&'static VersionInfo> {
     VERSIONS.iter().find(|v| v.id == id)
 }
 
 /// A printable name for version `id`: the known name, "GREASE (0x0a0a)",
 /// "TLS 1.3 draft n" for the pre-RFC drafts (0x7f00 | n), else the number
 /// in hex ("0x7e01").
-pub fn version_name(id: u16) -> String {
+pub fn version_name(id: ProtocolVersion) -> String {
     if let Some(v) = version(id) {
         return v.name.to_owned();
     }
-    if is_grease(id) {
+    if id.is_grease() {
         return format!("GREASE ({id:#06x})");
     }
     // draft-ietf-tls-tls13: draft n put 0x7f00 | n on the wire.
-    if id & 0xff00 == 0x7f00 && id & 0x00ff != 0 {
-        return format!("TLS 1.3 draft {}", id & 0x00ff);
+    let [major, draft] = id.0.to_be_bytes();
+    if major == 0x7f && draft != 0 {
+        return format!("TLS 1.3 draft {draft}");
     }
     format!("{id:#06x}")
 }
@@ -1023,7 +1024,7 @@ mod tests {
     #[test]
     fn tables_are_sorted_without_duplicates() {
         let a: Vec<u32> = ALERTS.iter().map(|a| u32::from(a.code)).collect();
-        let v: Vec<u32> = VERSIONS.iter().map(|v| u32::from(v.id)).collect();
+        let v: Vec<u32> = VERSIONS.iter().map(|v| u32::from(v.id.0)).collect();
         let g: Vec<u32> = GROUPS.iter().map(|g| u32::from(g.id)).collect();
         assert!(strictly_increasing(&a), "ALERTS");
         assert!(strictly_increasing(&v), "VERSIONS");
@@ -1081,14 +1082,16 @@ mod tests {
         assert_eq!(alert(45).map(|a| a.name), Some("certificate_expired"));
         assert_eq!(alert(48).map(|a| a.name), Some("unknown_ca"));
         assert_eq!(alert(0).map(|a| a.name), Some("close_notify"));
-        assert_eq!(version_name(0x0304), "TLS 1.3");
-        assert_eq!(version_name(0x0303), "TLS 1.2");
-        assert_eq!(version_name(0x0300), "SSL 3.0");
-        assert_eq!(version_name(0x7f1c), "TLS 1.3 draft 28");
-        assert_eq!(version_name(0x2a2a), "GREASE (0x2a2a)");
-        assert_eq!(version_name(0x7e01), "0x7e01");
+        let v = ProtocolVersion;
+        assert_eq!(version_name(v(0x0304)), "TLS 1.3");
+        assert_eq!(version_name(v(0x0303)), "TLS 1.2");
+        assert_eq!(version_name(v(0x0300)), "SSL 3.0");
+        assert_eq!(version_name(v(0x7f1c)), "TLS 1.3 draft 28");
+        assert_eq!(version_name(v(0x7f00)), "0x7f00");
+        assert_eq!(version_name(v(0x2a2a)), "GREASE (0x2a2a)");
+        assert_eq!(version_name(v(0x7e01)), "0x7e01");
         assert_eq!(
-            version(0x0301).map(|v| v.status),
+            version(v(0x0301)).map(|v| v.status),
             Some("deprecated by RFC 8996")
         );
         assert_eq!(group_name(0x001d), "x25519");

@@ -1,6 +1,8 @@
 //! TLS code points as the wire has them, with the properties the
 //! protocol gives them; their names and advice are in `knowledge::tls`.
 
+use serde::{Deserialize, Serialize};
+
 /// Whether `v` is one of the GREASE values of RFC 8701 (0x0a0a, 0x1a1a, ...
 /// 0xfafa): both bytes equal, each with low nibble 0xa. Clients put them in
 /// cipher suite, group, version and extension lists so that servers learn to
@@ -100,18 +102,43 @@ code_point! {
     }
 }
 
-/// `ProtocolVersion` values (RFC 8446 §4.2.1 and its predecessors).
-pub mod version {
-    /// SSL 3.0.
-    pub const SSL3: u16 = 0x0300;
-    /// TLS 1.0.
-    pub const TLS10: u16 = 0x0301;
-    /// TLS 1.1.
-    pub const TLS11: u16 = 0x0302;
-    /// TLS 1.2.
-    pub const TLS12: u16 = 0x0303;
-    /// TLS 1.3.
-    pub const TLS13: u16 = 0x0304;
+code_point! {
+    /// `ProtocolVersion` (RFC 8446 §4.2.1 and its predecessors), as a record
+    /// header, a hello or `supported_versions` carries it. The default, 0,
+    /// is no version: a hello not filled in.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(transparent)]
+    ProtocolVersion(u16) {
+        /// SSL 2.0, as an SSL 2.0 hello writes it.
+        SSL2 = 0x0002,
+        /// SSL 2.0 written as major 2, minor 0 (older JA4 specifications
+        /// list this value).
+        SSL2_MAJOR_MINOR = 0x0200,
+        /// SSL 3.0.
+        SSL3 = 0x0300,
+        /// TLS 1.0.
+        TLS10 = 0x0301,
+        /// TLS 1.1.
+        TLS11 = 0x0302,
+        /// TLS 1.2.
+        TLS12 = 0x0303,
+        /// TLS 1.3.
+        TLS13 = 0x0304,
+        /// DTLS 1.3 (RFC 9147).
+        DTLS13 = 0xfefc,
+        /// DTLS 1.2 (RFC 6347).
+        DTLS12 = 0xfefd,
+        /// DTLS 1.0 (RFC 4347).
+        DTLS10 = 0xfeff,
+    }
+}
+
+impl ProtocolVersion {
+    /// Whether this is a GREASE value ([`is_grease`]), which a client puts
+    /// in `supported_versions` and which names no version.
+    pub fn is_grease(self) -> bool {
+        is_grease(self.0)
+    }
 }
 
 /// `AlertLevel` (RFC 5246 §7.2; TLS 1.3 ignores it but still sends it).

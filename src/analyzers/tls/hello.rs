@@ -11,7 +11,7 @@ use tls_parser::{
 };
 
 pub use crate::vocab::tls::is_grease;
-use crate::vocab::tls::version;
+use crate::vocab::tls::ProtocolVersion;
 use crate::vocab::At;
 
 /// Extension types read here (IANA "TLS ExtensionType Values").
@@ -36,14 +36,14 @@ const HRR_RANDOM: [u8; 32] = [
 pub struct ClientHello {
     /// Where it was.
     pub at: At,
-    /// `legacy_version` (0x0303 for TLS 1.2 and 1.3 clients).
-    pub legacy_version: u16,
+    /// `legacy_version` (TLS 1.2 for TLS 1.2 and 1.3 clients).
+    pub legacy_version: ProtocolVersion,
     /// Server Name Indication (the first host name).
     pub sni: Option<String>,
     /// ALPN protocols offered, in order.
     pub alpn: Vec<String>,
     /// `supported_versions`, in order, GREASE included.
-    pub supported_versions: Vec<u16>,
+    pub supported_versions: Vec<ProtocolVersion>,
     /// Cipher suites, in order, GREASE included.
     pub ciphers: Vec<u16>,
     /// Extension types, in order, GREASE included.
@@ -66,9 +66,9 @@ pub struct ServerHello {
     /// Where it was.
     pub at: At,
     /// `legacy_version`.
-    pub legacy_version: u16,
+    pub legacy_version: ProtocolVersion,
     /// The version in `supported_versions`, if the server sent one.
-    pub supported_version: Option<u16>,
+    pub supported_version: Option<ProtocolVersion>,
     /// Chosen cipher suite.
     pub cipher: u16,
     /// Chosen ALPN protocol.
@@ -84,7 +84,7 @@ pub struct ServerHello {
 
 impl ServerHello {
     /// The negotiated version.
-    pub fn version(&self) -> u16 {
+    pub fn version(&self) -> ProtocolVersion {
         self.supported_version.unwrap_or(self.legacy_version)
     }
 }
@@ -131,7 +131,7 @@ pub fn client_hello(msg: &[u8], at: At) -> Option<ClientHello> {
     };
     let mut out = ClientHello {
         at,
-        legacy_version: ch.version.0,
+        legacy_version: ProtocolVersion(ch.version.0),
         ciphers: ch.ciphers.iter().take(MAX_LIST).map(|c| c.0).collect(),
         random: ch.random.try_into().unwrap_or([0; 32]),
         ..ClientHello::default()
@@ -158,7 +158,11 @@ pub fn client_hello(msg: &[u8], at: At) -> Option<ClientHello> {
                 out.alpn = protos.iter().take(MAX_LIST).map(|p| text(p)).collect()
             }
             TlsExtension::SupportedVersions(v) => {
-                out.supported_versions = v.iter().take(MAX_LIST).map(|v| v.0).collect()
+                out.supported_versions = v
+                    .iter()
+                    .take(MAX_LIST)
+                    .map(|v| ProtocolVersion(v.0))
+                    .collect()
             }
             TlsExtension::EllipticCurves(g) => {
                 out.groups = g.iter().take(MAX_LIST).map(|g| g.0).collect()
@@ -178,7 +182,7 @@ pub fn client_hello(msg: &[u8], at: At) -> Option<ClientHello> {
 /// Parse a ServerHello handshake message (header included), or a
 /// HelloRetryRequest, which has the same shape.
 pub fn server_hello(msg: &[u8], at: At) -> Option<ServerHello> {
-    // tls-parser reads TLS 1.0-1.2 ServerHellos; a TLS 1.3 one says 0x0303
+    // tls-parser reads TLS 1.0-1.2 ServerHellos; a TLS 1.3 one says TLS 1.2
     // there too, so every real ServerHello parses.
     let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) =
         parse_tls_message_handshake(msg)
@@ -187,7 +191,7 @@ pub fn server_hello(msg: &[u8], at: At) -> Option<ServerHello> {
     };
     let mut out = ServerHello {
         at,
-        legacy_version: sh.version.0,
+        legacy_version: ProtocolVersion(sh.version.0),
         cipher: sh.cipher.0,
         retry: sh.random == HRR_RANDOM,
         random: sh.random.try_into().unwrap_or([0; 32]),
@@ -195,7 +199,7 @@ pub fn server_hello(msg: &[u8], at: At) -> Option<ServerHello> {
     };
     for (ty, data, _) in extensions(sh.ext.unwrap_or_default()).take(MAX_LIST) {
         match ty {
-            EXT_SUPPORTED_VERSIONS => out.supported_version = be16(data),
+            EXT_SUPPORTED_VERSIONS => out.supported_version = be16(data).map(ProtocolVersion),
             EXT_KEY_SHARE => out.key_share = be16(data),
             EXT_ALPN => out.alpn = chosen_alpn(data),
             _ => {}
@@ -221,17 +225,17 @@ pub fn alpn_of_extensions(body: &[u8]) -> Option<String> {
 }
 
 /// Short name of a version for JA4 ("13", "12", ...).
-fn ja4_version(v: u16) -> &'static str {
+fn ja4_version(v: ProtocolVersion) -> &'static str {
     match v {
-        version::TLS13 => "13",
-        version::TLS12 => "12",
-        version::TLS11 => "11",
-        version::TLS10 => "10",
-        version::SSL3 => "s3",
-        0x0002 | 0x0200 => "s2",
-        0xfeff => "d1",
-        0xfefd => "d2",
-        0xfefc => "d3",
+        ProtocolVersion::TLS13 => "13",
+        ProtocolVersion::TLS12 => "12",
+        ProtocolVersion::TLS11 => "11",
+        ProtocolVersion::TLS10 => "10",
+        ProtocolVersion::SSL3 => "s3",
+        ProtocolVersion::SSL2 | ProtocolVersion::SSL2_MAJOR_MINOR => "s2",
+        ProtocolVersion::DTLS10 => "d1",
+        ProtocolVersion::DTLS12 => "d2",
+        ProtocolVersion::DTLS13 => "d3",
         _ => "00",
     }
 }
@@ -255,7 +259,7 @@ impl ClientHello {
         let nog = |v: &[u16]| join(v.iter().filter(|x| !is_grease(**x)), "-");
         format!(
             "{},{},{},{},{}",
-            self.legacy_version,
+            self.legacy_version.0,
             nog(&self.ciphers),
             nog(&self.extensions),
             nog(&self.groups),
@@ -277,7 +281,7 @@ impl ClientHello {
             .supported_versions
             .iter()
             .copied()
-            .filter(|v| !is_grease(*v))
+            .filter(|v| !v.is_grease())
             .max()
             .unwrap_or(self.legacy_version);
         let ciphers: Vec<u16> = self
@@ -342,7 +346,7 @@ impl ClientHello {
 
     /// The highest version offered (`supported_versions`, else
     /// `legacy_version`), GREASE skipped.
-    pub fn max_version(&self) -> u16 {
+    pub fn max_version(&self) -> ProtocolVersion {
         self.offered_versions()
             .into_iter()
             .max()
@@ -352,18 +356,20 @@ impl ClientHello {
     /// Every version offered, GREASE skipped: `supported_versions`, else
     /// `legacy_version` and what it implies (every version up to it from
     /// TLS 1.0).
-    pub fn offered_versions(&self) -> Vec<u16> {
-        let sv: Vec<u16> = self
+    pub fn offered_versions(&self) -> Vec<ProtocolVersion> {
+        let sv: Vec<ProtocolVersion> = self
             .supported_versions
             .iter()
             .copied()
-            .filter(|v| !is_grease(*v))
+            .filter(|v| !v.is_grease())
             .collect();
         if !sv.is_empty() {
             return sv;
         }
-        (version::TLS10..=self.legacy_version.max(version::TLS10))
+        let tls10 = ProtocolVersion::TLS10;
+        (tls10.0..=self.legacy_version.max(tls10).0)
             .rev()
+            .map(ProtocolVersion)
             .collect()
     }
 }
@@ -391,10 +397,10 @@ pub(super) mod tests {
     #[test]
     fn rfc8448_client_hello() {
         let ch = client_hello(&unhex(RFC8448_CH), At::default()).unwrap();
-        assert_eq!(ch.legacy_version, 0x0303);
+        assert_eq!(ch.legacy_version, ProtocolVersion::TLS12);
         assert_eq!(ch.sni.as_deref(), Some("server"));
         assert_eq!(ch.ciphers, vec![0x1301, 0x1303, 0x1302]);
-        assert_eq!(ch.supported_versions, vec![0x0304]);
+        assert_eq!(ch.supported_versions, vec![ProtocolVersion::TLS13]);
         assert_eq!(ch.key_shares, vec![0x001d]);
         assert_eq!(ch.extensions, vec![0, 0xff01, 10, 35, 51, 43, 13, 45, 28]);
         assert_eq!(
@@ -405,7 +411,7 @@ pub(super) mod tests {
             ch.ja3_full(),
             "771,4865-4867-4866,0-65281-10-35-51-43-13-45-28,29-23-24-25-256-257-258-259-260,"
         );
-        assert_eq!(ch.max_version(), 0x0304);
+        assert_eq!(ch.max_version(), ProtocolVersion::TLS13);
         let ja4 = ch.ja4();
         assert!(ja4.starts_with("t13d030900_"), "{ja4}");
     }
@@ -415,10 +421,14 @@ pub(super) mod tests {
         // A Chrome-like hello: GREASE in ciphers, extensions, groups and
         // versions, as RFC 8701 has clients send them.
         let ch = ClientHello {
-            legacy_version: 0x0303,
+            legacy_version: ProtocolVersion::TLS12,
             sni: Some("example.com".into()),
             alpn: vec!["h2".into(), "http/1.1".into()],
-            supported_versions: vec![0x3a3a, 0x0304, 0x0303],
+            supported_versions: vec![
+                ProtocolVersion(0x3a3a), // GREASE
+                ProtocolVersion::TLS13,
+                ProtocolVersion::TLS12,
+            ],
             ciphers: vec![0x8a8a, 0x1301, 0x1302, 0xc02b],
             extensions: vec![0xdada, 0, 16, 43, 10, 13, 0x1a1a],
             groups: vec![0x4a4a, 0x001d, 0x0017],
@@ -427,13 +437,16 @@ pub(super) mod tests {
             ..ClientHello::default()
         };
         assert_eq!(ch.ja3_full(), "771,4865-4866-49195,0-16-43-10-13,29-23,0");
-        assert_eq!(ch.max_version(), 0x0304);
-        assert_eq!(ch.offered_versions(), vec![0x0304, 0x0303]);
+        assert_eq!(ch.max_version(), ProtocolVersion::TLS13);
+        assert_eq!(
+            ch.offered_versions(),
+            vec![ProtocolVersion::TLS13, ProtocolVersion::TLS12]
+        );
         let ja4 = ch.ja4();
         // 3 suites, 5 extensions (SNI and ALPN counted), ALPN "h2".
         assert!(ja4.starts_with("t13d0305h2_"), "{ja4}");
         let same_without_grease = ClientHello {
-            supported_versions: vec![0x0304, 0x0303],
+            supported_versions: vec![ProtocolVersion::TLS13, ProtocolVersion::TLS12],
             ciphers: vec![0x1301, 0x1302, 0xc02b],
             extensions: vec![0, 16, 43, 10, 13],
             groups: vec![0x001d, 0x0017],

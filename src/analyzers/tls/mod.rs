@@ -35,7 +35,7 @@ const MAX_CERTS: usize = 10;
 /// Alerts kept per connection.
 const MAX_ALERTS: usize = 8;
 
-use crate::vocab::tls::{alert as alert_code, level, version, ContentType, HandshakeType};
+use crate::vocab::tls::{alert as alert_code, level, ContentType, HandshakeType, ProtocolVersion};
 
 /// Whether a client's first bytes look like TLS: the record header of a
 /// ClientHello, or, when the capture started after the handshake, of an
@@ -171,7 +171,7 @@ pub enum DecryptProblem {
     /// The ServerHello pairs a TLS version with a suite of another one.
     SuiteOfOtherVersion {
         /// The version chosen.
-        version: u16,
+        version: ProtocolVersion,
         /// The suite chosen.
         cipher: u16,
     },
@@ -236,13 +236,13 @@ impl Decryption {
 
 impl TlsFacts {
     /// The negotiated version, once the ServerHello was seen.
-    pub fn version(&self) -> Option<u16> {
+    pub fn version(&self) -> Option<ProtocolVersion> {
         self.server_hello.as_ref().map(ServerHello::version)
     }
 
     /// Whether TLS 1.3 was negotiated.
     pub fn tls13(&self) -> bool {
-        self.version() == Some(version::TLS13)
+        self.version() == Some(ProtocolVersion::TLS13)
     }
 
     /// The first fatal (or encrypted) alert, which ends the connection.
@@ -475,7 +475,7 @@ impl TlsSession {
             return;
         };
         let mut x = Decryption::default();
-        let tls13 = sh.version() == version::TLS13;
+        let tls13 = sh.version() == ProtocolVersion::TLS13;
         let suite = decrypt::suite(sh.cipher);
         match (keylog.get(&ch.random), suite) {
             (None, _) => x.problem(DecryptProblem::NoKeys {
@@ -873,7 +873,7 @@ impl TlsSession {
                     f.hello_retry.get_or_insert(sh);
                     return;
                 }
-                let tls13 = sh.version() == version::TLS13;
+                let tls13 = sh.version() == ProtocolVersion::TLS13;
                 if f.server_hello.is_some() {
                     return;
                 }
@@ -1145,7 +1145,7 @@ mod tests {
             at(3),
         );
         let f = s.finish();
-        assert_eq!(f.version(), Some(0x0304));
+        assert_eq!(f.version(), Some(ProtocolVersion::TLS13));
         let x = f.decryption.unwrap();
         assert!(!x.decrypted());
         assert!(matches!(

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::capture::Timestamp;
 use crate::limits::{self, Limit, Limits};
 use crate::report::filter;
+use crate::vocab::tls::AlertDescription;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -307,7 +308,7 @@ pub enum Topic {
     /// A WebSocket close code.
     Close(u16),
     /// A TLS alert description.
-    Alert(u8),
+    Alert(AlertDescription),
 }
 
 fn parse_topic(s: &str) -> Result<Topic, ValueError> {
@@ -316,7 +317,7 @@ fn parse_topic(s: &str) -> Result<Topic, ValueError> {
     }
     let alert = s
         .strip_prefix("alert:")
-        .and_then(|n| n.parse::<u8>().ok())
+        .and_then(|n| n.parse::<u8>().ok().map(AlertDescription))
         .or_else(|| {
             crate::knowledge::tls::ALERTS
                 .iter()

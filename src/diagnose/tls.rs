@@ -16,7 +16,7 @@ use crate::knowledge::tls::{
     alert as alert_info, alert_cause as alert_cause_word, cert_problem, cipher_name, version_name,
     Blame, CertProblem, EMPTY_RENEGOTIATION_INFO_SCSV, FALLBACK_SCSV,
 };
-use crate::vocab::tls::{alert, level, ProtocolVersion};
+use crate::vocab::tls::{AlertDescription, AlertLevelCode, ProtocolVersion};
 use crate::vocab::Dir;
 
 use super::{end_lines, secs, Category, Cause, Confidence, Ctx, Disconnect, Evidence, Initiator};
@@ -102,8 +102,8 @@ fn alert_text(a: &Alert) -> String {
         (Some(c), level) => {
             let name = alert_info(c).map_or("unknown alert", |i| i.name);
             let level = match level {
-                Some(level::WARNING) => "warning",
-                Some(level::FATAL) => "fatal",
+                Some(AlertLevelCode::WARNING) => "warning",
+                Some(AlertLevelCode::FATAL) => "fatal",
                 _ => "alert",
             };
             format!("{} sent {level} alert {c} {name}", a.dir.sender())
@@ -277,7 +277,7 @@ fn problem_fix(p: &Problem) -> &'static str {
 }
 
 /// The certificate problem an alert points at, from the judgement.
-fn matching_problem(code: u8, j: &Judgement) -> Option<&Problem> {
+fn matching_problem(code: AlertDescription, j: &Judgement) -> Option<&Problem> {
     match alert_info(code)?.blames? {
         Blame::Any => j.problems.first(),
         blame => j
@@ -465,7 +465,7 @@ fn handshake_failure(
             || (a.dir == Dir::ServerToClient
                 && t.encrypted[Dir::ServerToClient].records == 0
                 && t.tls13());
-        if before_done && a.code != Some(alert::CLOSE_NOTIFY) {
+        if before_done && a.code != Some(AlertDescription::CLOSE_NOTIFY) {
             return Some(alert_cause(t, a, j, at));
         }
     }
@@ -782,7 +782,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
                 generic.clone(),
             ),
         },
-        alert::PROTOCOL_VERSION => {
+        AlertDescription::PROTOCOL_VERSION => {
             let list = ch.map(|c| c.offered_versions()).unwrap_or_default();
             let shown = ch.map_or("nothing".to_string(), offered);
             let max = ch.map(|c| c.max_version()).unwrap_or_default();
@@ -809,7 +809,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
                 )
             }
         }
-        alert::HANDSHAKE_FAILURE | alert::INSUFFICIENT_SECURITY if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
+        AlertDescription::HANDSHAKE_FAILURE | AlertDescription::INSUFFICIENT_SECURITY if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
             let n = ch.map_or(0, |c| real_ciphers(c).count());
             let names = ch.map_or(String::new(), |c| list(real_ciphers(c).map(cipher_name), n));
             (
@@ -818,9 +818,9 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
                 "Align the cipher suites: modern clients and servers share TLS_AES_*/TLS_CHACHA20_* (TLS 1.3) and ECDHE-*-AES-GCM (TLS 1.2); check the server's list (nginx: ssl_ciphers; OpenSSL: -cipher/-ciphersuites) and that its key type (RSA or ECDSA) matches suites the client offers.".to_string(),
             )
         }
-        alert::HANDSHAKE_FAILURE | alert::CERTIFICATE_REQUIRED
+        AlertDescription::HANDSHAKE_FAILURE | AlertDescription::CERTIFICATE_REQUIRED
             if a.dir == Dir::ServerToClient
-                && (t.certificate_request.is_some() || code == alert::CERTIFICATE_REQUIRED) => (
+                && (t.certificate_request.is_some() || code == AlertDescription::CERTIFICATE_REQUIRED) => (
             Cause::ClientCertificateRequired,
             format!(
                 "the server requires a client certificate and {}",
@@ -832,7 +832,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
             ),
             "Give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one for this endpoint (nginx: ssl_verify_client optional/off).".to_string(),
         ),
-        alert::UNRECOGNIZED_NAME => (
+        AlertDescription::UNRECOGNIZED_NAME => (
             Cause::UnrecognizedName,
             format!(
                 "the server has no certificate for the requested name {}",
@@ -840,7 +840,7 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
             ),
             generic.clone(),
         ),
-        alert::NO_APPLICATION_PROTOCOL => (
+        AlertDescription::NO_APPLICATION_PROTOCOL => (
             Cause::NoApplicationProtocol,
             format!(
                 "no common application protocol: the client offered ALPN {}",
@@ -916,7 +916,7 @@ fn picked_up_after_handshake(t: &TlsFacts) -> bool {
 
 fn encrypted(f: &Facts, t: &TlsFacts, mut ev: Vec<Evidence>) -> Disconnect {
     let notify = t.alerts.iter().find(|a| {
-        a.code == Some(alert::CLOSE_NOTIFY)
+        a.code == Some(AlertDescription::CLOSE_NOTIFY)
             || (a.encrypted && t.complete.is_some_and(|c| a.at.frame > c.frame))
     });
     let end = first_end(f);

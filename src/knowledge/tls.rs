@@ -7,7 +7,7 @@
 //! Cipher suite names and properties come from the `tls-parser` crate's copy
 //! of the IANA "TLS Cipher Suites" registry rather than a hand-written list.
 
-use crate::vocab::tls::{is_grease, ProtocolVersion};
+use crate::vocab::tls::{is_grease, AlertDescription, ProtocolVersion};
 use crate::vocab::words;
 use tls_parser::{
     TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite,
@@ -17,7 +17,7 @@ use tls_parser::{
 #[derive(Clone, Copy, Debug)]
 pub struct AlertInfo {
     /// The `AlertDescription` byte.
-    pub code: u8,
+    pub code: AlertDescription,
     /// Registry name, in the snake case of RFC 8446 (`certificate_expired`).
     pub name: &'static str,
     /// Where it is defined, and whether it is now reserved.
@@ -233,14 +233,14 @@ pub fn cert_problem(p: CertProblem) -> &'static CertProblemInfo {
 }
 
 /// The cause word of an alert nothing more specific explains.
-pub fn alert_cause(code: u8) -> Cause {
+pub fn alert_cause(code: AlertDescription) -> Cause {
     alert(code).and_then(|a| a.cause).unwrap_or(Cause::Alert)
 }
 
 /// Every code of the IANA "TLS Alerts" registry, in code order.
 pub static ALERTS: &[AlertInfo] = &[
     AlertInfo {
-        code: 0,
+        code: AlertDescription(0),
         name: "close_notify",
         reference: "RFC 8446 §6.1; RFC 5246 §7.2.1",
         meaning: "The sender will send no more data on this connection: an orderly shutdown of the TLS layer, not an error.",
@@ -251,7 +251,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 10,
+        code: AlertDescription(10),
         name: "unexpected_message",
         reference: TLS13,
         meaning: "A message arrived that is not allowed at this point of the protocol, such as a handshake message out of order or application data before the handshake finished.",
@@ -262,7 +262,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 20,
+        code: AlertDescription(20),
         name: "bad_record_mac",
         reference: TLS13,
         meaning: "A record failed its integrity check: the AEAD tag or HMAC did not verify, so the record was altered or the two sides hold different keys.",
@@ -273,7 +273,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 21,
+        code: AlertDescription(21),
         name: "decryption_failed",
         reference: "RFC 2246 (TLS 1.0); reserved since RFC 4346 and in RFC 8446",
         meaning: "Reserved. TLS 1.0 used it when a record decrypted to bad padding; later versions send bad_record_mac instead so that an attacker cannot tell padding errors from MAC errors.",
@@ -284,7 +284,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 22,
+        code: AlertDescription(22),
         name: "record_overflow",
         reference: TLS13,
         meaning: "A record was longer than the protocol allows (16 KiB of plaintext plus the cipher's expansion) or longer than the limit the two sides negotiated.",
@@ -295,7 +295,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 30,
+        code: AlertDescription(30),
         name: "decompression_failure",
         reference: "RFC 5246 §7.2.2; reserved by RFC 8446",
         meaning: "Reserved. TLS record compression produced invalid or oversized output; compression was dropped after the CRIME attack and TLS 1.3 forbids it.",
@@ -306,7 +306,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 40,
+        code: AlertDescription(40),
         name: "handshake_failure",
         reference: TLS13,
         meaning: "The two sides could not agree on a set of security parameters; the generic 'negotiation failed' alert.",
@@ -317,7 +317,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 41,
+        code: AlertDescription(41),
         name: "no_certificate",
         reference: "SSL 3.0 (RFC 6101); reserved since RFC 2246 and in RFC 8446",
         meaning: "Reserved. An SSL 3.0 client's answer to a certificate request when it had no certificate; TLS replaced it with an empty Certificate message.",
@@ -328,7 +328,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 42,
+        code: AlertDescription(42),
         name: "bad_certificate",
         reference: TLS13,
         meaning: "A certificate was corrupt, its signature did not verify, or it was unacceptable for another reason the sender chose to report this way.",
@@ -339,7 +339,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: Some(Blame::Any),
     },
     AlertInfo {
-        code: 43,
+        code: AlertDescription(43),
         name: "unsupported_certificate",
         reference: TLS13,
         meaning: "The certificate is of a type or uses an algorithm the receiver cannot handle.",
@@ -350,7 +350,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: Some(Blame::Any),
     },
     AlertInfo {
-        code: 44,
+        code: AlertDescription(44),
         name: "certificate_revoked",
         reference: TLS13,
         meaning: "The certificate was revoked by its issuer.",
@@ -361,7 +361,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 45,
+        code: AlertDescription(45),
         name: "certificate_expired",
         reference: TLS13,
         meaning: "A certificate in the chain is outside its validity period by the clock of the side that judged it.",
@@ -372,7 +372,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: Some(Blame::Validity),
     },
     AlertInfo {
-        code: 46,
+        code: AlertDescription(46),
         name: "certificate_unknown",
         reference: TLS13,
         meaning: "The certificate was unacceptable for a reason none of the more specific alerts names; a catch-all for verification failures.",
@@ -383,7 +383,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: Some(Blame::Any),
     },
     AlertInfo {
-        code: 47,
+        code: AlertDescription(47),
         name: "illegal_parameter",
         reference: TLS13,
         meaning: "A handshake field parsed correctly but its value was out of range or inconsistent with the rest of the handshake.",
@@ -394,7 +394,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 48,
+        code: AlertDescription(48),
         name: "unknown_ca",
         reference: TLS13,
         meaning: "The certificate chain could not be tied to any trust anchor the receiver holds.",
@@ -405,7 +405,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: Some(Blame::Issuer),
     },
     AlertInfo {
-        code: 49,
+        code: AlertDescription(49),
         name: "access_denied",
         reference: TLS13,
         meaning: "The certificate or identity was valid, but the sender's access control refused to let this peer continue.",
@@ -416,7 +416,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 50,
+        code: AlertDescription(50),
         name: "decode_error",
         reference: TLS13,
         meaning: "A message could not be parsed: a length was wrong or a field fell outside its allowed range.",
@@ -427,7 +427,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 51,
+        code: AlertDescription(51),
         name: "decrypt_error",
         reference: TLS13,
         meaning: "A cryptographic check in the handshake failed: a signature did not verify, the Finished message did not match, or a key exchange could not be completed.",
@@ -438,7 +438,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 60,
+        code: AlertDescription(60),
         name: "export_restriction",
         reference: "RFC 2246 (TLS 1.0); reserved since RFC 4346 and in RFC 8446",
         meaning: "Reserved. TLS 1.0 used it to refuse key exchange parameters that broke the 1990s US export limits.",
@@ -449,7 +449,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 70,
+        code: AlertDescription(70),
         name: "protocol_version",
         reference: TLS13,
         meaning: "The peer's protocol version is recognized but not one the sender is willing to use.",
@@ -460,7 +460,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 71,
+        code: AlertDescription(71),
         name: "insufficient_security",
         reference: TLS13,
         meaning: "Negotiation failed because the sender requires stronger parameters than any the peer offered.",
@@ -471,7 +471,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 80,
+        code: AlertDescription(80),
         name: "internal_error",
         reference: TLS13,
         meaning: "The sender failed for a reason unrelated to the peer's messages: a bug or a resource problem on its side.",
@@ -482,7 +482,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 86,
+        code: AlertDescription(86),
         name: "inappropriate_fallback",
         reference: "RFC 7507; RFC 8446 §6.2",
         meaning: "The client marked its ClientHello with TLS_FALLBACK_SCSV (a retry at a lower version), but the server supports a higher version, so it refuses to let the connection be downgraded.",
@@ -493,7 +493,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 90,
+        code: AlertDescription(90),
         name: "user_canceled",
         reference: TLS13,
         meaning: "The handshake was abandoned for a reason unrelated to a protocol failure; usually followed by close_notify.",
@@ -504,7 +504,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 100,
+        code: AlertDescription(100),
         name: "no_renegotiation",
         reference: "RFC 5246 §7.2.2; reserved by RFC 8446 (TLS 1.3 has no renegotiation)",
         meaning: "The sender refuses a request to renegotiate the TLS 1.2 (or older) session; usually a warning.",
@@ -515,7 +515,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 109,
+        code: AlertDescription(109),
         name: "missing_extension",
         reference: TLS13_ONLY,
         meaning: "A TLS 1.3 handshake message lacked an extension that is required in it.",
@@ -526,7 +526,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 110,
+        code: AlertDescription(110),
         name: "unsupported_extension",
         reference: "RFC 5246 §7.2.2; RFC 8446 §6.2",
         meaning: "A reply carried an extension that was never offered, or an extension appeared in a message where it is not allowed.",
@@ -537,7 +537,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 111,
+        code: AlertDescription(111),
         name: "certificate_unobtainable",
         reference: "RFC 6066 §9; reserved by RFC 8446",
         meaning: "Reserved. The server could not fetch the client certificate from the URL given with the client_certificate_url extension.",
@@ -548,7 +548,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 112,
+        code: AlertDescription(112),
         name: "unrecognized_name",
         reference: RFC6066,
         meaning: "The server has no identity matching the host name in the client's Server Name Indication (SNI).",
@@ -559,7 +559,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 113,
+        code: AlertDescription(113),
         name: "bad_certificate_status_response",
         reference: RFC6066,
         meaning: "The OCSP response the server stapled to its certificate was invalid, expired or for a different certificate.",
@@ -570,7 +570,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 114,
+        code: AlertDescription(114),
         name: "bad_certificate_hash_value",
         reference: "RFC 6066 §9; reserved by RFC 8446",
         meaning: "Reserved. A client certificate fetched via client_certificate_url did not match the hash the client gave.",
@@ -581,7 +581,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 115,
+        code: AlertDescription(115),
         name: "unknown_psk_identity",
         reference: "RFC 4279; RFC 8446 §6.2",
         meaning: "The server does not know the pre-shared key identity the client offered.",
@@ -592,7 +592,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 116,
+        code: AlertDescription(116),
         name: "certificate_required",
         reference: TLS13_ONLY,
         meaning: "A TLS 1.3 server requires a client certificate and the client sent none.",
@@ -603,7 +603,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 120,
+        code: AlertDescription(120),
         name: "no_application_protocol",
         reference: "RFC 7301 §3.2; RFC 8446 §6.2",
         meaning: "None of the application protocols the client offered in ALPN is supported by the server.",
@@ -614,7 +614,7 @@ pub static ALERTS: &[AlertInfo] = &[
         blames: None,
     },
     AlertInfo {
-        code: 121,
+        code: AlertDescription(121),
         name: "ech_required",
         reference: "draft-ietf-tls-esni (TLS Encrypted Client Hello)",
         meaning: "The client offered Encrypted Client Hello, the server did not accept it, and the client refuses to continue without it; it may retry with the configuration the server returned.",
@@ -627,7 +627,7 @@ pub static ALERTS: &[AlertInfo] = &[
 ];
 
 /// The entry for alert description `code`, if the registry has one.
-pub fn alert(code: u8) -> Option<&'static AlertInfo> {
+pub fn alert(code: AlertDescription) -> Option<&'static AlertInfo> {
     ALERTS.iter().find(|a| a.code == code)
 }
 
@@ -1010,11 +1010,12 @@ mod tests {
 
     #[test]
     fn certificate_alerts_name_the_problems_they_report() {
-        assert_eq!(alert(45).and_then(|a| a.blames), Some(Blame::Validity));
-        assert_eq!(alert(48).and_then(|a| a.blames), Some(Blame::Issuer));
-        assert_eq!(alert(42).and_then(|a| a.blames), Some(Blame::Any));
-        assert_eq!(alert_cause(116), Cause::ClientCertificateRequired);
-        assert_eq!(alert_cause(10), Cause::Alert);
+        let a = AlertDescription;
+        assert_eq!(alert(a(45)).and_then(|a| a.blames), Some(Blame::Validity));
+        assert_eq!(alert(a(48)).and_then(|a| a.blames), Some(Blame::Issuer));
+        assert_eq!(alert(a(42)).and_then(|a| a.blames), Some(Blame::Any));
+        assert_eq!(alert_cause(a(116)), Cause::ClientCertificateRequired);
+        assert_eq!(alert_cause(a(10)), Cause::Alert);
     }
 
     fn strictly_increasing(ids: &[u32]) -> bool {
@@ -1023,7 +1024,7 @@ mod tests {
 
     #[test]
     fn tables_are_sorted_without_duplicates() {
-        let a: Vec<u32> = ALERTS.iter().map(|a| u32::from(a.code)).collect();
+        let a: Vec<u32> = ALERTS.iter().map(|a| u32::from(a.code.0)).collect();
         let v: Vec<u32> = VERSIONS.iter().map(|v| u32::from(v.id.0)).collect();
         let g: Vec<u32> = GROUPS.iter().map(|g| u32::from(g.id)).collect();
         assert!(strictly_increasing(&a), "ALERTS");
@@ -1072,16 +1073,17 @@ mod tests {
             0, 10, 20, 21, 22, 30, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 60, 70, 71, 80,
             86, 90, 100, 109, 110, 111, 112, 113, 114, 115, 116, 120, 121,
         ];
-        let ours: Vec<u8> = ALERTS.iter().map(|a| a.code).collect();
+        let ours: Vec<u8> = ALERTS.iter().map(|a| a.code.0).collect();
         assert_eq!(ours, registry);
-        assert!(alert(1).is_none() && alert(255).is_none());
+        assert!(alert(AlertDescription(1)).is_none() && alert(AlertDescription(255)).is_none());
     }
 
     #[test]
     fn known_lookups() {
-        assert_eq!(alert(45).map(|a| a.name), Some("certificate_expired"));
-        assert_eq!(alert(48).map(|a| a.name), Some("unknown_ca"));
-        assert_eq!(alert(0).map(|a| a.name), Some("close_notify"));
+        let a = AlertDescription;
+        assert_eq!(alert(a(45)).map(|a| a.name), Some("certificate_expired"));
+        assert_eq!(alert(a(48)).map(|a| a.name), Some("unknown_ca"));
+        assert_eq!(alert(a(0)).map(|a| a.name), Some("close_notify"));
         let v = ProtocolVersion;
         assert_eq!(version_name(v(0x0304)), "TLS 1.3");
         assert_eq!(version_name(v(0x0303)), "TLS 1.2");

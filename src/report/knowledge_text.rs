@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use crate::knowledge::{lookup, CLOSE_CODES};
+use crate::vocab::tls::AlertDescription;
 
 /// The whole catalogue, one line per code or range.
 pub fn codes(out: &mut dyn Write) -> io::Result<()> {
@@ -69,7 +70,7 @@ pub fn alerts(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One TLS alert in full; the caller checked that it exists.
-pub fn explain_alert(code: u8, out: &mut dyn Write) -> io::Result<()> {
+pub fn explain_alert(code: AlertDescription, out: &mut dyn Write) -> io::Result<()> {
     let Some(a) = crate::knowledge::tls::alert(code) else {
         return writeln!(out, "alert {code}: not a registered TLS alert");
     };

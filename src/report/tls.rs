@@ -11,6 +11,7 @@ use crate::analyzers::tls::DecryptProblem;
 use crate::analyzers::tls::{is_grease, Alert, TlsFacts};
 use crate::capture::Timestamp;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, version_name};
+use crate::vocab::tls::{AlertDescription, AlertLevelCode};
 use crate::vocab::{words, Dir};
 
 use super::PerDirection;
@@ -203,7 +204,7 @@ pub struct AlertReport {
     /// warning or fatal; null when encrypted.
     pub level: Option<AlertLevel>,
     /// Description code; null when encrypted.
-    pub code: Option<u8>,
+    pub code: Option<AlertDescription>,
     /// Its IANA name; null when encrypted.
     pub name: Option<Cow<'static, str>>,
     /// Frame.
@@ -216,8 +217,8 @@ fn alert(a: &Alert) -> AlertReport {
     AlertReport {
         sender: a.dir,
         level: a.level.map(|l| match l {
-            1 => AlertLevel::Warning,
-            2 => AlertLevel::Fatal,
+            AlertLevelCode::WARNING => AlertLevel::Warning,
+            AlertLevelCode::FATAL => AlertLevel::Fatal,
             _ => AlertLevel::Unknown,
         }),
         code: a.code,

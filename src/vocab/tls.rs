@@ -141,41 +141,51 @@ impl ProtocolVersion {
     }
 }
 
-/// `AlertLevel` (RFC 5246 §7.2; TLS 1.3 ignores it but still sends it).
-pub mod level {
-    /// warning.
-    pub const WARNING: u8 = 1;
-    /// fatal.
-    pub const FATAL: u8 = 2;
+code_point! {
+    /// `AlertLevel` of RFC 5246 §7.2 as the wire has it (TLS 1.3 ignores it
+    /// but still sends it); the report words it as `report::tls::AlertLevel`.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    AlertLevelCode(u8) {
+        /// warning.
+        WARNING = 1,
+        /// fatal.
+        FATAL = 2,
+    }
 }
 
-/// `AlertDescription` values the verdicts read (RFC 8446 §6; the whole
-/// registry, with names and advice, is `knowledge::tls::ALERTS`).
-pub mod alert {
-    /// close_notify.
-    pub const CLOSE_NOTIFY: u8 = 0;
-    /// handshake_failure.
-    pub const HANDSHAKE_FAILURE: u8 = 40;
-    /// bad_certificate.
-    pub const BAD_CERTIFICATE: u8 = 42;
-    /// unsupported_certificate.
-    pub const UNSUPPORTED_CERTIFICATE: u8 = 43;
-    /// certificate_revoked.
-    pub const CERTIFICATE_REVOKED: u8 = 44;
-    /// certificate_expired.
-    pub const CERTIFICATE_EXPIRED: u8 = 45;
-    /// certificate_unknown.
-    pub const CERTIFICATE_UNKNOWN: u8 = 46;
-    /// unknown_ca.
-    pub const UNKNOWN_CA: u8 = 48;
-    /// protocol_version.
-    pub const PROTOCOL_VERSION: u8 = 70;
-    /// insufficient_security.
-    pub const INSUFFICIENT_SECURITY: u8 = 71;
-    /// unrecognized_name.
-    pub const UNRECOGNIZED_NAME: u8 = 112;
-    /// certificate_required.
-    pub const CERTIFICATE_REQUIRED: u8 = 116;
-    /// no_application_protocol.
-    pub const NO_APPLICATION_PROTOCOL: u8 = 120;
+code_point! {
+    /// `AlertDescription` (RFC 8446 §6). The constants are the values the
+    /// verdicts read; the whole registry, with names and advice, is
+    /// `knowledge::tls::ALERTS`.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    AlertDescription(u8) {
+        /// close_notify.
+        CLOSE_NOTIFY = 0,
+        /// handshake_failure.
+        HANDSHAKE_FAILURE = 40,
+        /// bad_certificate.
+        BAD_CERTIFICATE = 42,
+        /// unsupported_certificate.
+        UNSUPPORTED_CERTIFICATE = 43,
+        /// certificate_revoked.
+        CERTIFICATE_REVOKED = 44,
+        /// certificate_expired.
+        CERTIFICATE_EXPIRED = 45,
+        /// certificate_unknown.
+        CERTIFICATE_UNKNOWN = 46,
+        /// unknown_ca.
+        UNKNOWN_CA = 48,
+        /// protocol_version.
+        PROTOCOL_VERSION = 70,
+        /// insufficient_security.
+        INSUFFICIENT_SECURITY = 71,
+        /// unrecognized_name.
+        UNRECOGNIZED_NAME = 112,
+        /// certificate_required.
+        CERTIFICATE_REQUIRED = 116,
+        /// no_application_protocol.
+        NO_APPLICATION_PROTOCOL = 120,
+    }
 }

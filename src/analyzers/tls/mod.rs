@@ -35,7 +35,9 @@ const MAX_CERTS: usize = 10;
 /// Alerts kept per connection.
 const MAX_ALERTS: usize = 8;
 
-use crate::vocab::tls::{alert as alert_code, level, ContentType, HandshakeType, ProtocolVersion};
+use crate::vocab::tls::{
+    AlertDescription, AlertLevelCode, ContentType, HandshakeType, ProtocolVersion,
+};
 
 /// Whether a client's first bytes look like TLS: the record header of a
 /// ClientHello, or, when the capture started after the handshake, of an
@@ -73,10 +75,10 @@ pub struct Alert {
     pub dir: Dir,
     /// Where.
     pub at: At,
-    /// 1 warning, 2 fatal; `None` when encrypted.
-    pub level: Option<u8>,
+    /// Warning or fatal; `None` when encrypted.
+    pub level: Option<AlertLevelCode>,
     /// The description code; `None` when encrypted.
-    pub code: Option<u8>,
+    pub code: Option<AlertDescription>,
     /// Encrypted: a TLS 1.2 alert record after ChangeCipherSpec, or a
     /// TLS 1.3 record of an alert's size.
     pub encrypted: bool,
@@ -248,7 +250,9 @@ impl TlsFacts {
     /// The first fatal (or encrypted) alert, which ends the connection.
     pub fn first_fatal(&self) -> Option<&Alert> {
         self.alerts.iter().find(|a| {
-            a.encrypted || a.level == Some(level::FATAL) || a.code == Some(alert_code::CLOSE_NOTIFY)
+            a.encrypted
+                || a.level == Some(AlertLevelCode::FATAL)
+                || a.code == Some(AlertDescription::CLOSE_NOTIFY)
         })
     }
 }
@@ -798,8 +802,8 @@ impl TlsSession {
                 self.alert(Alert {
                     dir,
                     at,
-                    level: Some(level),
-                    code: Some(code),
+                    level: Some(AlertLevelCode(level)),
+                    code: Some(AlertDescription(code)),
                     encrypted: decrypted,
                 });
             }
@@ -999,8 +1003,11 @@ mod tests {
         }
         let f = s.finish();
         assert_eq!(f.alerts.len(), 1);
-        assert_eq!(f.alerts[0].code, Some(45));
-        assert_eq!(f.alerts[0].level, Some(2));
+        assert_eq!(
+            f.alerts[0].code,
+            Some(AlertDescription::CERTIFICATE_EXPIRED)
+        );
+        assert_eq!(f.alerts[0].level, Some(AlertLevelCode::FATAL));
         assert_eq!(f.alerts[0].at.frame, 7);
     }
 
@@ -1048,7 +1055,10 @@ mod tests {
             at(9),
         );
         let f = s.finish();
-        assert_eq!((f.alerts[0].code, f.alerts[0].encrypted), (Some(45), false));
+        assert_eq!(
+            (f.alerts[0].code, f.alerts[0].encrypted),
+            (Some(AlertDescription::CERTIFICATE_EXPIRED), false)
+        );
         assert_eq!((f.alerts[1].code, f.alerts[1].encrypted), (None, true));
     }
 
@@ -1081,7 +1091,7 @@ mod tests {
         let f = s.finish();
         assert_eq!(f.skipped, 1);
         assert!(f.certificates.is_empty());
-        assert_eq!(f.alerts[0].code, Some(40));
+        assert_eq!(f.alerts[0].code, Some(AlertDescription::HANDSHAKE_FAILURE));
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn client_hello_line(ch: &ClientHello) -> String {
 fn alert_text(a: &Alert) -> String {
     match (a.code, a.level) {
         (Some(c), level) => {
-            let name = alert_info(c).map_or("unknown alert", |i| i.name);
+            let name = alert_name(c);
             let level = match level {
                 Some(AlertLevelCode::WARNING) => "warning",
                 Some(AlertLevelCode::FATAL) => "fatal",
@@ -750,110 +750,23 @@ fn encrypted_alert_cause(t: &TlsFacts, a: &Alert) -> Failure {
     }
 }
 
-/// The cause when an alert ended the handshake.
+/// What a readable alert says once the rest of the evidence is read with
+/// it: the cause word, why the handshake failed in a phrase, and what to
+/// change.
+struct Reading {
+    cause: Cause,
+    why: String,
+    fix: String,
+}
+
+/// The cause when an alert ended the handshake: the reading of its
+/// description, worded as a summary that names the alert and its sender.
 fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failure {
-    let sender = a.dir.sender();
     let Some(code) = a.code else {
         return encrypted_alert_cause(t, a);
     };
-    let info = alert_info(code);
-    let name = info.map_or("unknown alert", |i| i.name);
-    let generic = info.map_or(
-        "Look up the alert in the sending side's TLS log.".to_string(),
-        |i| i.fix.to_string(),
-    );
-    let ch = t.client_hello.as_ref();
-    // The specific reading of each alert, from the rest of the evidence.
-    let (cause, why, fix) = match code {
-        c if alert_info(c).is_some_and(|i| i.blames.is_some()) => match j.and_then(|j| matching_problem(code, j).map(|p| (p, j))) {
-            Some((p, j)) => (
-                problem_cause(p),
-                format!("the {} rejected the server's certificate: {}", sender, problem_text(p, j, at)),
-                problem_fix(p).to_string(),
-            ),
-            None if j.is_some_and(|j| j.problems.is_empty()) => (
-                Cause::BadCertificate,
-                format!("{sender} rejected the server's certificate, which is valid against Mozilla's roots at the capture's time: the {sender}'s trust store or clock differs"),
-                format!("Check the {sender}'s trust store (a private CA not installed, an outdated CA bundle) and its clock. {generic}"),
-            ),
-            _ => (
-                alert_cause_word(code),
-                format!("the {sender} rejected the server's certificate ({name}){}", if t.tls13() { "; TLS 1.3 encrypts the certificate, so the capture cannot show it" } else { "" }),
-                generic.clone(),
-            ),
-        },
-        AlertDescription::PROTOCOL_VERSION => {
-            let list = ch.map(|c| c.offered_versions()).unwrap_or_default();
-            let shown = ch.map_or("nothing".to_string(), offered);
-            let max = ch.map(|c| c.max_version()).unwrap_or_default();
-            let min = list.iter().copied().min().unwrap_or_default();
-            if a.dir == Dir::ServerToClient {
-                let server = if min >= ProtocolVersion::TLS13 {
-                    "the server does not accept TLS 1.3: it supports TLS 1.2 at most".to_string()
-                } else if max <= ProtocolVersion::TLS12 {
-                    format!("the server accepts nothing up to {}: it requires a newer version (likely TLS 1.3 only)", version_name(max))
-                } else {
-                    "the server accepts none of them".to_string()
-                };
-                (
-                    Cause::ProtocolVersion,
-                    format!("no common TLS version: the client offered {shown} only; {server}"),
-                    "Make the version ranges overlap: raise the client's maximum or lower the server's minimum (nginx: ssl_protocols; Node: minVersion/maxVersion; Python: ssl.SSLContext.minimum_version/maximum_version; OpenSSL: -tls1_2/-tls1_3, MinProtocol in openssl.cnf; Java: jdk.tls.client.protocols). TLS 1.2 and 1.3 together are the usual setting.".to_string(),
-                )
-            } else {
-                let chosen = t.server_hello.as_ref().map_or("a version".to_string(), |s| version_name(s.version()));
-                (
-                    Cause::ProtocolVersion,
-                    format!("the server chose {chosen}, which the client does not accept (it offered {shown})"),
-                    "Make the version ranges overlap (server: nginx ssl_protocols, client: minVersion/minimum_version).".to_string(),
-                )
-            }
-        }
-        AlertDescription::HANDSHAKE_FAILURE | AlertDescription::INSUFFICIENT_SECURITY if t.server_hello.is_none() && a.dir == Dir::ServerToClient => {
-            let n = ch.map_or(0, |c| real_ciphers(c).count());
-            let names = ch.map_or(String::new(), |c| list(real_ciphers(c).map(cipher_name), n));
-            (
-                Cause::NoSharedCipher,
-                format!("the server found nothing it accepts in the ClientHello, most often no cipher suite in common (the client offered {n}: {names}), else no common group or signature algorithm"),
-                "Align the cipher suites: modern clients and servers share TLS_AES_*/TLS_CHACHA20_* (TLS 1.3) and ECDHE-*-AES-GCM (TLS 1.2); check the server's list (nginx: ssl_ciphers; OpenSSL: -cipher/-ciphersuites) and that its key type (RSA or ECDSA) matches suites the client offers.".to_string(),
-            )
-        }
-        AlertDescription::HANDSHAKE_FAILURE | AlertDescription::CERTIFICATE_REQUIRED
-            if a.dir == Dir::ServerToClient
-                && (t.certificate_request.is_some() || code == AlertDescription::CERTIFICATE_REQUIRED) => (
-            Cause::ClientCertificateRequired,
-            format!(
-                "the server requires a client certificate and {}",
-                match t.client_certificate {
-                    Some((_, 0)) => "the client sent none (empty Certificate message)",
-                    Some(_) => "rejected the one the client sent",
-                    None => "did not get one",
-                }
-            ),
-            "Give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one for this endpoint (nginx: ssl_verify_client optional/off).".to_string(),
-        ),
-        AlertDescription::UNRECOGNIZED_NAME => (
-            Cause::UnrecognizedName,
-            format!(
-                "the server has no certificate for the requested name {}",
-                ch.and_then(|c| c.sni.clone()).unwrap_or_else(|| "(no SNI sent)".to_string())
-            ),
-            generic.clone(),
-        ),
-        AlertDescription::NO_APPLICATION_PROTOCOL => (
-            Cause::NoApplicationProtocol,
-            format!(
-                "no common application protocol: the client offered ALPN {}",
-                ch.map_or(String::new(), |c| c.alpn.join(", "))
-            ),
-            generic.clone(),
-        ),
-        _ => (
-            alert_cause_word(code),
-            format!("the {sender} sent {name}"),
-            generic.clone(),
-        ),
-    };
+    let Reading { cause, why, fix } = read_alert(t, a, code, j, at);
+    let (name, sender) = (alert_name(code), a.dir.sender());
     Failure {
         initiator: Initiator::of(a.dir),
         cause,
@@ -862,6 +775,180 @@ fn alert_cause(t: &TlsFacts, a: &Alert, j: Option<&Judgement>, at: i64) -> Failu
             "The TLS handshake failed: {why} (alert {code} {name} from the {sender})."
         ),
         fix,
+    }
+}
+
+/// The registry name of an alert description, or "unknown alert".
+fn alert_name(code: AlertDescription) -> &'static str {
+    alert_info(code).map_or("unknown alert", |i| i.name)
+}
+
+/// The registry's advice for an alert, or where to look when the
+/// registry does not know it.
+fn generic_fix(code: AlertDescription) -> String {
+    alert_info(code).map_or(
+        "Look up the alert in the sending side's TLS log.".to_string(),
+        |i| i.fix.to_string(),
+    )
+}
+
+/// Which reading an alert gets: the alerts about certificates first, then
+/// the descriptions whose meaning depends on who sent them and how far
+/// the handshake got, else the registry's own cause and advice.
+fn read_alert(
+    t: &TlsFacts,
+    a: &Alert,
+    code: AlertDescription,
+    j: Option<&Judgement>,
+    at: i64,
+) -> Reading {
+    let sender = a.dir.sender();
+    let ch = t.client_hello.as_ref();
+    let from_server = a.dir == Dir::ServerToClient;
+    match code {
+        c if alert_info(c).is_some_and(|i| i.blames.is_some()) => {
+            certificate_rejected(t, sender, code, j, at)
+        }
+        AlertDescription::PROTOCOL_VERSION => no_common_version(t, a.dir),
+        AlertDescription::HANDSHAKE_FAILURE | AlertDescription::INSUFFICIENT_SECURITY
+            if t.server_hello.is_none() && from_server =>
+        {
+            no_shared_cipher(ch)
+        }
+        AlertDescription::HANDSHAKE_FAILURE | AlertDescription::CERTIFICATE_REQUIRED
+            if from_server
+                && (t.certificate_request.is_some()
+                    || code == AlertDescription::CERTIFICATE_REQUIRED) =>
+        {
+            client_certificate_required(t)
+        }
+        AlertDescription::UNRECOGNIZED_NAME => name_not_served(ch, code),
+        AlertDescription::NO_APPLICATION_PROTOCOL => no_common_alpn(ch, code),
+        _ => Reading {
+            cause: alert_cause_word(code),
+            why: format!("the {sender} sent {}", alert_name(code)),
+            fix: generic_fix(code),
+        },
+    }
+}
+
+/// unrecognized_name: the name the client asked for.
+fn name_not_served(ch: Option<&ClientHello>, code: AlertDescription) -> Reading {
+    Reading {
+        cause: Cause::UnrecognizedName,
+        why: format!(
+            "the server has no certificate for the requested name {}",
+            ch.and_then(|c| c.sni.clone())
+                .unwrap_or_else(|| "(no SNI sent)".to_string())
+        ),
+        fix: generic_fix(code),
+    }
+}
+
+/// no_application_protocol: the ALPN protocols the client offered.
+fn no_common_alpn(ch: Option<&ClientHello>, code: AlertDescription) -> Reading {
+    Reading {
+        cause: Cause::NoApplicationProtocol,
+        why: format!(
+            "no common application protocol: the client offered ALPN {}",
+            ch.map_or(String::new(), |c| c.alpn.join(", "))
+        ),
+        fix: generic_fix(code),
+    }
+}
+
+/// An alert about the server's certificate, read with the chain's
+/// judgement: the problem it reports when the chain has it, a trust store
+/// or clock that differs when the chain is valid, else the alert alone.
+fn certificate_rejected(
+    t: &TlsFacts,
+    sender: &str,
+    code: AlertDescription,
+    j: Option<&Judgement>,
+    at: i64,
+) -> Reading {
+    let (name, generic) = (alert_name(code), generic_fix(code));
+    match j.and_then(|j| matching_problem(code, j).map(|p| (p, j))) {
+        Some((p, j)) => Reading {
+            cause: problem_cause(p),
+            why: format!("the {} rejected the server's certificate: {}", sender, problem_text(p, j, at)),
+            fix: problem_fix(p).to_string(),
+        },
+        None if j.is_some_and(|j| j.problems.is_empty()) => Reading {
+            cause: Cause::BadCertificate,
+            why: format!("{sender} rejected the server's certificate, which is valid against Mozilla's roots at the capture's time: the {sender}'s trust store or clock differs"),
+            fix: format!("Check the {sender}'s trust store (a private CA not installed, an outdated CA bundle) and its clock. {generic}"),
+        },
+        _ => Reading {
+            cause: alert_cause_word(code),
+            why: format!("the {sender} rejected the server's certificate ({name}){}", if t.tls13() { "; TLS 1.3 encrypts the certificate, so the capture cannot show it" } else { "" }),
+            fix: generic,
+        },
+    }
+}
+
+/// protocol_version: from the server, what the client offered and what
+/// that says about the server's range; from the client, the version the
+/// server chose that the client refused.
+fn no_common_version(t: &TlsFacts, sent_by: Dir) -> Reading {
+    let ch = t.client_hello.as_ref();
+    let list = ch.map(|c| c.offered_versions()).unwrap_or_default();
+    let shown = ch.map_or("nothing".to_string(), offered);
+    let max = ch.map(|c| c.max_version()).unwrap_or_default();
+    let min = list.iter().copied().min().unwrap_or_default();
+    if sent_by == Dir::ServerToClient {
+        let server = if min >= ProtocolVersion::TLS13 {
+            "the server does not accept TLS 1.3: it supports TLS 1.2 at most".to_string()
+        } else if max <= ProtocolVersion::TLS12 {
+            format!("the server accepts nothing up to {}: it requires a newer version (likely TLS 1.3 only)", version_name(max))
+        } else {
+            "the server accepts none of them".to_string()
+        };
+        Reading {
+            cause: Cause::ProtocolVersion,
+            why: format!("no common TLS version: the client offered {shown} only; {server}"),
+            fix: "Make the version ranges overlap: raise the client's maximum or lower the server's minimum (nginx: ssl_protocols; Node: minVersion/maxVersion; Python: ssl.SSLContext.minimum_version/maximum_version; OpenSSL: -tls1_2/-tls1_3, MinProtocol in openssl.cnf; Java: jdk.tls.client.protocols). TLS 1.2 and 1.3 together are the usual setting.".to_string(),
+        }
+    } else {
+        let chosen = t
+            .server_hello
+            .as_ref()
+            .map_or("a version".to_string(), |s| version_name(s.version()));
+        Reading {
+            cause: Cause::ProtocolVersion,
+            why: format!("the server chose {chosen}, which the client does not accept (it offered {shown})"),
+            fix: "Make the version ranges overlap (server: nginx ssl_protocols, client: minVersion/minimum_version).".to_string(),
+        }
+    }
+}
+
+/// A server that refused the ClientHello itself (handshake_failure or
+/// insufficient_security before any ServerHello): the suites it was
+/// offered.
+fn no_shared_cipher(ch: Option<&ClientHello>) -> Reading {
+    let n = ch.map_or(0, |c| real_ciphers(c).count());
+    let names = ch.map_or(String::new(), |c| list(real_ciphers(c).map(cipher_name), n));
+    Reading {
+        cause: Cause::NoSharedCipher,
+        why: format!("the server found nothing it accepts in the ClientHello, most often no cipher suite in common (the client offered {n}: {names}), else no common group or signature algorithm"),
+        fix: "Align the cipher suites: modern clients and servers share TLS_AES_*/TLS_CHACHA20_* (TLS 1.3) and ECDHE-*-AES-GCM (TLS 1.2); check the server's list (nginx: ssl_ciphers; OpenSSL: -cipher/-ciphersuites) and that its key type (RSA or ECDSA) matches suites the client offers.".to_string(),
+    }
+}
+
+/// A server that asked for a client certificate and ended the handshake:
+/// what the client answered.
+fn client_certificate_required(t: &TlsFacts) -> Reading {
+    Reading {
+        cause: Cause::ClientCertificateRequired,
+        why: format!(
+            "the server requires a client certificate and {}",
+            match t.client_certificate {
+                Some((_, 0)) => "the client sent none (empty Certificate message)",
+                Some(_) => "rejected the one the client sent",
+                None => "did not get one",
+            }
+        ),
+        fix: "Give the client a certificate the server trusts (Node: key/cert options; Python: load_cert_chain; curl: --cert/--key), or stop requiring one for this endpoint (nginx: ssl_verify_client optional/off).".to_string(),
     }
 }
 

@@ -6,9 +6,10 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyzers::tls::cert::Judgement;
-use crate::analyzers::tls::DecryptProblem;
-use crate::analyzers::tls::{is_grease, Alert, TlsFacts};
+use crate::analyzers::tls::cert::{CertInfo, Judgement};
+use crate::analyzers::tls::{
+    is_grease, Alert, ClientHello, DecryptProblem, Encrypted, ServerHello, TlsFacts,
+};
 use crate::capture::Timestamp;
 use crate::knowledge::tls::{alert as alert_info, cipher_name, group_name, version_name};
 use crate::vocab::tls::{AlertDescription, AlertLevelCode};
@@ -213,6 +214,7 @@ pub struct AlertReport {
     pub encrypted: bool,
 }
 
+/// One alert: its sender, level word, code and registry name.
 fn alert(a: &Alert) -> AlertReport {
     AlertReport {
         sender: a.dir,
@@ -230,106 +232,138 @@ fn alert(a: &Alert) -> AlertReport {
     }
 }
 
-/// The `tls` object.
+/// How far the handshake got: a verdict of `tls_handshake` (`failed`)
+/// outranks a completion the wire showed.
+fn handshake(t: &TlsFacts, failed: bool) -> Handshake {
+    if t.complete.is_some() && !failed {
+        Handshake::Complete
+    } else if failed {
+        Handshake::Failed
+    } else {
+        Handshake::Incomplete
+    }
+}
+
+/// The values of a list that are not GREASE.
+fn without_grease(v: &[u16]) -> Vec<u16> {
+    v.iter().copied().filter(|x| !is_grease(*x)).collect()
+}
+
+/// What the client offered, named, with its fingerprints.
+fn client_hello(c: &ClientHello) -> ClientHelloReport {
+    ClientHelloReport {
+        frame: c.at.frame,
+        sni: c.sni.clone(),
+        alpn: c.alpn.clone(),
+        legacy_version: version_name(c.legacy_version),
+        offered_versions: c.offered_versions().into_iter().map(version_name).collect(),
+        cipher_count: without_grease(&c.ciphers).len(),
+        cipher_suites: without_grease(&c.ciphers)
+            .into_iter()
+            .map(cipher_name)
+            .collect(),
+        groups: without_grease(&c.groups)
+            .into_iter()
+            .map(group_name)
+            .collect(),
+        signature_algorithms: c
+            .signature_algorithms
+            .iter()
+            .map(|s| format!("0x{s:04x}"))
+            .collect(),
+        extensions: c.extensions.clone(),
+        ja3: c.ja3(),
+        ja3_full: c.ja3_full(),
+        ja4: c.ja4(),
+        client_random: crate::analyzers::tls::hex(&c.random),
+    }
+}
+
+/// What the server chose, named.
+fn server_hello(s: &ServerHello) -> ServerHelloReport {
+    ServerHelloReport {
+        frame: s.at.frame,
+        version: version_name(s.version()),
+        cipher: cipher_name(s.cipher),
+        cipher_id: format!("0x{:04x}", s.cipher),
+        alpn: s.alpn.clone(),
+        group: s.key_share.map(group_name),
+    }
+}
+
+/// One certificate of the chain, and whether it was valid at `at` (the
+/// time it was sent, in seconds).
+fn certificate(c: &CertInfo, at: i64) -> CertReport {
+    CertReport {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        serial: c.serial.clone(),
+        not_before: Timestamp::date_of_secs(c.not_before),
+        not_after: Timestamp::date_of_secs(c.not_after),
+        sans: c.sans.clone(),
+        key_type: c.key_type.clone(),
+        key_bits: c.key_bits,
+        signature_algorithm: c.signature_algorithm.clone(),
+        is_ca: c.is_ca,
+        self_signed: c.self_signed,
+        sha256: c.sha256.clone(),
+        expired: at > c.not_after,
+        not_yet_valid: at < c.not_before,
+    }
+}
+
+/// The chain's judgement at `at`, its problems worded as the verdicts
+/// word them.
+fn chain(j: &Judgement, at: i64) -> ChainReport {
+    ChainReport {
+        trusted: j.trusted,
+        valid: j.problems.is_empty(),
+        problems: j
+            .problems
+            .iter()
+            .map(|p| crate::diagnose::problem_text(p, j, at))
+            .collect(),
+        judged_at: Timestamp::date_of_secs(at),
+    }
+}
+
+/// One count of the encrypted application data, each way.
+fn application_data(t: &TlsFacts, count: impl Fn(&Encrypted) -> u64) -> PerDirection {
+    PerDirection {
+        client_to_server: count(&t.encrypted[Dir::ClientToServer]),
+        server_to_client: count(&t.encrypted[Dir::ServerToClient]),
+    }
+}
+
+/// The `tls` object: each part from its own helper.
 pub fn report(t: &TlsFacts, j: Option<&(Judgement, i64)>, failed: bool) -> TlsReport {
-    let nog = |v: &[u16]| -> Vec<u16> { v.iter().copied().filter(|x| !is_grease(*x)).collect() };
+    let decryption = t.decryption.as_ref();
     TlsReport {
         version: t.version().map(version_name),
-        handshake: if t.complete.is_some() && !failed {
-            Handshake::Complete
-        } else if failed {
-            Handshake::Failed
-        } else {
-            Handshake::Incomplete
-        },
+        handshake: handshake(t, failed),
         handshake_complete_frame: t.complete.map(|a| a.frame),
-        client_hello: t.client_hello.as_ref().map(|c| ClientHelloReport {
-            frame: c.at.frame,
-            sni: c.sni.clone(),
-            alpn: c.alpn.clone(),
-            legacy_version: version_name(c.legacy_version),
-            offered_versions: c.offered_versions().into_iter().map(version_name).collect(),
-            cipher_count: nog(&c.ciphers).len(),
-            cipher_suites: nog(&c.ciphers).into_iter().map(cipher_name).collect(),
-            groups: nog(&c.groups).into_iter().map(group_name).collect(),
-            signature_algorithms: c
-                .signature_algorithms
-                .iter()
-                .map(|s| format!("0x{s:04x}"))
-                .collect(),
-            extensions: c.extensions.clone(),
-            ja3: c.ja3(),
-            ja3_full: c.ja3_full(),
-            ja4: c.ja4(),
-            client_random: crate::analyzers::tls::hex(&c.random),
-        }),
+        client_hello: t.client_hello.as_ref().map(client_hello),
         hello_retry_request: t.hello_retry.as_ref().map(|h| HelloRetryReport {
             frame: h.at.frame,
             group: h.key_share.map(group_name),
         }),
-        server_hello: t.server_hello.as_ref().map(|s| ServerHelloReport {
-            frame: s.at.frame,
-            version: version_name(s.version()),
-            cipher: cipher_name(s.cipher),
-            cipher_id: format!("0x{:04x}", s.cipher),
-            alpn: s.alpn.clone(),
-            group: s.key_share.map(group_name),
-        }),
+        server_hello: t.server_hello.as_ref().map(server_hello),
         certificates: j
-            .map(|(j, at)| {
-                j.certs
-                    .iter()
-                    .map(|c| CertReport {
-                        subject: c.subject.clone(),
-                        issuer: c.issuer.clone(),
-                        serial: c.serial.clone(),
-                        not_before: Timestamp::date_of_secs(c.not_before),
-                        not_after: Timestamp::date_of_secs(c.not_after),
-                        sans: c.sans.clone(),
-                        key_type: c.key_type.clone(),
-                        key_bits: c.key_bits,
-                        signature_algorithm: c.signature_algorithm.clone(),
-                        is_ca: c.is_ca,
-                        self_signed: c.self_signed,
-                        sha256: c.sha256.clone(),
-                        expired: *at > c.not_after,
-                        not_yet_valid: *at < c.not_before,
-                    })
-                    .collect()
-            })
+            .map(|(j, at)| j.certs.iter().map(|c| certificate(c, *at)).collect())
             .unwrap_or_default(),
         certificates_frame: t.certificate_at.map(|a| a.frame),
-        chain: j.map(|(j, at)| ChainReport {
-            trusted: j.trusted,
-            valid: j.problems.is_empty(),
-            problems: j
-                .problems
-                .iter()
-                .map(|p| crate::diagnose::problem_text(p, j, *at))
-                .collect(),
-            judged_at: Timestamp::date_of_secs(*at),
-        }),
+        chain: j.map(|(j, at)| chain(j, *at)),
         client_certificate_requested_frame: t.certificate_request.map(|a| a.frame),
         client_certificates_sent: t.client_certificate.map(|(_, n)| n),
         alerts: t.alerts.iter().map(alert).collect(),
-        application_data_records: PerDirection {
-            client_to_server: t.encrypted[Dir::ClientToServer].records,
-            server_to_client: t.encrypted[Dir::ServerToClient].records,
-        },
-        application_data_bytes: PerDirection {
-            client_to_server: t.encrypted[Dir::ClientToServer].bytes,
-            server_to_client: t.encrypted[Dir::ServerToClient].bytes,
-        },
-        decrypted: t.decryption.as_ref().is_some_and(|d| d.decrypted()),
-        keylog: t.decryption.as_ref().and_then(|d| d.keylog.clone()),
-        decryption_problem: t
-            .decryption
-            .as_ref()
+        application_data_records: application_data(t, |e| e.records),
+        application_data_bytes: application_data(t, |e| e.bytes),
+        decrypted: decryption.is_some_and(|d| d.decrypted()),
+        keylog: decryption.and_then(|d| d.keylog.clone()),
+        decryption_problem: decryption
             .and_then(|d| d.problem.as_ref())
             .map(crate::diagnose::decryption_problem_text),
-        keys_missing: t
-            .decryption
-            .as_ref()
+        keys_missing: decryption
             .is_some_and(|d| matches!(d.problem, Some(DecryptProblem::NoKeys { .. }))),
     }
 }

@@ -48,6 +48,8 @@ macro_rules! code_point {
 
 code_point! {
     /// `ContentType` of a TLS record (RFC 8446 §5.1, RFC 6520 for heartbeat).
+    /// The default, 0, is [`ContentType::INVALID`]: no record has started.
+    #[derive(Default)]
     ContentType(u8) {
         /// invalid (RFC 8446 §5.1): no record yet.
         INVALID = 0,
@@ -61,13 +63,6 @@ code_point! {
         APPLICATION_DATA = 23,
         /// heartbeat (RFC 6520).
         HEARTBEAT = 24,
-    }
-}
-
-impl Default for ContentType {
-    /// [`ContentType::INVALID`]: no record has started.
-    fn default() -> ContentType {
-        ContentType::INVALID
     }
 }
 

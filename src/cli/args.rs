@@ -13,6 +13,7 @@ use crate::capture::Timestamp;
 use crate::limits::{self, Limit, Limits};
 use crate::report::filter;
 use crate::vocab::tls::AlertDescription;
+use crate::vocab::websocket::CloseCode;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -75,7 +76,7 @@ pub struct Args {
     /// Report only these disconnect codes (comma-separated; `null` for a
     /// connection that ended inside TLS).
     #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_code)]
-    pub code: Vec<Option<u16>>,
+    pub code: Vec<Option<CloseCode>>,
     /// Report only connections to this server: an address or the name the
     /// client asked for (SNI, Host), with or without :PORT. Repeatable.
     #[arg(long, value_name = "HOST[:PORT]")]
@@ -245,12 +246,12 @@ pub enum Only {
     Abnormal,
 }
 
-fn parse_code(s: &str) -> Result<Option<u16>, ValueError> {
+fn parse_code(s: &str) -> Result<Option<CloseCode>, ValueError> {
     if s == "null" {
         return Ok(None);
     }
     s.parse::<u16>()
-        .map(Some)
+        .map(|c| Some(CloseCode(c)))
         .map_err(|_| ValueError::NotACode(s.to_string()))
 }
 
@@ -306,14 +307,14 @@ pub enum MergeFormat {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
     /// A WebSocket close code.
-    Close(u16),
+    Close(CloseCode),
     /// A TLS alert description.
     Alert(AlertDescription),
 }
 
 fn parse_topic(s: &str) -> Result<Topic, ValueError> {
     if let Ok(code) = s.parse::<u16>() {
-        return Ok(Topic::Close(code));
+        return Ok(Topic::Close(CloseCode(code)));
     }
     let alert = s
         .strip_prefix("alert:")

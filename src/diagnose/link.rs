@@ -9,6 +9,7 @@ use crate::analyzers::session::{Analysis, Facts};
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
 use crate::knowledge::{close_codes, proxies};
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{Dir, Endpoint};
 
 use super::timeouts::limits_matched;
@@ -45,7 +46,7 @@ pub struct Linkable {
 /// The parts of a verdict that linking reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Outline {
-    pub(super) code: Option<u16>,
+    pub(super) code: Option<CloseCode>,
     pub(super) category: Category,
     pub(super) initiator: Initiator,
     pub(super) abnormal: bool,
@@ -405,7 +406,7 @@ pub fn link_attempts(conns: &[(usize, Linkable)], id: &dyn Fn(usize) -> String, 
 mod tests {
     use super::*;
 
-    fn outline(category: Category, code: Option<u16>) -> Outline {
+    fn outline(category: Category, code: Option<CloseCode>) -> Outline {
         Outline {
             code,
             category,
@@ -418,13 +419,13 @@ mod tests {
     fn only_failures_are_retried() {
         // An application's own close is abnormal in the summary, but not
         // a failure a retry would follow.
-        assert!(!outline(Category::CloseFrame, Some(4000)).failed());
-        assert!(!outline(Category::CloseFrame, Some(1005)).failed());
-        assert!(!outline(Category::CloseFrame, Some(1000)).failed());
-        assert!(outline(Category::CloseFrame, Some(1011)).failed());
-        assert!(outline(Category::CloseFrame, Some(1013)).failed());
-        assert!(outline(Category::TcpAbort, Some(1006)).failed());
-        assert!(outline(Category::TlsHandshake, Some(1015)).failed());
-        assert!(!outline(Category::CaptureEnd, Some(1006)).failed());
+        assert!(!outline(Category::CloseFrame, Some(CloseCode(4000))).failed());
+        assert!(!outline(Category::CloseFrame, Some(CloseCode::NO_STATUS)).failed());
+        assert!(!outline(Category::CloseFrame, Some(CloseCode::NORMAL)).failed());
+        assert!(outline(Category::CloseFrame, Some(CloseCode::INTERNAL_ERROR)).failed());
+        assert!(outline(Category::CloseFrame, Some(CloseCode::TRY_AGAIN_LATER)).failed());
+        assert!(outline(Category::TcpAbort, Some(CloseCode::ABNORMAL)).failed());
+        assert!(outline(Category::TlsHandshake, Some(CloseCode::TLS_HANDSHAKE)).failed());
+        assert!(!outline(Category::CaptureEnd, Some(CloseCode::ABNORMAL)).failed());
     }
 }

@@ -17,6 +17,7 @@ use crate::capture::ring::FrameNames;
 use crate::capture::Timestamp;
 use crate::flow::ConnRecord;
 use crate::knowledge::{lookup, proxies};
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir};
 
 pub use capture::{CapturePass, Judged, Verdicts};
@@ -33,7 +34,7 @@ impl Disconnect {
     /// no reason, HTTP status or cause; `None` for a code means the session
     /// ended inside encryption.
     fn inferred(
-        code: Option<u16>,
+        code: Option<CloseCode>,
         category: Category,
         initiator: Initiator,
         summary: String,

@@ -5,6 +5,7 @@
 
 use crate::analyzers::session::{Analysis, Facts};
 use crate::flow::ConnRecord;
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir};
 
 use super::link::Outline;
@@ -140,7 +141,7 @@ fn refused_at(rec: &ConnRecord<Analysis>) -> Option<(Outline, Refused)> {
         Refused::Syn(Some(_)) => (Category::TcpRefused, Initiator::Server),
         Refused::Syn(None) => (Category::TcpRefused, Initiator::None),
     };
-    let code = Some(1006);
+    let code = Some(CloseCode::ABNORMAL);
     let outline = Outline {
         code,
         category,

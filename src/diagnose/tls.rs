@@ -17,6 +17,7 @@ use crate::knowledge::tls::{
     Blame, CertProblem, EMPTY_RENEGOTIATION_INFO_SCSV, FALLBACK_SCSV,
 };
 use crate::vocab::tls::{AlertDescription, AlertLevelCode, ProtocolVersion};
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::Dir;
 
 use super::{end_lines, secs, Category, Cause, Confidence, Ctx, Disconnect, Evidence, Initiator};
@@ -308,7 +309,7 @@ pub(super) fn verdict(
             cause: Some(c.cause),
             confidence: Some(c.confidence),
             ..Disconnect::inferred(
-                Some(1015),
+                Some(CloseCode::TLS_HANDSHAKE),
                 Category::TlsHandshake,
                 c.initiator,
                 c.summary,
@@ -317,7 +318,7 @@ pub(super) fn verdict(
             )
         },
         None if rec.ended_by.unfinished() => Disconnect::inferred(
-            Some(1006),
+            Some(CloseCode::ABNORMAL),
             Category::CaptureEnd,
             Initiator::None,
             if picked_up_after_handshake(t) {
@@ -983,7 +984,7 @@ fn decrypted_without_websocket(
         "The server ended a TLS session before the client asked for anything: look at the server's or proxy's log at that time (a handshake-to-request timeout, a connection limit, a client-certificate check after the handshake)."
     };
     Disconnect::inferred(
-        Some(1006),
+        Some(CloseCode::ABNORMAL),
         Category::TcpAbort,
         initiator,
         format!(

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use crate::knowledge::tls::Cause;
 use crate::vocab::words;
 
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir};
 
 words! {
@@ -108,15 +109,15 @@ pub fn in_frame_order(evidence: &mut [Evidence]) {
 
 /// Whether a verdict of this category and code is abnormal: anything but
 /// a clean 1000 or 1001 Close frame.
-pub fn is_abnormal(category: Category, code: Option<u16>) -> bool {
-    !(category == Category::CloseFrame && matches!(code, Some(1000 | 1001)))
+pub fn is_abnormal(category: Category, code: Option<CloseCode>) -> bool {
+    !(category == Category::CloseFrame && code.is_some_and(CloseCode::is_clean))
 }
 
 /// The verdict on how a connection ended.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Disconnect {
     /// Close code (observed or inferred); null when unknown.
-    pub code: Option<u16>,
+    pub code: Option<CloseCode>,
     /// Its name.
     pub name: String,
     /// What kind of ending.
@@ -188,9 +189,15 @@ mod tests {
 
     #[test]
     fn only_clean_closes_are_normal() {
-        assert!(!is_abnormal(Category::CloseFrame, Some(1000)));
-        assert!(!is_abnormal(Category::CloseFrame, Some(1001)));
-        assert!(is_abnormal(Category::CloseFrame, Some(1011)));
-        assert!(is_abnormal(Category::TcpAbort, Some(1000)));
+        assert!(!is_abnormal(Category::CloseFrame, Some(CloseCode::NORMAL)));
+        assert!(!is_abnormal(
+            Category::CloseFrame,
+            Some(CloseCode::GOING_AWAY)
+        ));
+        assert!(is_abnormal(
+            Category::CloseFrame,
+            Some(CloseCode::INTERNAL_ERROR)
+        ));
+        assert!(is_abnormal(Category::TcpAbort, Some(CloseCode::NORMAL)));
     }
 }

@@ -8,6 +8,7 @@ use crate::flow::{ConnRecord, EndedBy};
 use crate::knowledge::close_codes::CodeClass;
 use crate::knowledge::{http, lookup, proxies, subprotocols};
 use crate::limits::Limit;
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir};
 
 use super::timeouts::limits_matched;
@@ -92,8 +93,8 @@ pub(super) fn upgrade_failed(
         end_lines(rec, ctx, &mut ev);
     }
     Disconnect {
-        code: Some(1006),
-        name: lookup(1006).name.to_string(),
+        code: Some(CloseCode::ABNORMAL),
+        name: lookup(CloseCode::ABNORMAL).name.to_string(),
         category: Category::HttpUpgrade,
         initiator,
         observed: false,
@@ -124,13 +125,13 @@ pub(super) fn close_frame(
 ) -> Disconnect {
     let f = &rec.analysis;
     let sender = first.dir.sender();
-    let code = first.code.unwrap_or(1005);
+    let code = first.code.unwrap_or(CloseCode::NO_STATUS);
     let info = lookup(code);
     let reason = (!first.reason.is_empty()).then(|| first.reason.clone());
     let peer = first.dir.reverse();
     // The message that crossed a size limit, for 1009: the peer's message
     // in progress when the Close went out, else its last one.
-    let big = (code == 1009)
+    let big = (code == CloseCode::MESSAGE_TOO_BIG)
         .then(|| first.peer_message.or(Some(f.frames[peer].largest)))
         .flatten()
         .filter(|m| m.wire > 0 || m.size > 0);
@@ -365,7 +366,7 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
     end_lines(rec, ctx, &mut ev);
     match (rec.ended_by, f.ends.first()) {
         (EndedBy::Evicted, _) => Disconnect::inferred(
-            Some(1006),
+            Some(CloseCode::ABNORMAL),
             Category::CaptureEnd,
             Initiator::None,
             "The WebSocket was still open, and idle, when more connections were open at once than this run follows; it was evicted and its end is not analysed.".to_string(),
@@ -374,7 +375,7 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
         ),
         (EndedBy::CaptureEnd, _) | (_, None) => match &ctx.view.stopped_early {
             Some(why) => Disconnect::inferred(
-                Some(1006),
+                Some(CloseCode::ABNORMAL),
                 Category::CaptureEnd,
                 Initiator::None,
                 format!("Reading stopped early while the WebSocket was still open: {why}."),
@@ -382,7 +383,7 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
                 "Nothing ended this connection in what could be read; its end is in the part of the capture that could not be (a damaged or missing file): read a good copy to see how it ends.".to_string(),
             ),
             None => Disconnect::inferred(
-                Some(1006),
+                Some(CloseCode::ABNORMAL),
                 Category::CaptureEnd,
                 Initiator::None,
                 "The capture stopped while the WebSocket was still open.".to_string(),
@@ -434,7 +435,7 @@ pub(super) fn no_close(rec: &ConnRecord<Analysis>, ctx: &Ctx, mut ev: Vec<Eviden
                 ));
             }
             Disconnect::inferred(
-                Some(1006),
+                Some(CloseCode::ABNORMAL),
                 Category::TcpAbort,
                 Initiator::of(dir),
                 format!(

@@ -4,6 +4,8 @@
 //! who usually sends it, what typically causes it and what to change. The
 //! text is ours; the meanings follow the RFC and the registry.
 
+use crate::vocab::websocket::CloseCode;
+
 /// How a code may be used on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeClass {
@@ -328,7 +330,8 @@ const OUT_OF_RANGE: CloseCodeInfo = CloseCodeInfo {
 };
 
 /// The entry for `code`: its own if it has one, else its range's.
-pub fn lookup(code: u16) -> &'static CloseCodeInfo {
+pub fn lookup(code: CloseCode) -> &'static CloseCodeInfo {
+    let code = code.0;
     CLOSE_CODES
         .iter()
         .find(|c| c.from == code && c.to == code)
@@ -362,18 +365,18 @@ mod tests {
     #[test]
     fn registry_codes_are_all_there_with_their_class() {
         for code in 1000..=1015 {
-            let c = lookup(code);
+            let c = lookup(CloseCode(code));
             assert_eq!((c.from, c.to), (code, code), "{code} has its own entry");
             let reserved = matches!(code, 1004 | 1005 | 1006 | 1015);
             assert_eq!(c.class == CodeClass::Reserved, reserved, "{code}");
             assert!(!c.meaning.is_empty() && !c.when.is_empty() && !c.fix.is_empty());
         }
-        assert_eq!(lookup(1009).name, "Message Too Big");
-        assert_eq!(lookup(3008).class, CodeClass::Registered);
-        assert_eq!(lookup(4321).class, CodeClass::Private);
-        assert_eq!(lookup(999).class, CodeClass::Invalid);
-        assert_eq!(lookup(1016).class, CodeClass::Invalid);
-        assert_eq!(lookup(2999).class, CodeClass::Invalid);
-        assert_eq!(lookup(5000).class, CodeClass::Invalid);
+        assert_eq!(lookup(CloseCode(1009)).name, "Message Too Big");
+        assert_eq!(lookup(CloseCode(3008)).class, CodeClass::Registered);
+        assert_eq!(lookup(CloseCode(4321)).class, CodeClass::Private);
+        assert_eq!(lookup(CloseCode(999)).class, CodeClass::Invalid);
+        assert_eq!(lookup(CloseCode(1016)).class, CodeClass::Invalid);
+        assert_eq!(lookup(CloseCode(2999)).class, CodeClass::Invalid);
+        assert_eq!(lookup(CloseCode(5000)).class, CodeClass::Invalid);
     }
 }

@@ -7,6 +7,8 @@
 //! plain codes (STOMP, MQTT, WAMP, SignalR, the Kubernetes channels) have
 //! nothing to add here.
 
+use crate::vocab::websocket::CloseCode;
+
 /// One subprotocol.
 #[derive(Clone, Copy, Debug)]
 pub struct Subprotocol {
@@ -25,7 +27,7 @@ pub struct Subprotocol {
 #[derive(Clone, Copy, Debug)]
 pub struct SubprotocolCode {
     /// The close code.
-    pub code: u16,
+    pub code: CloseCode,
     /// What it means there, in a few words.
     pub meaning: &'static str,
     /// What to change, when its documentation or meaning says.
@@ -33,7 +35,11 @@ pub struct SubprotocolCode {
 }
 
 const fn code(code: u16, meaning: &'static str, fix: &'static str) -> SubprotocolCode {
-    SubprotocolCode { code, meaning, fix }
+    SubprotocolCode {
+        code: CloseCode(code),
+        meaning,
+        fix,
+    }
 }
 
 /// Every subprotocol with published codes.
@@ -123,7 +129,7 @@ pub fn named(token: &str) -> Option<&'static Subprotocol> {
 
 impl Subprotocol {
     /// What `code` means in this subprotocol, if it says.
-    pub fn code(&self, code: u16) -> Option<&'static SubprotocolCode> {
+    pub fn code(&self, code: CloseCode) -> Option<&'static SubprotocolCode> {
         self.codes.iter().find(|c| c.code == code)
     }
 }
@@ -136,16 +142,16 @@ mod tests {
     fn graphql_ws_codes_are_found_by_the_101s_token() {
         let p = named("graphql-transport-ws").unwrap();
         assert!(p
-            .code(4408)
+            .code(CloseCode(4408))
             .unwrap()
             .meaning
             .contains("initialisation timeout"));
         assert!(
-            p.code(4499).is_none(),
+            p.code(CloseCode(4499)).is_none(),
             "4499 is local to the client, never on the wire"
         );
         // The legacy token is another protocol.
-        assert!(named("graphql-ws").unwrap().code(4408).is_none());
+        assert!(named("graphql-ws").unwrap().code(CloseCode(4408)).is_none());
         assert!(named("GRAPHQL-TRANSPORT-WS").is_none());
     }
 
@@ -160,7 +166,7 @@ mod tests {
         tokens.dedup();
         assert_eq!(tokens.len(), n);
         for p in SUBPROTOCOLS {
-            let mut codes: Vec<u16> = p.codes.iter().map(|c| c.code).collect();
+            let mut codes: Vec<CloseCode> = p.codes.iter().map(|c| c.code).collect();
             codes.sort_unstable();
             codes.dedup();
             assert_eq!(codes.len(), p.codes.len(), "{}", p.name);

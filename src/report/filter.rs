@@ -3,6 +3,7 @@
 
 use crate::analyzers::http::split_host_port;
 use crate::capture::Timestamp;
+use crate::vocab::websocket::CloseCode;
 
 use super::ConnectionReport;
 
@@ -12,7 +13,7 @@ pub struct Filter {
     /// Only connections whose disconnect is abnormal.
     pub only_abnormal: bool,
     /// Only these disconnect codes (`None` stands for a null code).
-    pub codes: Vec<Option<u16>>,
+    pub codes: Vec<Option<CloseCode>>,
     /// Only these servers: `HOST` or `HOST:PORT`, where HOST is an address
     /// or the name the client asked for (SNI or Host header).
     pub servers: Vec<String>,

@@ -15,6 +15,7 @@ use super::{CaptureReport, ConnectionReport, Report, Summary, Tally, TopServer};
 use crate::capture::Timestamp;
 use crate::diagnose::{is_abnormal, Category, Disconnect};
 use crate::knowledge::lookup;
+use crate::vocab::websocket::CloseCode;
 
 /// `s` with the five characters HTML gives meaning to escaped.
 pub(super) fn esc(s: &str) -> String {
@@ -35,7 +36,7 @@ pub(super) fn esc(s: &str) -> String {
 /// The colour of a close code, the same in the timeline, the tables and
 /// the headings. Clean closes are green, 1006 red, TLS failures purple;
 /// application codes get one of a few blues and ambers by value.
-pub(super) fn code_color(code: Option<u16>) -> &'static str {
+pub(super) fn code_color(code: Option<CloseCode>) -> &'static str {
     let Some(c) = code else {
         return INSIDE_TLS_COLOR;
     };
@@ -45,7 +46,7 @@ pub(super) fn code_color(code: Option<u16>) -> &'static str {
         .map(|(_, colour)| *colour)
         .or_else(|| {
             OTHER_COLORS
-                .get(usize::from(c) % OTHER_COLORS.len())
+                .get(usize::from(c.0) % OTHER_COLORS.len())
                 .copied()
         })
         .unwrap_or(INSIDE_TLS_COLOR)
@@ -55,22 +56,22 @@ pub(super) fn code_color(code: Option<u16>) -> &'static str {
 const INSIDE_TLS_COLOR: &str = "#78909c";
 
 /// The colour of each standard code.
-const CODE_COLORS: &[(u16, &str)] = &[
-    (1000, "#2e7d32"),
-    (1001, "#81c784"),
-    (1002, "#ad1457"),
-    (1003, "#827717"),
-    (1005, "#9e9e9e"),
-    (1006, "#d32f2f"),
-    (1007, "#8d6e63"),
-    (1008, "#5d4037"),
-    (1009, "#f9a825"),
-    (1010, "#00838f"),
-    (1011, "#ef6c00"),
-    (1012, "#0277bd"),
-    (1013, "#00acc1"),
-    (1014, "#4e342e"),
-    (1015, "#7b1fa2"),
+const CODE_COLORS: &[(CloseCode, &str)] = &[
+    (CloseCode::NORMAL, "#2e7d32"),
+    (CloseCode::GOING_AWAY, "#81c784"),
+    (CloseCode::PROTOCOL_ERROR, "#ad1457"),
+    (CloseCode::UNSUPPORTED_DATA, "#827717"),
+    (CloseCode::NO_STATUS, "#9e9e9e"),
+    (CloseCode::ABNORMAL, "#d32f2f"),
+    (CloseCode::INVALID_PAYLOAD, "#8d6e63"),
+    (CloseCode::POLICY_VIOLATION, "#5d4037"),
+    (CloseCode::MESSAGE_TOO_BIG, "#f9a825"),
+    (CloseCode::MANDATORY_EXTENSION, "#00838f"),
+    (CloseCode::INTERNAL_ERROR, "#ef6c00"),
+    (CloseCode::SERVICE_RESTART, "#0277bd"),
+    (CloseCode::TRY_AGAIN_LATER, "#00acc1"),
+    (CloseCode::BAD_GATEWAY, "#4e342e"),
+    (CloseCode::TLS_HANDSHAKE, "#7b1fa2"),
 ];
 
 /// Other codes (application codes, invalid ones) by value.
@@ -78,16 +79,16 @@ const OTHER_COLORS: [&str; 8] = [
     "#1565c0", "#283593", "#4527a0", "#00695c", "#558b2f", "#9e9d24", "#ff8f00", "#c62828",
 ];
 
-fn code_text(code: Option<u16>) -> String {
+fn code_text(code: Option<CloseCode>) -> String {
     code.map_or("null".to_string(), |c| c.to_string())
 }
 
-fn code_name(code: Option<u16>) -> &'static str {
+fn code_name(code: Option<CloseCode>) -> &'static str {
     code.map_or("ended inside TLS", |c| lookup(c).name)
 }
 
 /// A coloured square and the code.
-fn swatch(code: Option<u16>) -> String {
+fn swatch(code: Option<CloseCode>) -> String {
     format!(
         "<span class=\"sw\" style=\"background:{}\"></span>{}",
         code_color(code),
@@ -214,9 +215,9 @@ fn cards(s: &Summary) -> Vec<(&'static str, u64, &'static str)> {
 /// code first (ties by code, "null" first).
 fn codes_table(h: &mut String, by_code: &BTreeMap<String, u64>) {
     h.push_str("<h3>Disconnects by code</h3>\n<table class=\"codes\">\n<thead><tr><th>code</th><th>name</th><th>disconnects</th></tr></thead>\n<tbody>\n");
-    let mut codes: Vec<(Option<u16>, u64)> = by_code
+    let mut codes: Vec<(Option<CloseCode>, u64)> = by_code
         .iter()
-        .map(|(k, v)| (k.parse::<u16>().ok(), *v))
+        .map(|(k, v)| (k.parse::<u16>().ok().map(CloseCode), *v))
         .collect();
     codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     for (code, n) in codes {
@@ -274,7 +275,7 @@ pub(super) fn abnormal_title(n: u64) -> String {
 }
 
 /// The heading of one code's group.
-pub(super) fn abnormal_group(code: Option<u16>, name: &str, n: u64) -> String {
+pub(super) fn abnormal_group(code: Option<CloseCode>, name: &str, n: u64) -> String {
     format!(
         "<h3 id=\"code-{}\">{} {} <span class=\"badge\">{n} connection(s)</span></h3>\n",
         code_text(code),
@@ -497,14 +498,20 @@ pub(super) struct Timeline {
     totals: Vec<(u64, u64)>,
     /// Bucket width in milliseconds (0 before the first disconnect).
     unit_ms: i64,
-    cells: BTreeMap<(u32, i64, Option<u16>), u64>,
+    cells: BTreeMap<(u32, i64, Option<CloseCode>), u64>,
     first_ms: Option<i64>,
     last_ms: Option<i64>,
 }
 
 impl Timeline {
     /// Count one disconnect of `server` at `time` (RFC 3339).
-    pub(super) fn add(&mut self, server: &str, time: &str, code: Option<u16>, abnormal: bool) {
+    pub(super) fn add(
+        &mut self,
+        server: &str,
+        time: &str,
+        code: Option<CloseCode>,
+        abnormal: bool,
+    ) {
         let Ok(t) = parse_time(time) else {
             return;
         };
@@ -615,7 +622,7 @@ impl Timeline {
         let span = (last - first).max(1);
         let col_ms = (span / COLUMNS + 1).max(self.unit_ms);
         let count = span / col_ms + 1;
-        let mut cells: BTreeMap<(usize, i64), BTreeMap<Option<u16>, u64>> = BTreeMap::new();
+        let mut cells: BTreeMap<(usize, i64), BTreeMap<Option<CloseCode>, u64>> = BTreeMap::new();
         for (&(row, bucket, code), &n) in &self.cells {
             let Some(&y) = slot.get(&row) else { continue };
             let ms = bucket.saturating_mul(self.unit_ms);
@@ -659,7 +666,7 @@ impl Timeline {
 
     /// Write the key to `s`: every code the timeline counted, in order.
     fn draw_key(&self, s: &mut String) {
-        let mut seen: Vec<Option<u16>> = self.cells.keys().map(|k| k.2).collect();
+        let mut seen: Vec<Option<CloseCode>> = self.cells.keys().map(|k| k.2).collect();
         seen.sort();
         seen.dedup();
         s.push_str("<p>");
@@ -696,7 +703,7 @@ struct Columns {
     /// Columns across the span.
     count: i64,
     /// Disconnects per (row drawn, column), by code.
-    cells: BTreeMap<(usize, i64), BTreeMap<Option<u16>, u64>>,
+    cells: BTreeMap<(usize, i64), BTreeMap<Option<CloseCode>, u64>>,
     /// The most disconnects in one cell (at least 1).
     most: f64,
 }
@@ -709,7 +716,7 @@ fn draw_stack(
     cols: &Columns,
     server: &str,
     (y, x): (usize, i64),
-    codes: &BTreeMap<Option<u16>, u64>,
+    codes: &BTreeMap<Option<CloseCode>, u64>,
 ) {
     let n: u64 = codes.values().sum();
     let full = ROW - 4.0;
@@ -730,7 +737,7 @@ fn draw_stack(
         esc(&detail.join(", "))
     );
     // Abnormal codes at the bottom of the stack, where they are seen.
-    let mut order: Vec<(&Option<u16>, &u64)> = codes.iter().collect();
+    let mut order: Vec<(&Option<CloseCode>, &u64)> = codes.iter().collect();
     order.sort_by_key(|(c, _)| !is_abnormal(Category::CloseFrame, **c));
     let mut yy = TOP + ROW * y as f64 + ROW - 2.0;
     for (c, k) in order {
@@ -809,7 +816,12 @@ mod tests {
         for k in 0..200_000i64 {
             let time = Timestamp((1_700_000_000 + k) * 1_000_000_000).to_string();
             let server = format!("10.0.0.{}:443", k % 3);
-            t.add(&server, &time, Some(1000 + (k % 4) as u16), k % 2 == 0);
+            t.add(
+                &server,
+                &time,
+                Some(CloseCode(1000 + (k % 4) as u16)),
+                k % 2 == 0,
+            );
         }
         assert!(t.cells.len() <= MAX_CELLS, "{} cells", t.cells.len());
         assert!(t.unit_ms > 1000, "buckets widened to {} ms", t.unit_ms);
@@ -857,7 +869,7 @@ impl Document for Html {
         abnormal_title(abnormal)
     }
 
-    fn abnormal_group(&self, code: Option<u16>, name: &str, n: u64) -> String {
+    fn abnormal_group(&self, code: Option<CloseCode>, name: &str, n: u64) -> String {
         abnormal_group(code, name, n)
     }
 

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use crate::knowledge::{lookup, CLOSE_CODES};
 use crate::vocab::tls::AlertDescription;
+use crate::vocab::websocket::CloseCode;
 
 /// The whole catalogue, one line per code or range.
 pub fn codes(out: &mut dyn Write) -> io::Result<()> {
@@ -37,7 +38,7 @@ pub fn codes(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One code in full.
-pub fn explain(code: u16, out: &mut dyn Write) -> io::Result<()> {
+pub fn explain(code: CloseCode, out: &mut dyn Write) -> io::Result<()> {
     let c = lookup(code);
     let range = if c.from == c.to {
         String::new()

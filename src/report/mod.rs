@@ -22,6 +22,7 @@ use crate::capture::ring::FrameNames;
 use crate::diagnose::{CapturePass, CaptureView, Category, Disconnect};
 use crate::flow::{CaptureResult, ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{words, Dir, PerDir};
 
 /// What a capture's table of connections shows of one connection: kept
@@ -42,7 +43,7 @@ pub(crate) struct Row {
     /// Both directions.
     pub out_of_order: u64,
     /// Code, name and abnormal, when there is a verdict.
-    pub verdict: Option<(Option<u16>, String, bool)>,
+    pub verdict: Option<(Option<CloseCode>, String, bool)>,
 }
 
 impl Row {
@@ -499,7 +500,7 @@ pub struct CloseReport {
     #[serde(with = "crate::vocab::sender")]
     pub sender: Dir,
     /// Status code, if any.
-    pub code: Option<u16>,
+    pub code: Option<CloseCode>,
     /// Reason text.
     pub reason: String,
     /// Frame number.
@@ -519,7 +520,7 @@ pub struct ViolationReport {
     /// What rule.
     pub what: String,
     /// The code a compliant peer must answer with.
-    pub code: u16,
+    pub code: CloseCode,
 }
 
 /// Totals.
@@ -572,7 +573,7 @@ pub struct Counted {
     /// How it ended.
     pub ended_by: EndedBy,
     /// The verdict's code and whether it is abnormal, if it has one.
-    pub verdict: Option<(Option<u16>, bool)>,
+    pub verdict: Option<(Option<CloseCode>, bool)>,
     /// The client random of a TLS connection the key logs had no keys
     /// for.
     pub no_keys: Option<String>,

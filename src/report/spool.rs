@@ -20,6 +20,7 @@ use super::{
     document, pretty_at, pretty_field, CaptureReport, ConnectionReport, Report, Row, WRITE_BLOCK,
 };
 use crate::diagnose::Disconnect;
+use crate::vocab::websocket::CloseCode;
 
 /// How the report is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,9 +111,9 @@ impl Part {
 struct Grouped {
     part: Part,
     /// Code, start and length of each entry, in the order taken.
-    entries: Vec<(Option<u16>, u64, u32)>,
+    entries: Vec<(Option<CloseCode>, u64, u32)>,
     /// Name of each code, as its first verdict gave it.
-    names: BTreeMap<Option<u16>, String>,
+    names: BTreeMap<Option<CloseCode>, String>,
 }
 
 impl Grouped {
@@ -124,7 +125,7 @@ impl Grouped {
         }
     }
 
-    fn push(&mut self, code: Option<u16>, name: &str, piece: &[u8]) -> io::Result<()> {
+    fn push(&mut self, code: Option<CloseCode>, name: &str, piece: &[u8]) -> io::Result<()> {
         let at = self.part.push(piece)?;
         let len = u32::try_from(piece.len())
             .map_err(|_| io::Error::other("one connection's text is over 4 GB"))?;
@@ -134,8 +135,8 @@ impl Grouped {
     }
 
     /// Codes with their counts, most frequent first (then by code).
-    fn order(&self) -> Vec<(Option<u16>, u64)> {
-        let mut counts: BTreeMap<Option<u16>, u64> = BTreeMap::new();
+    fn order(&self) -> Vec<(Option<CloseCode>, u64)> {
+        let mut counts: BTreeMap<Option<CloseCode>, u64> = BTreeMap::new();
         for (code, _, _) in &self.entries {
             *counts.entry(*code).or_insert(0) += 1;
         }
@@ -149,7 +150,7 @@ impl Grouped {
     fn write(
         &mut self,
         out: &mut dyn Write,
-        mut head: impl FnMut(Option<u16>, &str, u64) -> String,
+        mut head: impl FnMut(Option<CloseCode>, &str, u64) -> String,
     ) -> io::Result<()> {
         for (code, n) in self.order() {
             let name = self.names.get(&code).map_or("", String::as_str);
@@ -180,7 +181,7 @@ pub(super) trait Document: Sync {
     /// Above the abnormal disconnects; `clean` clean closes follow them.
     fn abnormal_title(&self, abnormal: u64, clean: u64) -> String;
     /// Above the `n` abnormal disconnects of one code.
-    fn abnormal_group(&self, code: Option<u16>, name: &str, n: u64) -> String;
+    fn abnormal_group(&self, code: Option<CloseCode>, name: &str, n: u64) -> String;
     /// Above the clean closes.
     fn clean_title(&self, clean: u64) -> String;
     /// Above the captures' sections.

@@ -8,6 +8,7 @@ use super::spool::Document;
 use super::Row;
 use super::{CaptureReport, ConnectionReport, Report};
 use crate::diagnose::Disconnect;
+use crate::vocab::websocket::CloseCode;
 
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
@@ -72,7 +73,7 @@ pub(super) fn abnormal_title(n: u64, st: Style) -> String {
 }
 
 /// The heading of one code's group of abnormal disconnects.
-pub(super) fn abnormal_group(code: Option<u16>, name: &str, n: u64, st: Style) -> String {
+pub(super) fn abnormal_group(code: Option<CloseCode>, name: &str, n: u64, st: Style) -> String {
     let code = code.map_or("-".to_string(), |c| c.to_string());
     let head = format!("== {code} {name} ({n} connection(s))");
     format!("\n{}\n", st.alarm(&head))
@@ -322,7 +323,7 @@ impl Document for Text {
         }
     }
 
-    fn abnormal_group(&self, code: Option<u16>, name: &str, n: u64) -> String {
+    fn abnormal_group(&self, code: Option<CloseCode>, name: &str, n: u64) -> String {
         abnormal_group(code, name, n, self.st)
     }
 

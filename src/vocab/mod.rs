@@ -6,12 +6,48 @@
 
 mod time;
 pub mod tls;
+pub mod websocket;
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 pub use time::Timestamp;
+
+/// Declares a wire code point (TLS, WebSocket): a newtype over its wire integer, so that a
+/// value no constant names survives and prints as its number, with the
+/// named values as associated constants (each keeping its doc comment).
+/// `Display` and `LowerHex` write the bare number, as the integer did.
+/// Attributes given before the name (docs, serde) go on the type.
+macro_rules! code_point {
+    (
+        $(#[$meta:meta])*
+        $name:ident($int:ty) {
+            $($(#[$cdoc:meta])* $konst:ident = $value:literal,)+
+        }
+    ) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $(#[$meta])*
+        pub struct $name(pub $int);
+
+        impl $name {
+            $($(#[$cdoc])* pub const $konst: $name = $name($value);)+
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl ::std::fmt::LowerHex for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+    };
+}
+pub(crate) use code_point;
 
 /// An enum of the JSON contract's words: each variant with its word, and
 /// `as_str`, `from_word`, `ALL`, `Display`, `Serialize` and `Deserialize`

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::code_point;
+
 /// Whether `v` is one of the GREASE values of RFC 8701 (0x0a0a, 0x1a1a, ...
 /// 0xfafa): both bytes equal, each with low nibble 0xa. Clients put them in
 /// cipher suite, group, version and extension lists so that servers learn to
@@ -10,40 +12,6 @@ use serde::{Deserialize, Serialize};
 pub fn is_grease(v: u16) -> bool {
     let [hi, lo] = v.to_be_bytes();
     hi == lo && lo & 0x0f == 0x0a
-}
-
-/// Declares a TLS code point: a newtype over its wire integer, so that a
-/// value no constant names survives and prints as its number, with the
-/// named values as associated constants (each keeping its doc comment).
-/// `Display` and `LowerHex` write the bare number, as the integer did.
-/// Attributes given before the name (docs, serde) go on the type.
-macro_rules! code_point {
-    (
-        $(#[$meta:meta])*
-        $name:ident($int:ty) {
-            $($(#[$cdoc:meta])* $konst:ident = $value:literal,)+
-        }
-    ) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        $(#[$meta])*
-        pub struct $name(pub $int);
-
-        impl $name {
-            $($(#[$cdoc])* pub const $konst: $name = $name($value);)+
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                ::std::fmt::Display::fmt(&self.0, f)
-            }
-        }
-
-        impl ::std::fmt::LowerHex for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                ::std::fmt::LowerHex::fmt(&self.0, f)
-            }
-        }
-    };
 }
 
 code_point! {

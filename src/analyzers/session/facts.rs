@@ -8,6 +8,7 @@ use crate::analyzers::tls::TlsFacts;
 use crate::capture::Timestamp;
 use crate::flow::EndedBy;
 use crate::limits::LimitSet;
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir, PerDir};
 
 /// A FIN or RST one side sent.
@@ -27,7 +28,7 @@ pub struct CloseFrame {
     /// Who sent it.
     pub dir: Dir,
     /// Status code, if the payload had one.
-    pub code: Option<u16>,
+    pub code: Option<CloseCode>,
     /// Reason text (lossy UTF-8).
     pub reason: String,
     /// Whether the reason was valid UTF-8.
@@ -51,7 +52,7 @@ pub struct Finding {
     /// What, in a few words.
     pub what: String,
     /// The close code a compliant peer must answer with (§7.4.1).
-    pub code: u16,
+    pub code: CloseCode,
 }
 
 /// A message as the receiving application sees it.

@@ -9,6 +9,7 @@ use crate::analyzers::websocket::{
     Utf8Check,
 };
 use crate::limits::{Limit, Limits};
+use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir, PerDir};
 
 use super::facts::{CloseFrame, Facts, Finding, Message};
@@ -83,7 +84,7 @@ impl Tracker {
         }
     }
 
-    pub(super) fn find(&mut self, dir: Dir, at: At, what: String, code: u16) {
+    pub(super) fn find(&mut self, dir: Dir, at: At, what: String, code: CloseCode) {
         if self.facts.findings.len() < MAX_FINDINGS {
             self.facts.findings.push(Finding {
                 dir,
@@ -232,7 +233,7 @@ impl Tracker {
                                 dir,
                                 at,
                                 "a new message started inside a fragmented one".into(),
-                                1002,
+                                CloseCode::PROTOCOL_ERROR,
                             );
                         }
                         self.started[dir] = true;
@@ -262,7 +263,7 @@ impl Tracker {
                                 dir,
                                 at,
                                 "continuation frame without a message to continue".into(),
-                                1002,
+                                CloseCode::PROTOCOL_ERROR,
                             );
                         }
                     }
@@ -282,7 +283,7 @@ impl Tracker {
                         "a 64-bit payload length with its most significant bit set (RFC 6455 §5.2 requires 0)"
                     }
                 };
-                self.find(dir, at, what.to_string(), 1002);
+                self.find(dir, at, what.to_string(), CloseCode::PROTOCOL_ERROR);
             }
         }
     }
@@ -362,7 +363,7 @@ impl Tracker {
                     dir,
                     at,
                     "compressed message does not inflate (permessage-deflate)".into(),
-                    1007,
+                    CloseCode::INVALID_PAYLOAD,
                 );
             }
         }
@@ -372,7 +373,12 @@ impl Tracker {
         let bad_text = checkable && (dec.utf8.failed() || (h.fin && readable && !dec.utf8.valid()));
         if bad_text {
             self.dec[dir].reported = true;
-            self.find(dir, at, "text message is not valid UTF-8".into(), 1007);
+            self.find(
+                dir,
+                at,
+                "text message is not valid UTF-8".into(),
+                CloseCode::INVALID_PAYLOAD,
+            );
         }
         if h.fin {
             self.end_message(dir);
@@ -388,27 +394,35 @@ impl Tracker {
     ) {
         let p = payload.as_slice();
         let (code, reason_bytes) = match p {
-            [a, b, reason @ ..] => (Some(u16::from_be_bytes([*a, *b])), reason),
+            [a, b, reason @ ..] => (Some(CloseCode(u16::from_be_bytes([*a, *b]))), reason),
             _ => (None, &[][..]),
         };
         let reason_utf8 = std::str::from_utf8(reason_bytes).is_ok();
         if h.len == 1 {
-            self.find(dir, at, "Close frame with a 1-byte payload".into(), 1002);
+            self.find(
+                dir,
+                at,
+                "Close frame with a 1-byte payload".into(),
+                CloseCode::PROTOCOL_ERROR,
+            );
         }
         if let Some(c) = code {
-            // RFC 6455 §7.4.1-2: codes an endpoint may send.
-            let valid = matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999);
-            if !valid {
+            if !c.is_sendable() {
                 self.find(
                     dir,
                     at,
                     format!("Close frame carries code {c}, which may not be sent"),
-                    1002,
+                    CloseCode::PROTOCOL_ERROR,
                 );
             }
         }
         if !reason_utf8 {
-            self.find(dir, at, "Close reason is not valid UTF-8".into(), 1007);
+            self.find(
+                dir,
+                at,
+                "Close reason is not valid UTF-8".into(),
+                CloseCode::INVALID_PAYLOAD,
+            );
         }
         self.closed[dir] = true;
         let peer = &self.facts.frames[dir.reverse()];
@@ -450,15 +464,23 @@ impl Tracker {
                 dir,
                 at,
                 "unmasked frame (clients must mask every frame)".into(),
-                1002,
+                CloseCode::PROTOCOL_ERROR,
             ),
-            (Dir::ServerToClient, true) => {
-                self.find(dir, at, "masked frame (servers must not mask)".into(), 1002)
-            }
+            (Dir::ServerToClient, true) => self.find(
+                dir,
+                at,
+                "masked frame (servers must not mask)".into(),
+                CloseCode::PROTOCOL_ERROR,
+            ),
             _ => {}
         }
         if h.opcode.is_reserved() {
-            self.find(dir, at, format!("reserved opcode {:#x}", h.opcode.0), 1002);
+            self.find(
+                dir,
+                at,
+                format!("reserved opcode {:#x}", h.opcode.0),
+                CloseCode::PROTOCOL_ERROR,
+            );
         }
         // §5.2: RSV bits need an extension that defines them; RFC 7692
         // gives RSV1 to permessage-deflate.
@@ -474,7 +496,7 @@ impl Tracker {
                 dir,
                 at,
                 format!("RSV1 set on a {} frame", h.opcode.name()),
-                1002,
+                CloseCode::PROTOCOL_ERROR,
             );
         } else if h.rsv & !allowed != 0 {
             self.find(
@@ -484,7 +506,7 @@ impl Tracker {
                     "RSV bits {:03b} set without an extension that defines them",
                     h.rsv
                 ),
-                1002,
+                CloseCode::PROTOCOL_ERROR,
             );
         }
         // §5.5: control frames are at most 125 bytes and never fragmented.
@@ -498,7 +520,7 @@ impl Tracker {
             } else {
                 format!("fragmented {} frame", h.opcode.name())
             };
-            self.find(dir, at, what, 1002);
+            self.find(dir, at, what, CloseCode::PROTOCOL_ERROR);
         }
     }
 }
@@ -550,7 +572,7 @@ mod tests {
     }
 
     /// The findings of one header checked in `dir`: (what, code).
-    fn findings(t: &mut Tracker, dir: Dir, h: FrameHeader) -> Vec<(String, u16)> {
+    fn findings(t: &mut Tracker, dir: Dir, h: FrameHeader) -> Vec<(String, CloseCode)> {
         t.facts.findings.clear();
         t.check(dir, &h, at(7));
         t.facts
@@ -582,7 +604,7 @@ mod tests {
             f,
             [(
                 "unmasked frame (clients must mask every frame)".to_string(),
-                1002
+                CloseCode::PROTOCOL_ERROR
             )]
         );
         let f = findings(
@@ -592,7 +614,10 @@ mod tests {
         );
         assert_eq!(
             f,
-            [("masked frame (servers must not mask)".to_string(), 1002)]
+            [(
+                "masked frame (servers must not mask)".to_string(),
+                CloseCode::PROTOCOL_ERROR
+            )]
         );
     }
 
@@ -604,7 +629,10 @@ mod tests {
             Dir::ServerToClient,
             header(Opcode(0x3), true, 0, false, 0),
         );
-        assert_eq!(f, [("reserved opcode 0x3".to_string(), 1002)]);
+        assert_eq!(
+            f,
+            [("reserved opcode 0x3".to_string(), CloseCode::PROTOCOL_ERROR)]
+        );
         // RSV1 without permessage-deflate (§5.2).
         let f = findings(
             &mut t,
@@ -623,7 +651,13 @@ mod tests {
             Dir::ServerToClient,
             header(Opcode::CONTINUATION, true, 0b100, false, 3),
         );
-        assert_eq!(f, [("RSV1 set on a continuation frame".to_string(), 1002)]);
+        assert_eq!(
+            f,
+            [(
+                "RSV1 set on a continuation frame".to_string(),
+                CloseCode::PROTOCOL_ERROR
+            )]
+        );
         // RSV2 and RSV3 stay reserved.
         let f = findings(
             &mut t,
@@ -646,7 +680,7 @@ mod tests {
             f,
             [(
                 "ping frame of 126 bytes (control frames are at most 125)".to_string(),
-                1002
+                CloseCode::PROTOCOL_ERROR
             )]
         );
         let f = findings(
@@ -654,14 +688,25 @@ mod tests {
             Dir::ServerToClient,
             header(Opcode::CLOSE, false, 0, false, 2),
         );
-        assert_eq!(f, [("fragmented close frame".to_string(), 1002)]);
+        assert_eq!(
+            f,
+            [(
+                "fragmented close frame".to_string(),
+                CloseCode::PROTOCOL_ERROR
+            )]
+        );
     }
 
     #[test]
     fn findings_past_the_cap_are_counted() {
         let mut t = Tracker::new(&Limits::default());
         for _ in 0..MAX_FINDINGS + 3 {
-            t.find(Dir::ClientToServer, at(1), "x".into(), 1002);
+            t.find(
+                Dir::ClientToServer,
+                at(1),
+                "x".into(),
+                CloseCode::PROTOCOL_ERROR,
+            );
         }
         assert_eq!(t.facts.findings.len(), MAX_FINDINGS);
         assert_eq!(t.facts.more_findings, 3);

@@ -25,6 +25,7 @@
 //! analyzer as if it had been followed from the start.
 
 use crate::capture::Timestamp;
+use crate::vocab::websocket::CloseCode;
 
 use super::frame::{FrameHeader, FrameSink, FrameStream, Opcode, StreamItem};
 
@@ -103,11 +104,6 @@ impl Evidence {
         let control = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
         (!text.chars().any(control)).then_some(text.len() as u32)
     }
-}
-
-/// Close codes an endpoint may send (RFC 6455 §7.4.1-2).
-fn sendable(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// A frame a chain parsed, with the capture time of the segment that ended
@@ -192,7 +188,7 @@ impl Judge {
             Opcode::CLOSE => match p {
                 [_] => self.dead = true,
                 [a, b, reason @ ..] => {
-                    if sendable(u16::from_be_bytes([*a, *b])) {
+                    if CloseCode(u16::from_be_bytes([*a, *b])).is_sendable() {
                         self.bits += Evidence::CLOSE_CODE;
                     }
                     let n = Evidence::printable(reason, whole).unwrap_or(0);
@@ -268,14 +264,14 @@ impl Chain {
     }
 
     /// The close code of the chain's Close frame, if it had one.
-    pub fn close_code(&self) -> Option<u16> {
+    pub fn close_code(&self) -> Option<CloseCode> {
         self.judge.kept.iter().find_map(|k| match &k.item {
             StreamItem::Frame {
                 header,
                 payload_head,
                 ..
             } if header.opcode == Opcode::CLOSE => match payload_head.as_slice() {
-                [a, b, ..] => Some(u16::from_be_bytes([*a, *b])),
+                [a, b, ..] => Some(CloseCode(u16::from_be_bytes([*a, *b]))),
                 _ => None,
             },
             _ => None,
@@ -432,7 +428,10 @@ mod tests {
             )],
         );
         let (s, c) = (s.best().unwrap(), c.best().unwrap());
-        assert_eq!((s.close_code(), c.close_code()), (Some(1001), Some(1001)));
+        assert_eq!(
+            (s.close_code(), c.close_code()),
+            (Some(CloseCode::GOING_AWAY), Some(CloseCode::GOING_AWAY))
+        );
         assert!(s.bits() + c.bits() >= 20, "{} {}", s.bits(), c.bits());
     }
 

@@ -10,7 +10,7 @@
 //! | `reassembly` | `flow::Table` over the decoded segments, with `NoAnalysis`, then with the real analyzers (`SessionFactory`) | TCP payload bytes |
 //! | `websocket` | `FrameStream` over the reassembled post-upgrade streams (headers, payload delivery, unmasking); a whole `Session` (upgrade, frames, messages, permessage-deflate) on plain and compressed connections | stream bytes |
 //! | `tls` | `TlsSession` on the reassembled TLS connections (records, handshake messages, certificates, alerts); with the key logs, decryption | stream bytes |
-//! | `verdicts` | `diagnose` of every analysed connection; `Report::add_analyzed` (verdicts, TLS chain judgement, retry and proxy linking, summary) | connections |
+//! | `verdicts` | `diagnose` of every analysed connection; `judge_capture` into `Report::receive` (verdicts, TLS chain judgement, retry and proxy linking, summary) | connections |
 //! | `json` | `Report::write_json` / `write_ndjson` of a report of a few thousand connections | connections |
 //!
 //! `cargo bench --bench stages` (add `-- --quick` for a short run).
@@ -34,7 +34,7 @@ use wsforensics::analyzers::websocket::{
 };
 use wsforensics::capture::{CaptureReader, Compression, Frame, LinkType, Timestamp};
 use wsforensics::decode::{Decoder, Segment, TcpFlags};
-use wsforensics::diagnose::{diagnose, tls_judgement};
+use wsforensics::diagnose::{diagnose, judge_capture, tls_judgement};
 use wsforensics::engine::{analyze_file, CaptureResult, EngineOptions, OOO_BUDGET};
 use wsforensics::flow::{
     ConnMeta, ConnRecord, EndedBy, NoAnalysis, Observer, ObserverFactory, Table, TcpEvent,
@@ -909,11 +909,11 @@ fn verdicts(c: &mut Criterion, results: &[(String, CaptureResult<Analysis>)]) {
             }
         })
     });
-    g.bench_function("report_add_analyzed", |b| {
+    g.bench_function("judge_and_report", |b| {
         b.iter(|| {
             let mut report = Report::new();
             for (name, r) in results {
-                report.add_analyzed(name, r, &trust);
+                judge_capture(r, &trust, &mut report.receive(name, r, &mut |_| {}));
             }
             black_box(report.summary.connections)
         })
@@ -928,7 +928,8 @@ fn json(c: &mut Criterion, results: &[(String, CaptureResult<Analysis>)]) {
     let mut report = Report::new();
     for k in 0..passes {
         for (name, r) in results {
-            report.add_analyzed(&format!("{k}/{name}"), r, &trust);
+            let name = format!("{k}/{name}");
+            judge_capture(r, &trust, &mut report.receive(&name, r, &mut |_| {}));
         }
     }
     let n = report.connections.len() as u64;

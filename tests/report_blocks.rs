@@ -12,6 +12,7 @@ mod common;
 use common::*;
 use wsforensics::analyzers::session::SessionFactory;
 use wsforensics::analyzers::tls::cert::TrustStore;
+use wsforensics::diagnose::judge_capture;
 use wsforensics::engine::{analyze_file, EngineOptions};
 use wsforensics::limits::Limits;
 use wsforensics::report::{Report, CONNECTION_BLOCK};
@@ -87,7 +88,8 @@ fn a_capture_written_in_blocks_equals_one_written_at_once() {
     .unwrap();
     assert_eq!(r.connections.len(), n);
     let mut whole = Report::new();
-    whole.add_analyzed(path, &r, &TrustStore::default());
+    let trust = TrustStore::default();
+    judge_capture(&r, &trust, &mut whole.receive(path, &r, &mut |_| {}));
     let mut want = Vec::new();
     whole.write_json(&mut want).unwrap();
 

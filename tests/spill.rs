@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use wsforensics::analyzers::session::SessionFactory;
 use wsforensics::analyzers::tls::cert::TrustStore;
+use wsforensics::diagnose::judge_capture;
 use wsforensics::engine::{analyze_file, CaptureResult, EngineOptions};
 use wsforensics::limits::Limits;
 use wsforensics::report::Report;
@@ -46,11 +47,12 @@ fn run(
 
 fn json(path: &Path, r: &CaptureResult<wsforensics::analyzers::session::Analysis>) -> Vec<u8> {
     let mut report = Report::new();
-    let lost = report.add_analyzed_in_blocks(
-        &path.display().to_string(),
+    let shown = path.display().to_string();
+    let mut flush = |_: &mut Report| {};
+    let lost = judge_capture(
         r,
         &TrustStore::default(),
-        &mut |_| {},
+        &mut report.receive(&shown, r, &mut flush),
     );
     assert_eq!(lost, None);
     let mut out = Vec::new();

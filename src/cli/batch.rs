@@ -17,6 +17,7 @@ use crate::analyzers::session::Analysis;
 use crate::capture::inputs::{self, Item, Member, Piped};
 use crate::capture::ring::{self, Stitched};
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader};
+use crate::diagnose::judge_capture;
 use crate::engine::{analyze_file, analyze_reader, analyze_stitched, CaptureResult, EngineOptions};
 use crate::report::spool::Spool;
 use crate::report::Report;
@@ -318,9 +319,8 @@ impl<E: FnMut(&str)> Batch<'_, '_, E> {
                 }
                 let out = &mut self.out;
                 let mut flush = |report: &mut Report| out.flush(report);
-                let problem =
-                    self.report
-                        .add_analyzed_in_blocks(shown, &r, &self.cfg.trust, &mut flush);
+                let mut rx = self.report.receive(shown, &r, &mut flush);
+                let problem = judge_capture(&r, &self.cfg.trust, &mut rx);
                 if let Some(e) = problem {
                     self.all_read = false;
                     (self.on_error)(&format!("{shown}: {e}"));

@@ -3,7 +3,7 @@
 //! eyeballs, proxy legs) and, for a refusal, kept only on a port that
 //! carries WebSocket or TLS elsewhere in the capture.
 //! In: the capture's records, a block at a time, twice. Out: finished
-//! verdicts, which the report renders.
+//! verdicts, handed to a [`Receiver`] (the report), which renders them.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +11,8 @@ use rayon::prelude::*;
 
 use crate::analyzers::session::Analysis;
 use crate::analyzers::tls::cert::{Judgement, TrustStore};
-use crate::flow::ConnRecord;
+use crate::capture::ring::FrameNames;
+use crate::flow::{CaptureResult, ConnRecord};
 
 use super::link::{link_attempts, link_proxy_legs, Edit, Edits, Linkable, Outline};
 use super::refusal::{refusal, refusal_outline, service_port};
@@ -163,4 +164,90 @@ impl Verdicts<'_> {
             })
             .collect()
     }
+}
+
+/// What [`judge_capture`] hands its verdicts to, block by block: the
+/// report, which renders them and may write each block out before the
+/// next is read.
+pub trait Receiver {
+    /// How many connections to read back and judge at a time.
+    fn block_len(&self) -> usize;
+
+    /// Pass one read the records of connections `start..start + recs.len()`.
+    fn surveyed(&mut self, start: usize, recs: &[ConnRecord<Analysis>]);
+
+    /// Pass one is over: `n` connections follow (fewer than the capture
+    /// holds when its records could not all be read back; `lost` says
+    /// why). Returns the id of connection 0; the others follow in order.
+    fn begin(&mut self, n: usize, lost: Option<&str>) -> u64;
+
+    /// The finished verdicts of connections `start..start + recs.len()`,
+    /// in order; `more` is false for the last block.
+    fn judged(
+        &mut self,
+        start: usize,
+        recs: &[ConnRecord<Analysis>],
+        judged: Vec<Judged>,
+        more: bool,
+    );
+
+    /// Pass two could not read the records back, for the reason `e`: no
+    /// more blocks come.
+    fn lost(&mut self, e: &str);
+
+    /// Every verdict of the capture has been handed over.
+    fn end(&mut self);
+}
+
+/// Judge every connection of `r` against `trust`, linked to its
+/// neighbours, handing the verdicts to `rx` a block at a time: records
+/// the engine kept on disk are read back for each of the two passes, so
+/// they are never all in memory. Returns why the records could not all
+/// be read back, or `None`.
+pub fn judge_capture(
+    r: &CaptureResult<Analysis>,
+    trust: &TrustStore,
+    rx: &mut dyn Receiver,
+) -> Option<String> {
+    let view = CaptureView {
+        names: FrameNames::of(&r.pieces),
+        stopped_early: r.error.as_ref().map(|e| e.to_string()),
+    };
+    let step = rx.block_len().max(1);
+    let mut n = r.connection_count();
+    let mut lost: Option<String> = None;
+    let mut pass = CapturePass::new(trust, view);
+    for start in (0..n).step_by(step) {
+        match r.records(start..(start + step).min(n)) {
+            Ok(recs) => {
+                rx.surveyed(start, &recs);
+                pass.survey(start, &recs);
+            }
+            Err(e) => {
+                n = start;
+                lost = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let first_id = rx.begin(n, lost.as_deref());
+    let id = |i: usize| (first_id + i as u64).to_string();
+    let mut verdicts = pass.link(&id);
+    for start in (0..n).step_by(step) {
+        let end = (start + step).min(n);
+        match r.records(start..end) {
+            Ok(recs) => {
+                let judged = verdicts.block(start, &recs);
+                rx.judged(start, &recs, judged, end < n);
+            }
+            Err(e) => {
+                let e = e.to_string();
+                rx.lost(&e);
+                lost.get_or_insert(e);
+                break;
+            }
+        }
+    }
+    rx.end();
+    lost
 }

@@ -20,7 +20,7 @@ use crate::knowledge::{lookup, proxies};
 use crate::vocab::websocket::CloseCode;
 use crate::vocab::{At, Dir};
 
-pub use capture::{CapturePass, Judged, Verdicts};
+pub use capture::{judge_capture, CapturePass, Judged, Receiver, Verdicts};
 pub use link::{link_attempts, link_proxy_legs, Edit, Edits, Linkable, Outline};
 pub use refusal::{refusal, refusal_outline, service_port};
 pub use tls::{decryption_problem_text, problem_text, tls_judgement, NO_KEYS};

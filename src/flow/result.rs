@@ -63,6 +63,22 @@ impl<T> CaptureResult<T> {
     }
 }
 
+impl<T: Clone + Send + Sync> CaptureResult<T> {
+    /// Connections `range`, borrowed from memory or read back from the
+    /// temporary files; fails if those cannot be read.
+    pub fn records(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> std::io::Result<std::borrow::Cow<'_, [ConnRecord<T>]>> {
+        match &self.spilled {
+            Some(s) => s.read(range).map(std::borrow::Cow::Owned),
+            None => Ok(std::borrow::Cow::Borrowed(
+                self.connections.get(range).unwrap_or_default(),
+            )),
+        }
+    }
+}
+
 /// Connections of a capture kept in temporary files, and where each is.
 pub struct Spilled<T> {
     files: Vec<SpillFile<T>>,

@@ -17,9 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyzers::http::{Request, Response};
 use crate::analyzers::session::{Analysis, Facts};
-use crate::analyzers::tls::cert::{Judgement, TrustStore};
-use crate::capture::ring::FrameNames;
-use crate::diagnose::{CapturePass, CaptureView, Category, Disconnect};
+use crate::analyzers::tls::cert::Judgement;
+use crate::diagnose::{Category, Disconnect, Judged, Receiver};
 use crate::flow::{CaptureResult, ConnRecord, EndedBy, HalfStats};
 use crate::limits::{Bytes, Limit, LimitHits, Limits};
 use crate::vocab::websocket::CloseCode;
@@ -105,7 +104,7 @@ pub struct Report {
     #[serde(skip)]
     abnormal_span: BTreeMap<String, (String, String)>,
     /// The newest capture has connections still to come (see
-    /// [`Report::add_analyzed_in_blocks`]).
+    /// [`Report::receive`]).
     #[serde(skip)]
     pub capture_open: bool,
 }
@@ -681,106 +680,32 @@ impl Report {
         });
     }
 
-    /// Add a capture analyzed for WebSocket: transport, `websocket` and
-    /// the `disconnect` verdict filled in.
-    pub fn add_analyzed(&mut self, path: &str, r: &CaptureResult<Analysis>, trust: &TrustStore) {
-        // Records in memory are always there to read.
-        let _ = self.add_analyzed_in_blocks(path, r, trust, &mut |_| {});
-    }
-
-    /// [`Report::add_analyzed`], handing the connections over in blocks:
-    /// `flush` is called after each block of [`CONNECTION_BLOCK`]
-    /// connections is added (and once for a capture without any), and may
-    /// write them out and drop them ([`Report::drop_connections`]), so
-    /// that a capture's report entries are never all in memory at once.
-    /// Until the last block [`Report::capture_open`] is set: the newest
-    /// capture has more connections to come.
+    /// The receiver of a capture's verdicts ([`judge_capture`]): its
+    /// entry, then its connections with transport, `websocket`, `tls` and
+    /// the `disconnect` verdict filled in. `flush` is called after each
+    /// block of [`CONNECTION_BLOCK`] connections is added (and once for a
+    /// capture without any), and may write them out and drop them
+    /// ([`Report::drop_connections`]), so that a capture's report entries
+    /// are never all in memory at once. Until the last block
+    /// [`Report::capture_open`] is set: the newest capture has more
+    /// connections to come.
     ///
-    /// Linking (retries, proxy legs) looks across a capture's connections,
-    /// so the records are gone through twice, a block at a time: first for
-    /// the few facts linking needs ([`Linkable`]), then for the entries.
-    /// Records the engine kept on disk ([`CaptureResult::spilled`]) are
-    /// read back for each pass, so they are never all in memory either.
-    ///
-    /// Returns why the records could not all be read back (the capture's
-    /// `error` then says so too), or `None`.
-    pub fn add_analyzed_in_blocks(
-        &mut self,
-        path: &str,
-        r: &CaptureResult<Analysis>,
-        trust: &TrustStore,
-        flush: &mut dyn FnMut(&mut Report),
-    ) -> Option<String> {
-        let view = CaptureView {
-            names: FrameNames::of(&r.pieces),
-            stopped_early: r.error.as_ref().map(|e| e.to_string()),
-        };
-        let mut n = r.connection_count();
-        let mut lost: Option<String> = None;
-        // Pass 1: limits hit, and what linking needs of each connection.
-        let mut hits = LimitHits::default();
-        let mut pass = CapturePass::new(trust, view);
-        for start in (0..n).step_by(CONNECTION_BLOCK) {
-            let end = (start + CONNECTION_BLOCK).min(n);
-            let recs = match records(r, start..end) {
-                Ok(recs) => recs,
-                Err(e) => {
-                    n = start;
-                    lost = Some(e.to_string());
-                    break;
-                }
-            };
-            for rec in recs.iter() {
-                for limit in rec.analysis.limits_hit.iter() {
-                    hits.hit(limit, rec.first_frame);
-                }
-            }
-            pass.survey(start, &recs);
+    /// [`judge_capture`]: crate::diagnose::judge_capture
+    pub fn receive<'a>(
+        &'a mut self,
+        path: &'a str,
+        r: &'a CaptureResult<Analysis>,
+        flush: &'a mut dyn FnMut(&mut Report),
+    ) -> Receive<'a> {
+        Receive {
+            report: self,
+            path,
+            r,
+            flush,
+            hits: LimitHits::default(),
+            first_id: 0,
+            n: 0,
         }
-        self.push_capture(path, r, hits);
-        if let Some(e) = &lost {
-            self.lose(e);
-        }
-        let first_id = self.next_id;
-        self.next_id += n as u64;
-        let id = |i: usize| (first_id + i as u64).to_string();
-        let mut verdicts = pass.link(&id);
-        // Pass 2: the entries, a block at a time.
-        let n_blocks = n.div_ceil(CONNECTION_BLOCK);
-        for (k, start) in (0..n).step_by(CONNECTION_BLOCK).enumerate() {
-            let end = (start + CONNECTION_BLOCK).min(n);
-            let recs = match records(r, start..end) {
-                Ok(recs) => recs,
-                Err(e) => {
-                    if lost.is_none() {
-                        self.lose(&e.to_string());
-                        lost = Some(e.to_string());
-                    }
-                    self.capture_open = false;
-                    flush(self);
-                    break;
-                }
-            };
-            let judged = verdicts.block(start, &recs);
-            let first = self.connections.len();
-            self.connections.par_extend(
-                recs.par_iter()
-                    .zip(judged.into_par_iter())
-                    .enumerate()
-                    .map(|(j, (rec, v))| {
-                        analyzed_entry(&id(start + j), path, rec, v.chain.as_ref(), v.verdict)
-                    }),
-            );
-            self.keep_and_count(first, &recs);
-            self.capture_open = k + 1 < n_blocks;
-            flush(self);
-        }
-        if n == 0 {
-            flush(self);
-        }
-        self.capture_open = false;
-        self.rank_servers();
-        lost
     }
 
     /// The newest capture's records could not all be read back: say so
@@ -1020,7 +945,7 @@ fn ndjson_lines(conns: &[ConnectionReport], out: &mut dyn Write) -> io::Result<(
 const WRITE_BLOCK: usize = 1024;
 
 /// Connections of one capture whose report entries are built at once
-/// before they are handed on ([`Report::add_analyzed_in_blocks`]).
+/// before they are handed on ([`Report::receive`]).
 pub const CONNECTION_BLOCK: usize = 4 * WRITE_BLOCK;
 
 /// `"key": value` at the first level of a pretty document.
@@ -1123,6 +1048,84 @@ impl serde_json::ser::Formatter for Pretty {
     }
 }
 
+/// A capture's verdicts on their way into a [`Report`]
+/// ([`Report::receive`]).
+pub struct Receive<'a> {
+    report: &'a mut Report,
+    path: &'a str,
+    r: &'a CaptureResult<Analysis>,
+    flush: &'a mut dyn FnMut(&mut Report),
+    /// Caps the capture's connections hit, gathered in pass one.
+    hits: LimitHits,
+    /// Id of the capture's connection 0.
+    first_id: u64,
+    /// Connections handed over.
+    n: usize,
+}
+
+impl Receiver for Receive<'_> {
+    fn block_len(&self) -> usize {
+        CONNECTION_BLOCK
+    }
+
+    fn surveyed(&mut self, _start: usize, recs: &[ConnRecord<Analysis>]) {
+        for rec in recs {
+            for limit in rec.analysis.limits_hit.iter() {
+                self.hits.hit(limit, rec.first_frame);
+            }
+        }
+    }
+
+    fn begin(&mut self, n: usize, lost: Option<&str>) -> u64 {
+        let hits = std::mem::take(&mut self.hits);
+        self.report.push_capture(self.path, self.r, hits);
+        if let Some(e) = lost {
+            self.report.lose(e);
+        }
+        self.n = n;
+        self.first_id = self.report.next_id;
+        self.report.next_id += n as u64;
+        self.first_id
+    }
+
+    fn judged(
+        &mut self,
+        start: usize,
+        recs: &[ConnRecord<Analysis>],
+        judged: Vec<Judged>,
+        more: bool,
+    ) {
+        let (first_id, path) = (self.first_id, self.path);
+        let report = &mut *self.report;
+        let first = report.connections.len();
+        report
+            .connections
+            .par_extend(recs.par_iter().zip(judged.into_par_iter()).enumerate().map(
+                |(j, (rec, v))| {
+                    let id = (first_id + (start + j) as u64).to_string();
+                    analyzed_entry(&id, path, rec, v.chain.as_ref(), v.verdict)
+                },
+            ));
+        report.keep_and_count(first, recs);
+        report.capture_open = more;
+        (self.flush)(report);
+    }
+
+    fn lost(&mut self, e: &str) {
+        self.report.lose(e);
+        self.report.capture_open = false;
+        (self.flush)(self.report);
+    }
+
+    fn end(&mut self) {
+        if self.n == 0 {
+            (self.flush)(self.report);
+        }
+        self.report.capture_open = false;
+        self.report.rank_servers();
+    }
+}
+
 impl Default for Report {
     fn default() -> Self {
         Report::new()
@@ -1194,19 +1197,6 @@ fn websocket(f: &Facts) -> Option<WebSocketReport> {
             server_to_client: f.unparsed[Dir::ServerToClient],
         },
     })
-}
-
-/// Connections `range` of a capture, from memory or read back from disk.
-fn records(
-    r: &CaptureResult<Analysis>,
-    range: std::ops::Range<usize>,
-) -> io::Result<std::borrow::Cow<'_, [ConnRecord<Analysis>]>> {
-    match &r.spilled {
-        Some(s) => s.read(range).map(std::borrow::Cow::Owned),
-        None => Ok(std::borrow::Cow::Borrowed(
-            r.connections.get(range).unwrap_or_default(),
-        )),
-    }
 }
 
 /// The entry of an analyzed connection: [`connection`] plus transport,
@@ -1288,6 +1278,8 @@ fn connection<T>(id: String, capture: &str, c: &ConnRecord<T>) -> ConnectionRepo
 mod tests {
     use super::*;
     use crate::analyzers::session::SessionFactory;
+    use crate::analyzers::tls::cert::TrustStore;
+    use crate::diagnose::judge_capture;
     use crate::engine::{analyze_file, EngineOptions};
     use std::path::Path;
 
@@ -1299,7 +1291,8 @@ mod tests {
                 .join(name);
             let r = analyze_file(&path, &SessionFactory::default(), EngineOptions::jobs(2))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            report.add_analyzed(name, &r, &TrustStore::default());
+            let trust = TrustStore::default();
+            judge_capture(&r, &trust, &mut report.receive(name, &r, &mut |_| {}));
         }
         report
     }

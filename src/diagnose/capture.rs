@@ -178,8 +178,12 @@ pub trait Receiver {
 
     /// Pass one is over: `n` connections follow (fewer than the capture
     /// holds when its records could not all be read back; `lost` says
-    /// why). Returns the id of connection 0; the others follow in order.
-    fn begin(&mut self, n: usize, lost: Option<&str>) -> u64;
+    /// why).
+    fn begin(&mut self, n: usize, lost: Option<&str>);
+
+    /// The id the receiver gives connection `index` of the capture (after
+    /// [`Receiver::begin`]), which link evidence cites.
+    fn id(&self, index: usize) -> String;
 
     /// The finished verdicts of connections `start..start + recs.len()`,
     /// in order; `more` is false for the last block.
@@ -230,9 +234,8 @@ pub fn judge_capture(
             }
         }
     }
-    let first_id = rx.begin(n, lost.as_deref());
-    let id = |i: usize| (first_id + i as u64).to_string();
-    let mut verdicts = pass.link(&id);
+    rx.begin(n, lost.as_deref());
+    let mut verdicts = pass.link(&|i| rx.id(i));
     for start in (0..n).step_by(step) {
         let end = (start + step).min(n);
         match r.records(start..end) {

@@ -1048,6 +1048,12 @@ impl serde_json::ser::Formatter for Pretty {
     }
 }
 
+/// The id of connection `index` of a capture whose connection 0 has id
+/// `first`: ids count up across the report's captures.
+fn connection_id(first: u64, index: usize) -> String {
+    (first + index as u64).to_string()
+}
+
 /// A capture's verdicts on their way into a [`Report`]
 /// ([`Report::receive`]).
 pub struct Receive<'a> {
@@ -1076,7 +1082,7 @@ impl Receiver for Receive<'_> {
         }
     }
 
-    fn begin(&mut self, n: usize, lost: Option<&str>) -> u64 {
+    fn begin(&mut self, n: usize, lost: Option<&str>) {
         let hits = std::mem::take(&mut self.hits);
         self.report.push_capture(self.path, self.r, hits);
         if let Some(e) = lost {
@@ -1085,7 +1091,10 @@ impl Receiver for Receive<'_> {
         self.n = n;
         self.first_id = self.report.next_id;
         self.report.next_id += n as u64;
-        self.first_id
+    }
+
+    fn id(&self, index: usize) -> String {
+        connection_id(self.first_id, index)
     }
 
     fn judged(
@@ -1102,7 +1111,7 @@ impl Receiver for Receive<'_> {
             .connections
             .par_extend(recs.par_iter().zip(judged.into_par_iter()).enumerate().map(
                 |(j, (rec, v))| {
-                    let id = (first_id + (start + j) as u64).to_string();
+                    let id = connection_id(first_id, start + j);
                     analyzed_entry(&id, path, rec, v.chain.as_ref(), v.verdict)
                 },
             ));
